@@ -1,0 +1,45 @@
+# The two commands that matter: `make demo` and `make test`. Each sets itself up.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PROCTOR_MODEL_DIR ?= $(abspath ../shared/models)
+export PROCTOR_MEDIA_DIR ?= $(abspath ../shared/media)
+
+.PHONY: venv demo test lint fmt services bench clean
+
+$(STAMP): pyproject.toml requirements/no-deps.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[agent,dev]'
+	$(BIN)/pip install -q --no-deps -r requirements/no-deps.txt
+	$(BIN)/python -m scripts.check_install
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## Run the whole product end to end on the embedded default (SQLite + a Redis the demo starts).
+demo: $(STAMP)
+	$(BIN)/python -m scripts.demo
+
+## The whole suite against PostgreSQL and Redis (started here if they are down).
+test: $(STAMP) services lint
+	$(BIN)/python -m pytest
+
+services:
+	bash scripts/services.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP) services
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) var

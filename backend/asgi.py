@@ -1,0 +1,8 @@
+"""ASGI entry point of the web service (uvicorn backend.asgi:application)."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
+application = get_asgi_application()

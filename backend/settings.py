@@ -1,0 +1,176 @@
+"""Settings: the one place that reads the environment.
+
+Local use gets safe defaults; PROCTOR_ENV=production refuses to start without its secrets.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+ENV = os.environ.get("PROCTOR_ENV", "development")
+PRODUCTION = ENV == "production"
+
+
+def _env(name: str, default: str | None = None, *, required_in_production: bool = False) -> str:
+    value = os.environ.get(name)
+    if value:
+        return value
+    if PRODUCTION and required_in_production:
+        raise ImproperlyConfigured(f"{name} must be set when PROCTOR_ENV=production")
+    if default is None:
+        raise ImproperlyConfigured(f"{name} must be set")
+    return default
+
+
+def _env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def _env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+SECRET_KEY = _env("DJANGO_SECRET_KEY", "dev-only-insecure-key", required_in_production=True)
+DEBUG = _env("DJANGO_DEBUG", "0" if PRODUCTION else "1") == "1"
+ALLOWED_HOSTS = _env_list("DJANGO_ALLOWED_HOSTS", "" if PRODUCTION else "*")
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set when PROCTOR_ENV=production")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "proctoring",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "backend.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+WSGI_APPLICATION = "backend.wsgi.application"
+ASGI_APPLICATION = "backend.asgi.application"
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        _env("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/proctoring"),
+        conn_max_age=60,
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(_env("PROCTOR_STATIC_ROOT", str(BASE_DIR / "var" / "static")))
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(_env("PROCTOR_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+# Plain storage for static files: the demo and tests run without collectstatic.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["proctoring.api.auth.ClientBasicAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["proctoring.api.auth.IsClient"],
+    "EXCEPTION_HANDLER": "proctoring.api.errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "UNAUTHENTICATED_USER": None,
+}
+# Request bodies past this are refused before they are parsed (SDP offers are a few KB).
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(_env("PROCTOR_MAX_REQUEST_BYTES", str(256 * 1024)))
+
+REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = "UTC"
+# A task is acknowledged only after it ran, so a killed worker's task is delivered again.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "proctoring.tasks.analyze_video_frame": {"queue": "analysis"},
+    "proctoring.tasks.analyze_audio_window": {"queue": "analysis"},
+}
+CELERY_TASK_SOFT_TIME_LIMIT = 30
+CELERY_TASK_TIME_LIMIT = 60
+CELERY_TASK_ALWAYS_EAGER = _env("CELERY_TASK_ALWAYS_EAGER", "0") == "1"
+
+# Encrypts client secrets at rest (Fernet). Derived from SECRET_KEY outside production.
+PROCTOR_SECRET_ENCRYPTION_KEY = _env(
+    "PROCTOR_SECRET_ENCRYPTION_KEY", "", required_in_production=True
+)
+
+# --- Analysis -----------------------------------------------------------------------------
+PROCTOR_MODEL_DIR = Path(_env("PROCTOR_MODEL_DIR", str(BASE_DIR.parent / "shared" / "models")))
+# scrfd_500m (InsightFace buffalo_sc, non-commercial), scrfd_2.5g, or yunet (MIT).
+PROCTOR_DETECTOR = _env("PROCTOR_DETECTOR", "scrfd_500m")
+PROCTOR_VIDEO_SAMPLE_FPS = _env_float("PROCTOR_VIDEO_SAMPLE_FPS", 1.0)
+PROCTOR_AUDIO_WINDOW_S = _env_float("PROCTOR_AUDIO_WINDOW_S", 1.0)
+PROCTOR_JPEG_QUALITY = int(_env("PROCTOR_JPEG_QUALITY", "85"))
+# Observations of one type closer than this merge into one violation.
+PROCTOR_MERGE_GAP_S = _env_float("PROCTOR_MERGE_GAP_S", 2.0)
+# How long finalize waits for analysis of what was sent before stop.
+PROCTOR_FINALIZE_TIMEOUT_S = _env_float("PROCTOR_FINALIZE_TIMEOUT_S", 120.0)
+
+# --- Media ingest (aiortc) -----------------------------------------------------------------
+# Host addresses offered as ICE candidates: the public address in production; 127.0.0.1 for
+# loopback tests (aioice never offers loopback on its own). Empty means every interface.
+PROCTOR_ICE_HOST_ADDRESSES = _env_list("PROCTOR_ICE_HOST_ADDRESSES")
+# Fixed UDP port range for the media process, "40000-40199"; empty means ephemeral ports.
+PROCTOR_ICE_PORT_RANGE = _env("PROCTOR_ICE_PORT_RANGE", "")
+# How long the web process waits for an ingest process to answer an SDP offer.
+PROCTOR_OFFER_TIMEOUT_S = _env_float("PROCTOR_OFFER_TIMEOUT_S", 10.0)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": _env("PROCTOR_LOG_LEVEL", "INFO")},
+    "loggers": {"aioice": {"level": "WARNING"}, "aiortc": {"level": "WARNING"}},
+}

@@ -1,0 +1,30 @@
+"""System checks: refuse to start with a model file missing, with a message that says how to fix it."""
+
+from django.conf import settings
+from django.core.checks import Error, register
+
+from proctoring.analysis.errors import AnalysisError
+from proctoring.analysis.models import model_path, silero_vad_path
+
+
+def missing_models() -> list[str]:
+    """One message per model file the workers need but cannot find."""
+    problems = []
+    for locate in (
+        lambda: model_path(settings.PROCTOR_DETECTOR, model_dir=settings.PROCTOR_MODEL_DIR),
+        silero_vad_path,
+    ):
+        try:
+            locate()
+        except AnalysisError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+@register()
+def check_models(app_configs, **kwargs) -> list[Error]:
+    return [
+        Error(problem, hint="Set PROCTOR_MODEL_DIR to the folder with the ONNX models.",
+              id="proctoring.E001")
+        for problem in missing_models()
+    ]

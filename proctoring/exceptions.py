@@ -1,0 +1,71 @@
+"""Domain errors, defined once; the API's exception handler maps them to one JSON shape."""
+
+
+class ProctoringError(Exception):
+    """A refusal with a stable machine code, a human message and an HTTP status."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class ValidationFailed(ProctoringError):
+    code = "validation_error"
+
+
+class UnknownOption(ValidationFailed):
+    code = "unknown_option"
+
+
+class InvalidSdp(ValidationFailed):
+    code = "invalid_sdp"
+
+
+class AuthenticationFailed(ProctoringError):
+    status_code = 401
+    code = "unknown_client"
+
+
+class InvalidHash(ProctoringError):
+    status_code = 403
+    code = "invalid_hash"
+
+
+class NotFound(ProctoringError):
+    status_code = 404
+    code = "not_found"
+
+
+class AttemptNotFound(NotFound):
+    code = "attempt_not_found"
+
+
+class Conflict(ProctoringError):
+    status_code = 409
+    code = "conflict"
+
+
+class AttemptStopped(Conflict):
+    code = "attempt_stopped"
+
+
+class AttemptExists(Conflict):
+    code = "attempt_exists"
+
+
+class AttemptNotStarted(Conflict):
+    code = "attempt_not_started"
+
+
+class IllegalTransition(Conflict):
+    code = "illegal_transition"
+
+
+class IngestUnavailable(ProctoringError):
+    status_code = 503
+    code = "ingest_unavailable"

@@ -1,0 +1,1 @@
+"""WebRTC media ingest: answers offers, samples tracks, hands samples to Celery."""

@@ -1,0 +1,47 @@
+"""Hands samples to Celery from a worker thread, so encoding and broker I/O stay off the event loop."""
+
+import base64
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import av
+import cv2
+from django.conf import settings
+
+from proctoring.ingest.sampling import AudioWindow
+from proctoring.tasks import analyze_audio_window, analyze_video_frame
+
+logger = logging.getLogger(__name__)
+
+
+class SamplePublisher:
+    def __init__(self) -> None:
+        # One thread keeps each session's samples in order and bounds the work per process.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
+        self._quality = [int(cv2.IMWRITE_JPEG_QUALITY), settings.PROCTOR_JPEG_QUALITY]
+
+    def video(self, *, session_id: str, seq: int, media_time: float, duration_s: float,
+              frame: av.VideoFrame) -> Future:
+        return self._executor.submit(
+            self._publish_video, session_id, seq, media_time, duration_s, frame
+        )
+
+    def audio(self, *, session_id: str, window: AudioWindow) -> Future:
+        return self._executor.submit(self._publish_audio, session_id, window)
+
+    def _publish_video(self, session_id, seq, media_time, duration_s, frame) -> None:
+        # The one decode to pixels happens here, then JPEG for the broker message.
+        ok, jpeg = cv2.imencode(".jpg", frame.to_ndarray(format="bgr24"), self._quality)
+        if not ok:
+            raise RuntimeError("JPEG encoding failed")
+        payload = base64.b64encode(jpeg.tobytes()).decode()
+        analyze_video_frame.apply_async(args=[session_id, seq, media_time, duration_s, payload])
+
+    def _publish_audio(self, session_id: str, window: AudioWindow) -> None:
+        payload = base64.b64encode(window.pcm.tobytes()).decode()
+        analyze_audio_window.apply_async(
+            args=[session_id, window.seq, window.media_time, window.duration_s, payload]
+        )
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True)

@@ -1,0 +1,72 @@
+"""Offer/answer and control messages between web workers and ingest processes, over Redis.
+
+Offers go on one shared list, so whichever ingest process is free answers (capacity grows by
+adding processes); the process that answered owns the session and gets its control messages on
+its own list.
+"""
+
+import json
+import time
+import uuid
+from typing import Any
+
+import redis
+from django.conf import settings
+
+from proctoring.exceptions import IngestUnavailable, InvalidSdp
+
+OFFERS_KEY = "proctor:ingest:offers"
+NODES_KEY = "proctor:ingest:nodes"
+REPLY_KEY = "proctor:ingest:reply:{session_id}"
+CONTROL_KEY = "proctor:ingest:control:{node}"
+# A node that has not sent a heartbeat for this long is considered gone.
+NODE_STALE_S = 6.0
+HEARTBEAT_INTERVAL_S = 2.0
+REPLY_TTL_S = 60
+
+_pool: redis.ConnectionPool | None = None
+
+
+def sync_redis() -> redis.Redis:
+    global _pool
+    if _pool is None:
+        _pool = redis.ConnectionPool.from_url(settings.REDIS_URL)
+    return redis.Redis(connection_pool=_pool)
+
+
+def live_nodes(client: redis.Redis, *, now: float | None = None) -> list[str]:
+    now = time.time() if now is None else now
+    members = client.zrangebyscore(NODES_KEY, now - NODE_STALE_S, "+inf")
+    return [m.decode() for m in members]
+
+
+def request_answer(*, session_id: uuid.UUID, attempt_id: int, offer: dict[str, str]) -> dict[str, Any]:
+    """Hand an SDP offer to an ingest process and wait for its answer: {'node', 'answer'}."""
+    client = sync_redis()
+    if not live_nodes(client):
+        raise IngestUnavailable("No media ingest process is running; try again shortly.")
+    timeout = settings.PROCTOR_OFFER_TIMEOUT_S
+    reply_key = REPLY_KEY.format(session_id=session_id)
+    message = {
+        "session_id": str(session_id),
+        "attempt_id": attempt_id,
+        "offer": offer,
+        "reply_to": reply_key,
+        # An ingest that picks the offer up after the web gave up must not answer it.
+        "expires_at": time.time() + timeout,
+    }
+    client.rpush(OFFERS_KEY, json.dumps(message))
+    popped = client.blpop([reply_key], timeout=max(1, int(timeout)))
+    if popped is None:
+        raise IngestUnavailable("The media ingest did not answer in time; try again shortly.")
+    reply = json.loads(popped[1])
+    if not reply.get("ok"):
+        if reply.get("code") == InvalidSdp.code:
+            raise InvalidSdp(reply.get("message", "The SDP offer could not be used."))
+        raise IngestUnavailable(reply.get("message", "The media ingest refused the offer."))
+    return {"node": reply["node"], "answer": reply["answer"]}
+
+
+def request_close(*, node: str, session_id: uuid.UUID, reason: str) -> None:
+    message = {"op": "close", "session_id": str(session_id), "reason": reason}
+    sync_redis().rpush(CONTROL_KEY.format(node=node), json.dumps(message))

@@ -1,0 +1,101 @@
+"""Media clocks and samplers: which frames and audio windows go to analysis, at what media time."""
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import av
+import numpy as np
+
+RTP_TIMESTAMP_MODULO = 1 << 32
+ANALYSIS_SAMPLE_RATE = 16000
+# A frame this close before the next sampling instant is taken for it (jitter in pts).
+SAMPLE_TOLERANCE_S = 0.02
+# A trailing audio window shorter than this at the end of a session is not worth analysing.
+MIN_TAIL_WINDOW_S = 0.25
+
+
+class TrackClock:
+    """Seconds since a track's first frame, from RTP-derived pts (random origin, 32-bit wrap)."""
+
+    def __init__(self) -> None:
+        self._first: int | None = None
+
+    def seconds(self, pts: int, time_base: Fraction) -> float:
+        if self._first is None:
+            self._first = pts
+        ticks = (pts - self._first) % RTP_TIMESTAMP_MODULO
+        return float(ticks * time_base)
+
+
+class FrameSampler:
+    """Takes one frame per interval on a fixed grid of media time (0, 1/fps, 2/fps, ...)."""
+
+    def __init__(self, fps: float) -> None:
+        self.interval = 1.0 / fps
+        self.next_time = 0.0
+        self.seq = 0
+
+    def take(self, media_time: float) -> int | None:
+        """The sample's sequence number when this frame is taken, else None."""
+        if media_time + SAMPLE_TOLERANCE_S < self.next_time:
+            return None
+        seq = self.seq
+        self.seq += 1
+        # Stay on the grid even after a gap in the stream.
+        slots = int((media_time + SAMPLE_TOLERANCE_S) / self.interval) + 1
+        self.next_time = max(self.next_time + self.interval, slots * self.interval)
+        return seq
+
+
+@dataclass
+class AudioWindow:
+    seq: int
+    media_time: float
+    pcm: np.ndarray  # int16, mono, 16 kHz
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.pcm) / ANALYSIS_SAMPLE_RATE
+
+
+@dataclass
+class AudioWindower:
+    """Resamples decoded audio once to 16 kHz mono and cuts it into fixed windows."""
+
+    window_s: float
+    _resampler: av.AudioResampler = field(init=False)
+    _chunks: list[np.ndarray] = field(default_factory=list, init=False)
+    _buffered: int = field(default=0, init=False)
+    _start: float | None = field(default=None, init=False)
+    _seq: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        self._resampler = av.AudioResampler(format="s16", layout="mono", rate=ANALYSIS_SAMPLE_RATE)
+        self._size = int(round(self.window_s * ANALYSIS_SAMPLE_RATE))
+
+    def push(self, frame: av.AudioFrame, media_time: float) -> list[AudioWindow]:
+        if self._start is None:
+            self._start = media_time
+        for out in self._resampler.resample(frame):
+            pcm = out.to_ndarray().reshape(-1)
+            self._chunks.append(pcm)
+            self._buffered += len(pcm)
+        windows = []
+        while self._buffered >= self._size:
+            windows.append(self._cut(self._size))
+        return windows
+
+    def flush(self) -> AudioWindow | None:
+        if self._buffered < MIN_TAIL_WINDOW_S * ANALYSIS_SAMPLE_RATE:
+            return None
+        return self._cut(self._buffered)
+
+    def _cut(self, size: int) -> AudioWindow:
+        data = np.concatenate(self._chunks)
+        window = AudioWindow(seq=self._seq, media_time=self._start, pcm=data[:size].copy())
+        rest = data[size:]
+        self._chunks = [rest] if len(rest) else []
+        self._buffered = len(rest)
+        self._start += size / ANALYSIS_SAMPLE_RATE
+        self._seq += 1
+        return window

@@ -1,0 +1,119 @@
+"""The media process: answers offers from Redis, owns its peer connections, reports closures."""
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import redis.asyncio as aioredis
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from django.conf import settings
+from django.db import close_old_connections
+
+from proctoring.ingest import ice, rpc
+from proctoring.ingest.publisher import SamplePublisher
+from proctoring.ingest.session import IngestSession
+from proctoring.services.observations import media_session_close
+
+logger = logging.getLogger(__name__)
+
+POLL_TIMEOUT_S = 1
+
+
+def _node_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
+
+
+class MediaServer:
+    def __init__(self) -> None:
+        self.node = _node_name()
+        self.sessions: dict[str, IngestSession] = {}
+        self._publisher = SamplePublisher()
+        # Django's ORM is synchronous: database writes run on their own thread.
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db")
+        self._redis = aioredis.from_url(settings.REDIS_URL)
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        logger.info("media ingest %s ready", self.node)
+        loops = [self._heartbeat(), self._serve_offers(), self._serve_control()]
+        tasks = [asyncio.create_task(loop) for loop in loops]
+        await self._stopping.wait()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(
+            *(s.close("ingest_shutdown") for s in list(self.sessions.values())),
+            return_exceptions=True,
+        )
+        await self._redis.zrem(rpc.NODES_KEY, self.node)
+        await self._redis.aclose()
+        self._publisher.shutdown()
+        self._db.shutdown(wait=True)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await self._redis.zadd(rpc.NODES_KEY, {self.node: time.time()})
+            await asyncio.sleep(rpc.HEARTBEAT_INTERVAL_S)
+
+    async def _serve_offers(self) -> None:
+        while True:
+            popped = await self._redis.blpop([rpc.OFFERS_KEY], timeout=POLL_TIMEOUT_S)
+            if popped is not None:
+                asyncio.create_task(self._answer(json.loads(popped[1])))
+
+    async def _serve_control(self) -> None:
+        key = rpc.CONTROL_KEY.format(node=self.node)
+        while True:
+            popped = await self._redis.blpop([key], timeout=POLL_TIMEOUT_S)
+            if popped is None:
+                continue
+            message = json.loads(popped[1])
+            session = self.sessions.get(message.get("session_id"))
+            if message.get("op") == "close" and session is not None:
+                session.close(message.get("reason", "requested"))
+
+    async def _reply(self, message: dict, body: dict) -> None:
+        key = message["reply_to"]
+        await self._redis.rpush(key, json.dumps(body))
+        await self._redis.expire(key, rpc.REPLY_TTL_S)
+
+    async def _answer(self, message: dict) -> None:
+        if message.get("expires_at", 0) < time.time():
+            logger.warning("offer for session %s expired before it was answered", message["session_id"])
+            return
+        pc = RTCPeerConnection(configuration=ice.rtc_configuration())
+        session = IngestSession(session_id=message["session_id"], pc=pc,
+                                publisher=self._publisher, on_closed=self._session_closed)
+        pc.on("track", session.add_track)
+        pc.on("connectionstatechange", session.on_state_change)
+        pc.on("datachannel", lambda channel: setattr(session, "events_channel", channel))
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(**message["offer"]))
+            await pc.setLocalDescription(await pc.createAnswer())
+        except Exception as exc:  # aiortc raises several types for a bad offer
+            await pc.close()
+            await self._reply(message, {"ok": False, "code": "invalid_sdp",
+                                        "message": f"The SDP offer could not be used: {exc}"})
+            return
+        self.sessions[session.session_id] = session
+        asyncio.create_task(session.watch_connection())
+        answer = {"type": pc.localDescription.type, "sdp": pc.localDescription.sdp}
+        await self._reply(message, {"ok": True, "node": self.node, "answer": answer})
+
+    async def _session_closed(self, session: IngestSession, reason: str) -> None:
+        self.sessions.pop(session.session_id, None)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._db, _record_close, session.session_id, session.enqueued, reason)
+
+
+def _record_close(session_id: str, enqueued: int, reason: str) -> None:
+    close_old_connections()
+    media_session_close(session_id=session_id, samples_enqueued=enqueued, reason=reason)

@@ -1,0 +1,121 @@
+"""One candidate's peer connection inside the media process: consume tracks, sample, publish."""
+
+import asyncio
+import logging
+from concurrent.futures import Future
+
+from aiortc import MediaStreamTrack, RTCPeerConnection
+from aiortc.mediastreams import MediaStreamError
+from django.conf import settings
+
+from proctoring.ingest.publisher import SamplePublisher
+from proctoring.ingest.sampling import AudioWindower, FrameSampler, TrackClock
+
+logger = logging.getLogger(__name__)
+
+# A peer connection that has not connected by then is abandoned (the agent never came).
+CONNECT_TIMEOUT_S = 30.0
+
+
+class IngestSession:
+    def __init__(self, *, session_id: str, pc: RTCPeerConnection, publisher: SamplePublisher,
+                 on_closed) -> None:
+        self.session_id = session_id
+        self.pc = pc
+        self._publisher = publisher
+        self._on_closed = on_closed
+        self._consumers: list[asyncio.Task] = []
+        self._published: list[asyncio.Future] = []
+        self._webcam_taken = False
+        self._closing: asyncio.Task | None = None
+        self.enqueued = 0
+        self.events_channel = None
+
+    def add_track(self, track: MediaStreamTrack) -> None:
+        if track.kind == "audio":
+            consumer = self._consume_audio(track)
+        elif not self._webcam_taken:
+            self._webcam_taken = True
+            consumer = self._consume_video(track)
+        else:
+            # Further video (the screen) is drained so its jitter buffer cannot grow.
+            consumer = self._drain(track)
+        task = asyncio.create_task(consumer)
+        task.add_done_callback(lambda _: self.on_consumer_done())
+        self._consumers.append(task)
+
+    def _track(self, future: Future) -> None:
+        wrapped = asyncio.wrap_future(future)
+        wrapped.add_done_callback(self._count)
+        self._published.append(wrapped)
+
+    def _count(self, future: asyncio.Future) -> None:
+        if future.cancelled() or future.exception() is not None:
+            logger.error("session %s: a sample was not handed over: %r",
+                         self.session_id, None if future.cancelled() else future.exception())
+            return
+        self.enqueued += 1
+
+    async def _consume_video(self, track: MediaStreamTrack) -> None:
+        clock = TrackClock()
+        sampler = FrameSampler(settings.PROCTOR_VIDEO_SAMPLE_FPS)
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            media_time = clock.seconds(frame.pts, frame.time_base)
+            seq = sampler.take(media_time)
+            if seq is not None:
+                self._track(self._publisher.video(
+                    session_id=self.session_id, seq=seq, media_time=media_time,
+                    duration_s=sampler.interval, frame=frame,
+                ))
+
+    async def _consume_audio(self, track: MediaStreamTrack) -> None:
+        clock = TrackClock()
+        windower = AudioWindower(window_s=settings.PROCTOR_AUDIO_WINDOW_S)
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                break
+            for window in windower.push(frame, clock.seconds(frame.pts, frame.time_base)):
+                self._track(self._publisher.audio(session_id=self.session_id, window=window))
+        tail = windower.flush()
+        if tail is not None:
+            self._track(self._publisher.audio(session_id=self.session_id, window=tail))
+
+    async def _drain(self, track: MediaStreamTrack) -> None:
+        while True:
+            try:
+                await track.recv()
+            except MediaStreamError:
+                return
+
+    async def watch_connection(self) -> None:
+        await asyncio.sleep(CONNECT_TIMEOUT_S)
+        if self.pc.connectionState not in ("connected", "closed"):
+            self.close("connect_timeout")
+
+    def on_state_change(self) -> None:
+        state = self.pc.connectionState
+        logger.info("session %s: connection %s", self.session_id, state)
+        if state in ("failed", "closed"):
+            self.close(f"connection_{state}")
+
+    def on_consumer_done(self) -> None:
+        if self._consumers and all(task.done() for task in self._consumers):
+            self.close("tracks_ended")
+
+    def close(self, reason: str) -> asyncio.Task:
+        if self._closing is None:
+            self._closing = asyncio.create_task(self._close(reason))
+        return self._closing
+
+    async def _close(self, reason: str) -> None:
+        await self.pc.close()
+        # Ended tracks make the consumers return after flushing; then wait for the hand-over.
+        await asyncio.gather(*self._consumers, return_exceptions=True)
+        await asyncio.gather(*self._published, return_exceptions=True)
+        await self._on_closed(self, reason)

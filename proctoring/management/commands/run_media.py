@@ -1,0 +1,28 @@
+"""Run a media ingest process: `python manage.py run_media`."""
+
+import asyncio
+import signal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from proctoring.ingest import ice
+from proctoring.ingest.server import MediaServer
+
+
+class Command(BaseCommand):
+    help = "Answer WebRTC offers and stream sampled media to the analysis workers."
+
+    def handle(self, *args, **options) -> None:
+        ice.use_host_addresses(settings.PROCTOR_ICE_HOST_ADDRESSES)
+        ports = ice.parse_port_range(settings.PROCTOR_ICE_PORT_RANGE)
+        loop_factory = (lambda: ice.PortRangeEventLoop(ports)) if ports else None
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(self._serve())
+
+    async def _serve(self) -> None:
+        server = MediaServer()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, server.stop)
+        await server.run()

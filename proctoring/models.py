@@ -1,0 +1,145 @@
+"""Clients, attempts, media sessions, raw observations and the violations merged from them."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from proctoring.statuses import AttemptStatus, EvidenceStatus, ViolationType
+
+TEST_ATTEMPT_ID_MAX_LENGTH = 40
+
+
+class Client(models.Model):
+    """An integrator (exam platform). Its secret is stored encrypted (see signing.py)."""
+
+    name = models.CharField(max_length=200)
+    client_id = models.CharField(max_length=64, unique=True)
+    secret_encrypted = models.TextField(editable=False)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.client_id})"
+
+    @property
+    def is_authenticated(self) -> bool:
+        # The API puts the client where DRF expects a user.
+        return True
+
+
+class Attempt(models.Model):
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="attempts")
+    test_attempt_id = models.CharField(max_length=TEST_ATTEMPT_ID_MAX_LENGTH)
+    status = models.CharField(
+        max_length=16, choices=AttemptStatus.choices, default=AttemptStatus.CREATED
+    )
+    lookup_key = models.CharField(max_length=200, blank=True, default="")
+    user_details = models.JSONField(default=dict, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    test_duration_min = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    stop_requested_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    trust_score = models.FloatField(null=True, blank=True)
+    score_version = models.CharField(max_length=32, blank=True, default="")
+    score_breakdown = models.JSONField(default=dict, blank=True)
+    evidence_status = models.CharField(
+        max_length=16, choices=EvidenceStatus.choices, default=EvidenceStatus.PROCESSING
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "test_attempt_id"], name="uniq_attempt_per_client"
+            )
+        ]
+        indexes = [models.Index(fields=["client", "status"])]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.test_attempt_id
+
+
+class AttemptStatusChange(models.Model):
+    """Audit row for every status change: who (None = the system), when, from, to, why."""
+
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=16)
+    to_status = models.CharField(max_length=16)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    reason = models.CharField(max_length=200, blank=True, default="")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class MediaSession(models.Model):
+    """One WebRTC connection of an attempt; a resumed attempt gets a new one."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="sessions")
+    ingest_node = models.CharField(max_length=128, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Seconds from attempt.started_at to this session's media time zero.
+    offset_s = models.FloatField(default=0.0)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # Set by the ingest when it closes the session: how many samples it handed to the workers.
+    samples_enqueued = models.PositiveIntegerField(null=True, blank=True)
+    close_reason = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        ordering = ["created_at"]
+
+
+class ObservationKind(models.TextChoices):
+    VIDEO = "video", "Video frame"
+    AUDIO = "audio", "Audio window"
+
+
+class Observation(models.Model):
+    """A raw analysis result, kept so attempts can be re-scored without re-running models."""
+
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="observations")
+    session = models.ForeignKey(
+        MediaSession, on_delete=models.CASCADE, related_name="observations"
+    )
+    kind = models.CharField(max_length=8, choices=ObservationKind.choices)
+    seq = models.PositiveIntegerField()
+    media_time = models.FloatField(help_text="seconds from the session's first sample")
+    attempt_time = models.FloatField(help_text="seconds from the attempt's start")
+    duration_s = models.FloatField()
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Redelivered tasks write the same key: recording is idempotent.
+            models.UniqueConstraint(fields=["session", "kind", "seq"], name="uniq_observation")
+        ]
+        indexes = [models.Index(fields=["attempt", "kind", "attempt_time"])]
+
+
+class Violation(models.Model):
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="violations")
+    type = models.CharField(max_length=32, choices=ViolationType.choices)
+    code = models.PositiveIntegerField()
+    start_s = models.FloatField(help_text="seconds from the attempt's start")
+    end_s = models.FloatField(help_text="seconds from the attempt's start")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    details = models.JSONField(default=dict, blank=True)
+    observation_count = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["start_s", "id"]
+        indexes = [models.Index(fields=["attempt", "type", "start_s"])]
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s

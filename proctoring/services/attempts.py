@@ -1,0 +1,124 @@
+"""Attempt lifecycle: create, start or resume a media session, stop, and the one status transition."""
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from proctoring.exceptions import (
+    AttemptExists,
+    AttemptNotStarted,
+    AttemptStopped,
+    IllegalTransition,
+)
+from proctoring.ingest import rpc
+from proctoring.models import Attempt, AttemptStatusChange, Client, MediaSession
+from proctoring.statuses import AttemptStatus, is_transition_allowed
+
+logger = logging.getLogger(__name__)
+
+
+def attempt_transition(
+    *, attempt: Attempt, to_status: str, actor=None, reason: str = ""
+) -> Attempt:
+    """Every status change goes through here: legality check, save, audit row, log line."""
+    from_status = attempt.status
+    if not is_transition_allowed(from_status, to_status):
+        raise IllegalTransition(f"An attempt cannot move from '{from_status}' to '{to_status}'.")
+    attempt.status = to_status
+    attempt.save(update_fields=["status"])
+    AttemptStatusChange.objects.create(
+        attempt=attempt, from_status=from_status, to_status=to_status, actor=actor, reason=reason
+    )
+    logger.info("attempt %s: %s -> %s (%s)", attempt.pk, from_status, to_status, reason)
+    return attempt
+
+
+def _apply_options(attempt: Attempt, options: dict[str, Any]) -> None:
+    attempt.options = options
+    attempt.lookup_key = options.get("lookupKey") or attempt.lookup_key
+    attempt.user_details = options.get("userDetails") or attempt.user_details
+    attempt.test_duration_min = options.get("testDuration") or attempt.test_duration_min
+
+
+def attempt_create(*, client: Client, test_attempt_id: str, options: dict[str, Any]) -> Attempt:
+    if Attempt.objects.filter(client=client, test_attempt_id=test_attempt_id).exists():
+        raise AttemptExists("An attempt with this test_attempt_id already exists.")
+    attempt = Attempt(client=client, test_attempt_id=test_attempt_id)
+    _apply_options(attempt, options)
+    attempt.save()
+    return attempt
+
+
+@dataclass(frozen=True)
+class StartedSession:
+    attempt: Attempt
+    session: MediaSession
+    answer: dict[str, str]
+    resumed: bool
+
+
+def _attempt_lock_or_create(*, client: Client, test_attempt_id: str) -> Attempt:
+    attempt, _ = Attempt.objects.select_for_update().get_or_create(
+        client=client, test_attempt_id=test_attempt_id
+    )
+    return attempt
+
+
+@transaction.atomic
+def attempt_start_session(
+    *, client: Client, test_attempt_id: str, options: dict[str, Any], offer: dict[str, str]
+) -> StartedSession:
+    """Create or resume the attempt and open a media session; all or nothing.
+
+    The ingest answers inside the transaction: if it fails, the attempt and session roll back.
+    """
+    attempt = _attempt_lock_or_create(client=client, test_attempt_id=test_attempt_id)
+    if attempt.status in (AttemptStatus.STOPPING, AttemptStatus.STOPPED):
+        raise AttemptStopped("This attempt has been stopped; it cannot be started again.")
+    resumed = attempt.status == AttemptStatus.STARTED
+    now = timezone.now()
+    if not resumed:
+        _apply_options(attempt, options)
+        attempt.started_at = now
+        attempt.save()
+        attempt_transition(attempt=attempt, to_status=AttemptStatus.STARTED, reason="agent start")
+    session = MediaSession.objects.create(
+        attempt=attempt, offset_s=(now - attempt.started_at).total_seconds()
+    )
+    reply = rpc.request_answer(session_id=session.id, attempt_id=attempt.pk, offer=offer)
+    session.ingest_node = reply["node"]
+    session.save(update_fields=["ingest_node"])
+    return StartedSession(attempt=attempt, session=session, answer=reply["answer"], resumed=resumed)
+
+
+@transaction.atomic
+def attempt_stop(*, attempt: Attempt) -> Attempt:
+    """Stop monitoring: set the finish time, close media sessions, finalize when analysis is done.
+
+    Idempotent, so an agent may retry a stop it did not hear back from.
+    """
+    attempt = Attempt.objects.select_for_update().get(pk=attempt.pk)
+    if attempt.status in (AttemptStatus.STOPPING, AttemptStatus.STOPPED):
+        return attempt
+    if attempt.status != AttemptStatus.STARTED:
+        raise AttemptNotStarted("This attempt has not been started.")
+    now = timezone.now()
+    attempt.stop_requested_at = now
+    attempt.finished_at = now
+    attempt.save(update_fields=["stop_requested_at", "finished_at"])
+    attempt_transition(attempt=attempt, to_status=AttemptStatus.STOPPING, reason="stop")
+    open_sessions = [(s.ingest_node, s.id) for s in attempt.sessions.filter(ended_at__isnull=True)]
+    transaction.on_commit(lambda: _after_stop(attempt.pk, open_sessions))
+    return attempt
+
+
+def _after_stop(attempt_pk: int, open_sessions: list) -> None:
+    from proctoring.tasks import finalize_attempt
+
+    for node, session_id in open_sessions:
+        if node:
+            rpc.request_close(node=node, session_id=session_id, reason="stop")
+    finalize_attempt.delay(attempt_pk)

@@ -1,0 +1,22 @@
+"""Client registration."""
+
+from dataclasses import dataclass
+
+from proctoring import signing
+from proctoring.models import Client
+
+
+@dataclass(frozen=True)
+class NewClient:
+    client: Client
+    client_secret: str  # shown once; only its encrypted form is stored
+
+
+def client_create(*, name: str) -> NewClient:
+    secret = signing.new_client_secret()
+    client = Client.objects.create(
+        name=name,
+        client_id=signing.new_client_id(),
+        secret_encrypted=signing.encrypt_secret(secret),
+    )
+    return NewClient(client=client, client_secret=secret)

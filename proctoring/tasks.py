@@ -1,0 +1,37 @@
+"""Celery tasks: thin adapters that decode their payload and call one service."""
+
+import base64
+
+from celery import shared_task
+from django.db import DatabaseError
+
+from proctoring.services import analysis as analysis_service
+from proctoring.services.observations import Sample
+from proctoring.services.scoring import attempt_finalize
+
+DB_RETRY = {"autoretry_for": (DatabaseError,), "retry_backoff": True, "max_retries": 10}
+FINALIZE_POLL_S = 0.5
+
+
+@shared_task(acks_late=True, **DB_RETRY)
+def analyze_video_frame(session_id: str, seq: int, media_time: float, duration_s: float, jpeg_b64: str) -> None:
+    sample = Sample(session_id=session_id, seq=seq, media_time=media_time, duration_s=duration_s)
+    analysis_service.video_frame_analyze(sample=sample, jpeg=base64.b64decode(jpeg_b64))
+
+
+@shared_task(acks_late=True, **DB_RETRY)
+def analyze_audio_window(session_id: str, seq: int, media_time: float, duration_s: float, pcm_b64: str) -> None:
+    sample = Sample(session_id=session_id, seq=seq, media_time=media_time, duration_s=duration_s)
+    analysis_service.audio_window_analyze(sample=sample, pcm=base64.b64decode(pcm_b64))
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def finalize_attempt(self, attempt_id: int) -> None:
+    try:
+        done = attempt_finalize(attempt_id=attempt_id)
+    except DatabaseError as exc:
+        raise self.retry(exc=exc, countdown=FINALIZE_POLL_S * 4) from exc
+    if not done:
+        # Analysis still pending: poll again instead of blocking a worker.
+        raise self.retry(countdown=FINALIZE_POLL_S)
+
