@@ -1,0 +1,52 @@
+"""Shared fixtures: clients with credentials, an authenticated API client, Redis, paths."""
+
+import base64
+import os
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from proctoring.services.clients import NewClient, client_create
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+MEDIA_DIR = Path(os.environ.get("PROCTOR_MEDIA_DIR", SHARED / "media"))
+MODEL_DIR = Path(settings.PROCTOR_MODEL_DIR)
+
+
+@pytest.fixture
+def new_client(db) -> NewClient:
+    return client_create(name="Exam Platform A")
+
+
+@pytest.fixture
+def other_client(db) -> NewClient:
+    return client_create(name="Exam Platform B")
+
+
+def basic_auth(client_id: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+@pytest.fixture
+def api(new_client) -> APIClient:
+    """An API client authenticated as `new_client`."""
+    client = APIClient()
+    client.credentials(
+        HTTP_AUTHORIZATION=basic_auth(new_client.client.client_id, new_client.client_secret)
+    )
+    return client
+
+
+@pytest.fixture
+def anonymous_api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def redis_client():
+    client = redis_lib.Redis.from_url(settings.REDIS_URL)
+    client.ping()
+    return client

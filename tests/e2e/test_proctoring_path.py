@@ -1,0 +1,86 @@
+"""The whole path on real parts: agent -> WebRTC -> ingest -> Celery/Redis -> PostgreSQL -> score."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from proctoring import signing
+from proctoring.models import Attempt
+from proctoring.statuses import AttemptStatus, EvidenceStatus, ViolationType
+from tests.conftest import MEDIA_DIR, basic_auth
+
+pytestmark = pytest.mark.e2e
+
+CAMERA = MEDIA_DIR / "fake_camera_640x480_15fps_2s.y4m"
+MICROPHONE = MEDIA_DIR / "fake_mic_16k_2s.wav"
+# The fake camera shows 1 face for frames 0-14 and 6 faces from frame 15 (1.0 s) of each loop.
+SIX_FACES_FROM_S = 1.0
+STREAM_SECONDS = 8
+LIFECYCLE = ["apSetupCompleted", "apMonitoringStarted", "apMonitoringStopped", "apInstanceDestroyed"]
+
+
+def run_agent(stack, new_client, test_attempt_id: str) -> list[dict]:
+    hashed = signing.hash_test_attempt_id(
+        client_secret=new_client.client_secret, test_attempt_id=test_attempt_id
+    )
+    args = [
+        sys.executable, "-m", "agent", "run", "--server", stack.url,
+        "--client-id", new_client.client.client_id, "--test-attempt-id", test_attempt_id,
+        "--hashed-test-attempt-id", hashed, "--camera", str(CAMERA),
+        "--microphone", str(MICROPHONE), "--duration", str(STREAM_SECONDS),
+        "--ice-host", "127.0.0.1", "--json",
+    ]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+
+
+def test_agent_session_is_analysed_and_scored(stack, new_client, anonymous_api):
+    events = run_agent(stack, new_client, "e2e-attempt-1")
+
+    names = [e["event"] for e in events if e["event"] in LIFECYCLE]
+    assert names == LIFECYCLE
+    stopped = next(e for e in events if e["event"] == "apMonitoringStopped")
+
+    attempt = Attempt.objects.get(test_attempt_id="e2e-attempt-1")
+    assert attempt.status == AttemptStatus.STOPPED
+    assert attempt.evidence_status == EvidenceStatus.PROCESSED
+    assert attempt.finished_at > attempt.started_at
+    assert attempt.trust_score < 100
+    assert stopped["detail"]["trustScore"] == attempt.trust_score
+
+    session = attempt.sessions.get()
+    assert session.samples_enqueued == attempt.observations.count() > 0
+    multiple = attempt.violations.filter(type=ViolationType.MULTIPLE_HUMANS).order_by("start_s")
+    assert multiple.exists()
+    expected_start = session.offset_s + SIX_FACES_FROM_S
+    assert abs(multiple[0].start_s - expected_start) <= 2.0
+    assert multiple[0].details["faces"] == 6
+    assert attempt.violations.filter(type=ViolationType.SPEECH).exists()
+
+    anonymous_api.credentials(
+        HTTP_AUTHORIZATION=basic_auth(new_client.client.client_id, new_client.client_secret)
+    )
+    body = anonymous_api.get("/api/v1/attempts/e2e-attempt-1/").json()
+    assert body["status"] == "stopped"
+    assert body["trust_score"] == attempt.trust_score
+    assert {v["type"] for v in body["violations"]} >= {"multiple_humans", "speech"}
+
+
+def test_start_after_stop_is_refused(stack, new_client):
+    run_agent(stack, new_client, "e2e-attempt-2")
+    hashed = signing.hash_test_attempt_id(
+        client_secret=new_client.client_secret, test_attempt_id="e2e-attempt-2"
+    )
+    args = [
+        sys.executable, "-m", "agent", "run", "--server", stack.url,
+        "--client-id", new_client.client.client_id, "--test-attempt-id", "e2e-attempt-2",
+        "--hashed-test-attempt-id", hashed, "--camera", str(CAMERA),
+        "--microphone", str(MICROPHONE), "--duration", "2", "--ice-host", "127.0.0.1", "--json",
+    ]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode != 0
+    errors = [json.loads(line) for line in done.stdout.splitlines() if "apErrorEvent" in line]
+    assert errors and errors[0]["detail"]["serverCode"] == "attempt_stopped"
