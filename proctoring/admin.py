@@ -51,17 +51,34 @@ class StatusChangeInline(admin.TabularInline):
 @admin.register(Attempt)
 class AttemptAdmin(admin.ModelAdmin):
     list_display = [
-        "test_attempt_id", "client", "status", "trust_score", "evidence_status",
-        "started_at", "finished_at",
+        "test_attempt_id",
+        "client",
+        "status",
+        "trust_score",
+        "evidence_status",
+        "started_at",
+        "finished_at",
     ]
     list_filter = ["status", "evidence_status", "client"]
     search_fields = ["test_attempt_id", "lookup_key"]
     ordering = ["-created_at"]
     # Status only changes through services.attempts.attempt_transition, never by hand here.
     readonly_fields = [
-        "client", "test_attempt_id", "status", "created_at", "started_at", "stop_requested_at",
-        "finished_at", "trust_score", "score_version", "score_breakdown", "evidence_status",
-        "options", "user_details", "lookup_key", "test_duration_min",
+        "client",
+        "test_attempt_id",
+        "status",
+        "created_at",
+        "started_at",
+        "stop_requested_at",
+        "finished_at",
+        "trust_score",
+        "score_version",
+        "score_breakdown",
+        "evidence_status",
+        "options",
+        "user_details",
+        "lookup_key",
+        "test_duration_min",
     ]
     inlines = [ViolationInline, StatusChangeInline]
 

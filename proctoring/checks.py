@@ -1,4 +1,4 @@
-"""System checks: refuse to start with a model file missing, with a message that says how to fix it."""
+"""System checks: refuse to start with a model file missing, and say how to get it."""
 
 from django.conf import settings
 from django.core.checks import Error, register
@@ -24,7 +24,10 @@ def missing_models() -> list[str]:
 @register()
 def check_models(app_configs, **kwargs) -> list[Error]:
     return [
-        Error(problem, hint="Set PROCTOR_MODEL_DIR to the folder with the ONNX models.",
-              id="proctoring.E001")
+        Error(
+            problem,
+            hint="Set PROCTOR_MODEL_DIR to the folder with the ONNX models.",
+            id="proctoring.E001",
+        )
         for problem in missing_models()
     ]

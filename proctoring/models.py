@@ -105,9 +105,7 @@ class Observation(models.Model):
     """A raw analysis result, kept so attempts can be re-scored without re-running models."""
 
     attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="observations")
-    session = models.ForeignKey(
-        MediaSession, on_delete=models.CASCADE, related_name="observations"
-    )
+    session = models.ForeignKey(MediaSession, on_delete=models.CASCADE, related_name="observations")
     kind = models.CharField(max_length=8, choices=ObservationKind.choices)
     seq = models.PositiveIntegerField()
     media_time = models.FloatField(help_text="seconds from the session's first sample")

@@ -1,4 +1,4 @@
-"""The SDK's proctoringOptions: names, types and defaults, validated with errors that name the option."""
+"""The SDK's proctoringOptions: names, types and defaults; errors name the bad option."""
 
 from typing import Any
 

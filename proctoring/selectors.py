@@ -18,7 +18,9 @@ def client_get_by_credentials(*, client_id: str, client_secret: str) -> Client |
     return client if signing.constant_time_equals(stored, client_secret) else None
 
 
-def client_get_for_agent(*, client_id: str, test_attempt_id: str, hashed_test_attempt_id: str) -> Client:
+def client_get_for_agent(
+    *, client_id: str, test_attempt_id: str, hashed_test_attempt_id: str
+) -> Client:
     """The agent's credential: the HMAC of the attempt id under the client's secret."""
     client = Client.objects.filter(client_id=client_id, is_active=True).first()
     if client is None:

@@ -16,9 +16,7 @@ CLIENT_SECRET_BYTES = 24
 
 def hash_test_attempt_id(*, client_secret: str, test_attempt_id: str) -> str:
     """base64(HMAC-SHA256(key=client_secret, msg=test_attempt_id)), as integrators compute it."""
-    digest = hmac.new(
-        client_secret.encode(), test_attempt_id.encode(), hashlib.sha256
-    ).digest()
+    digest = hmac.new(client_secret.encode(), test_attempt_id.encode(), hashlib.sha256).digest()
     return base64.b64encode(digest).decode()
 
 

@@ -14,13 +14,17 @@ FINALIZE_POLL_S = 0.5
 
 
 @shared_task(acks_late=True, **DB_RETRY)
-def analyze_video_frame(session_id: str, seq: int, media_time: float, duration_s: float, jpeg_b64: str) -> None:
+def analyze_video_frame(
+    session_id: str, seq: int, media_time: float, duration_s: float, jpeg_b64: str
+) -> None:
     sample = Sample(session_id=session_id, seq=seq, media_time=media_time, duration_s=duration_s)
     analysis_service.video_frame_analyze(sample=sample, jpeg=base64.b64decode(jpeg_b64))
 
 
 @shared_task(acks_late=True, **DB_RETRY)
-def analyze_audio_window(session_id: str, seq: int, media_time: float, duration_s: float, pcm_b64: str) -> None:
+def analyze_audio_window(
+    session_id: str, seq: int, media_time: float, duration_s: float, pcm_b64: str
+) -> None:
     sample = Sample(session_id=session_id, seq=seq, media_time=media_time, duration_s=duration_s)
     analysis_service.audio_window_analyze(sample=sample, pcm=base64.b64decode(pcm_b64))
 
@@ -34,4 +38,3 @@ def finalize_attempt(self, attempt_id: int) -> None:
     if not done:
         # Analysis still pending: poll again instead of blocking a worker.
         raise self.retry(countdown=FINALIZE_POLL_S)
-

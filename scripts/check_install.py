@@ -8,7 +8,9 @@ def main() -> int:
     installed = {d.metadata["Name"].lower() for d in md.distributions()}
     gui = {"opencv-python", "opencv-contrib-python"} & installed
     if gui:
-        print(f"error: {', '.join(sorted(gui))} installed beside the headless build", file=sys.stderr)
+        print(
+            f"error: {', '.join(sorted(gui))} installed beside the headless build", file=sys.stderr
+        )
         return 1
     if "opencv-python-headless" not in installed:
         print("error: opencv-python-headless is missing", file=sys.stderr)

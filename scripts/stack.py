@@ -41,19 +41,50 @@ class Stack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115  (closed with the process)
         self.processes[name] = subprocess.Popen(
-            args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            args,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
     def start(self) -> "Stack":
         python = sys.executable
-        self._spawn("web", [python, "-m", "uvicorn", "backend.asgi:application",
-                            "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log"])
+        self._spawn(
+            "web",
+            [
+                python,
+                "-m",
+                "uvicorn",
+                "backend.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-access-log",
+            ],
+        )
         self._spawn("media", [python, "manage.py", "run_media"])
-        self._spawn("worker", [python, "-m", "celery", "-A", "backend", "worker",
-                               "-Q", "analysis,default", "--concurrency",
-                               str(self.worker_concurrency), "--loglevel", "INFO",
-                               "--without-mingle", "--without-gossip"])
+        self._spawn(
+            "worker",
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "backend",
+                "worker",
+                "-Q",
+                "analysis,default",
+                "--concurrency",
+                str(self.worker_concurrency),
+                "--loglevel",
+                "INFO",
+                "--without-mingle",
+                "--without-gossip",
+            ],
+        )
         try:
             self.wait_ready()
         except BaseException:
@@ -67,7 +98,9 @@ class Stack:
     def _check_alive(self) -> None:
         for name, proc in self.processes.items():
             if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited with {proc.returncode}:\n{self.log(name)[-3000:]}")
+                raise RuntimeError(
+                    f"{name} exited with {proc.returncode}:\n{self.log(name)[-3000:]}"
+                )
 
     def _web_ready(self) -> bool:
         try:
@@ -84,8 +117,11 @@ class Stack:
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
             self._check_alive()
-            if (self._web_ready() and self._media_ready()
-                    and WORKER_READY_MARK in self.log("worker")):
+            if (
+                self._web_ready()
+                and self._media_ready()
+                and WORKER_READY_MARK in self.log("worker")
+            ):
                 return
             time.sleep(0.3)
         raise TimeoutError(f"stack not ready after {READY_TIMEOUT_S}s")

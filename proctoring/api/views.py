@@ -41,7 +41,9 @@ class AttemptDetailView(APIView):
     """GET -> 200 attempt with violations; 401; 404 attempt_not_found (also for other clients')."""
 
     def get(self, request: Request, test_attempt_id: str) -> Response:
-        attempt = selectors.attempt_get_for_client(client=request.user, test_attempt_id=test_attempt_id)
+        attempt = selectors.attempt_get_for_client(
+            client=request.user, test_attempt_id=test_attempt_id
+        )
         return Response(s.AttemptOutput(attempt).data)
 
 
@@ -57,7 +59,9 @@ class AgentView(APIView):
             test_attempt_id=data["test_attempt_id"],
             hashed_test_attempt_id=data["hashed_test_attempt_id"],
         )
-        return selectors.attempt_get_for_client(client=client, test_attempt_id=data["test_attempt_id"])
+        return selectors.attempt_get_for_client(
+            client=client, test_attempt_id=data["test_attempt_id"]
+        )
 
 
 class AgentSessionView(AgentView):
@@ -99,7 +103,8 @@ class AgentStopView(AgentView):
 
 
 class AgentStatusView(AgentView):
-    """POST -> 200 {test_attempt_id, status, started_at, finished_at, trust_score, evidence_status}."""
+    """POST -> 200 {test_attempt_id, status, started_at, finished_at, trust_score,
+    evidence_status}."""
 
     def post(self, request: Request) -> Response:
         attempt = self._attempt(_validated(s.AgentCredentialsInput, request.data))

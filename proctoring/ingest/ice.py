@@ -66,4 +66,6 @@ class PortRangeEventLoop(asyncio.SelectorEventLoop):
             except OSError as exc:
                 if exc.errno != errno.EADDRINUSE:
                     raise
-        raise OSError(errno.EADDRINUSE, f"no free UDP port in {self._ports.start}-{self._ports.stop - 1}")
+        raise OSError(
+            errno.EADDRINUSE, f"no free UDP port in {self._ports.start}-{self._ports.stop - 1}"
+        )

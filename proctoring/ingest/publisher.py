@@ -1,4 +1,4 @@
-"""Hands samples to Celery from a worker thread, so encoding and broker I/O stay off the event loop."""
+"""Hands samples to Celery from a thread, keeping encoding and broker I/O off the event loop."""
 
 import base64
 import logging
@@ -20,8 +20,15 @@ class SamplePublisher:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
         self._quality = [int(cv2.IMWRITE_JPEG_QUALITY), settings.PROCTOR_JPEG_QUALITY]
 
-    def video(self, *, session_id: str, seq: int, media_time: float, duration_s: float,
-              frame: av.VideoFrame) -> Future:
+    def video(
+        self,
+        *,
+        session_id: str,
+        seq: int,
+        media_time: float,
+        duration_s: float,
+        frame: av.VideoFrame,
+    ) -> Future:
         return self._executor.submit(
             self._publish_video, session_id, seq, media_time, duration_s, frame
         )

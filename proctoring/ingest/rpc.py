@@ -40,7 +40,9 @@ def live_nodes(client: redis.Redis, *, now: float | None = None) -> list[str]:
     return [m.decode() for m in members]
 
 
-def request_answer(*, session_id: uuid.UUID, attempt_id: int, offer: dict[str, str]) -> dict[str, Any]:
+def request_answer(
+    *, session_id: uuid.UUID, attempt_id: int, offer: dict[str, str]
+) -> dict[str, Any]:
     """Hand an SDP offer to an ingest process and wait for its answer: {'node', 'answer'}."""
     client = sync_redis()
     if not live_nodes(client):

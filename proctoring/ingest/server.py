@@ -87,11 +87,17 @@ class MediaServer:
 
     async def _answer(self, message: dict) -> None:
         if message.get("expires_at", 0) < time.time():
-            logger.warning("offer for session %s expired before it was answered", message["session_id"])
+            logger.warning(
+                "offer for session %s expired before it was answered", message["session_id"]
+            )
             return
         pc = RTCPeerConnection(configuration=ice.rtc_configuration())
-        session = IngestSession(session_id=message["session_id"], pc=pc,
-                                publisher=self._publisher, on_closed=self._session_closed)
+        session = IngestSession(
+            session_id=message["session_id"],
+            pc=pc,
+            publisher=self._publisher,
+            on_closed=self._session_closed,
+        )
         pc.on("track", session.add_track)
         pc.on("connectionstatechange", session.on_state_change)
         pc.on("datachannel", lambda channel: setattr(session, "events_channel", channel))
@@ -100,18 +106,26 @@ class MediaServer:
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception as exc:  # aiortc raises several types for a bad offer
             await pc.close()
-            await self._reply(message, {"ok": False, "code": "invalid_sdp",
-                                        "message": f"The SDP offer could not be used: {exc}"})
+            await self._reply(
+                message,
+                {
+                    "ok": False,
+                    "code": "invalid_sdp",
+                    "message": f"The SDP offer could not be used: {exc}",
+                },
+            )
             return
         self.sessions[session.session_id] = session
-        asyncio.create_task(session.watch_connection())
+        session.start_watchdog()
         answer = {"type": pc.localDescription.type, "sdp": pc.localDescription.sdp}
         await self._reply(message, {"ok": True, "node": self.node, "answer": answer})
 
     async def _session_closed(self, session: IngestSession, reason: str) -> None:
         self.sessions.pop(session.session_id, None)
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._db, _record_close, session.session_id, session.enqueued, reason)
+        await loop.run_in_executor(
+            self._db, _record_close, session.session_id, session.enqueued, reason
+        )
 
 
 def _record_close(session_id: str, enqueued: int, reason: str) -> None:

@@ -15,11 +15,14 @@ logger = logging.getLogger(__name__)
 
 # A peer connection that has not connected by then is abandoned (the agent never came).
 CONNECT_TIMEOUT_S = 30.0
+# After close, decoders end their tracks at once; receivers that never started never do.
+DRAIN_TIMEOUT_S = 5.0
 
 
 class IngestSession:
-    def __init__(self, *, session_id: str, pc: RTCPeerConnection, publisher: SamplePublisher,
-                 on_closed) -> None:
+    def __init__(
+        self, *, session_id: str, pc: RTCPeerConnection, publisher: SamplePublisher, on_closed
+    ) -> None:
         self.session_id = session_id
         self.pc = pc
         self._publisher = publisher
@@ -30,6 +33,8 @@ class IngestSession:
         self._closing: asyncio.Task | None = None
         self.enqueued = 0
         self.events_channel = None
+        self._was_connected = False
+        self._watchdog: asyncio.Task | None = None
 
     def add_track(self, track: MediaStreamTrack) -> None:
         if track.kind == "audio":
@@ -51,8 +56,11 @@ class IngestSession:
 
     def _count(self, future: asyncio.Future) -> None:
         if future.cancelled() or future.exception() is not None:
-            logger.error("session %s: a sample was not handed over: %r",
-                         self.session_id, None if future.cancelled() else future.exception())
+            logger.error(
+                "session %s: a sample was not handed over: %r",
+                self.session_id,
+                None if future.cancelled() else future.exception(),
+            )
             return
         self.enqueued += 1
 
@@ -67,24 +75,32 @@ class IngestSession:
             media_time = clock.seconds(frame.pts, frame.time_base)
             seq = sampler.take(media_time)
             if seq is not None:
-                self._track(self._publisher.video(
-                    session_id=self.session_id, seq=seq, media_time=media_time,
-                    duration_s=sampler.interval, frame=frame,
-                ))
+                self._track(
+                    self._publisher.video(
+                        session_id=self.session_id,
+                        seq=seq,
+                        media_time=media_time,
+                        duration_s=sampler.interval,
+                        frame=frame,
+                    )
+                )
 
     async def _consume_audio(self, track: MediaStreamTrack) -> None:
         clock = TrackClock()
         windower = AudioWindower(window_s=settings.PROCTOR_AUDIO_WINDOW_S)
-        while True:
-            try:
-                frame = await track.recv()
-            except MediaStreamError:
-                break
-            for window in windower.push(frame, clock.seconds(frame.pts, frame.time_base)):
-                self._track(self._publisher.audio(session_id=self.session_id, window=window))
-        tail = windower.flush()
-        if tail is not None:
-            self._track(self._publisher.audio(session_id=self.session_id, window=tail))
+        try:
+            while True:
+                try:
+                    frame = await track.recv()
+                except MediaStreamError:
+                    return
+                for window in windower.push(frame, clock.seconds(frame.pts, frame.time_base)):
+                    self._track(self._publisher.audio(session_id=self.session_id, window=window))
+        finally:
+            # Whatever ends the track, the audio received before it is analysed too.
+            tail = windower.flush()
+            if tail is not None:
+                self._track(self._publisher.audio(session_id=self.session_id, window=tail))
 
     async def _drain(self, track: MediaStreamTrack) -> None:
         while True:
@@ -93,14 +109,18 @@ class IngestSession:
             except MediaStreamError:
                 return
 
-    async def watch_connection(self) -> None:
+    def start_watchdog(self) -> None:
+        self._watchdog = asyncio.create_task(self._watch_connection())
+
+    async def _watch_connection(self) -> None:
         await asyncio.sleep(CONNECT_TIMEOUT_S)
-        if self.pc.connectionState not in ("connected", "closed"):
+        if not self._was_connected:
             self.close("connect_timeout")
 
     def on_state_change(self) -> None:
         state = self.pc.connectionState
         logger.info("session %s: connection %s", self.session_id, state)
+        self._was_connected |= state == "connected"
         if state in ("failed", "closed"):
             self.close(f"connection_{state}")
 
@@ -114,8 +134,15 @@ class IngestSession:
         return self._closing
 
     async def _close(self, reason: str) -> None:
+        if self._watchdog is not None and self._watchdog is not asyncio.current_task():
+            self._watchdog.cancel()
         await self.pc.close()
         # Ended tracks make the consumers return after flushing; then wait for the hand-over.
-        await asyncio.gather(*self._consumers, return_exceptions=True)
+        if self._consumers:
+            drain_s = DRAIN_TIMEOUT_S if self._was_connected else 0
+            _, stuck = await asyncio.wait(self._consumers, timeout=drain_s)
+            for task in stuck:
+                task.cancel()
+            await asyncio.gather(*self._consumers, return_exceptions=True)
         await asyncio.gather(*self._published, return_exceptions=True)
         await self._on_closed(self, reason)

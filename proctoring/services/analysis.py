@@ -60,5 +60,8 @@ def audio_window_analyze(*, sample: Sample, pcm: bytes) -> None:
         return
     result = voice_detector().analyze(np.frombuffer(pcm, dtype=np.int16))
     observation_record(
-        sample=sample, kind=ObservationKind.AUDIO, data=result.to_dict(), finding=classify_audio(result)
+        sample=sample,
+        kind=ObservationKind.AUDIO,
+        data=result.to_dict(),
+        finding=classify_audio(result),
     )

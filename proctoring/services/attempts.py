@@ -1,4 +1,4 @@
-"""Attempt lifecycle: create, start or resume a media session, stop, and the one status transition."""
+"""Attempt lifecycle: create, start or resume a media session, stop; the one status transition."""
 
 import logging
 from dataclasses import dataclass

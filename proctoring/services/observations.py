@@ -119,9 +119,7 @@ def _at(attempt: Attempt, seconds: float) -> dt.datetime:
     return attempt.started_at + dt.timedelta(seconds=seconds)
 
 
-def media_session_close(
-    *, session_id: uuid.UUID | str, samples_enqueued: int, reason: str
-) -> None:
+def media_session_close(*, session_id: uuid.UUID | str, samples_enqueued: int, reason: str) -> None:
     """The ingest reports how many samples it handed over; finalize waits for that many."""
     from django.utils import timezone
 

@@ -49,7 +49,9 @@ def attempt_finalize(*, attempt_id: int) -> bool:
     attempt.score_breakdown = result.to_dict()
     complete = pending == 0
     attempt.evidence_status = EvidenceStatus.PROCESSED if complete else EvidenceStatus.INCOMPLETE
-    attempt.save(update_fields=["trust_score", "score_version", "score_breakdown", "evidence_status"])
+    attempt.save(
+        update_fields=["trust_score", "score_version", "score_breakdown", "evidence_status"]
+    )
     reason = "scored" if complete else f"scored with analysis incomplete (pending={pending})"
     attempt_transition(attempt=attempt, to_status=AttemptStatus.STOPPED, reason=reason)
     return True

@@ -1,4 +1,4 @@
-"""A running stack for end-to-end tests: ASGI web, media ingest and a Celery worker, as processes."""
+"""A running stack for end-to-end tests: ASGI web, media ingest and a Celery worker process."""
 
 import os
 import sys

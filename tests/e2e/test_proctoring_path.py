@@ -1,4 +1,4 @@
-"""The whole path on real parts: agent -> WebRTC -> ingest -> Celery/Redis -> PostgreSQL -> score."""
+"""The whole path on real parts: agent, WebRTC, ingest, Celery on Redis, PostgreSQL, score."""
 
 import json
 import subprocess
@@ -18,7 +18,12 @@ MICROPHONE = MEDIA_DIR / "fake_mic_16k_2s.wav"
 # The fake camera shows 1 face for frames 0-14 and 6 faces from frame 15 (1.0 s) of each loop.
 SIX_FACES_FROM_S = 1.0
 STREAM_SECONDS = 8
-LIFECYCLE = ["apSetupCompleted", "apMonitoringStarted", "apMonitoringStopped", "apInstanceDestroyed"]
+LIFECYCLE = [
+    "apSetupCompleted",
+    "apMonitoringStarted",
+    "apMonitoringStopped",
+    "apInstanceDestroyed",
+]
 
 
 def run_agent(stack, new_client, test_attempt_id: str) -> list[dict]:
@@ -26,11 +31,27 @@ def run_agent(stack, new_client, test_attempt_id: str) -> list[dict]:
         client_secret=new_client.client_secret, test_attempt_id=test_attempt_id
     )
     args = [
-        sys.executable, "-m", "agent", "run", "--server", stack.url,
-        "--client-id", new_client.client.client_id, "--test-attempt-id", test_attempt_id,
-        "--hashed-test-attempt-id", hashed, "--camera", str(CAMERA),
-        "--microphone", str(MICROPHONE), "--duration", str(STREAM_SECONDS),
-        "--ice-host", "127.0.0.1", "--json",
+        sys.executable,
+        "-m",
+        "agent",
+        "run",
+        "--server",
+        stack.url,
+        "--client-id",
+        new_client.client.client_id,
+        "--test-attempt-id",
+        test_attempt_id,
+        "--hashed-test-attempt-id",
+        hashed,
+        "--camera",
+        str(CAMERA),
+        "--microphone",
+        str(MICROPHONE),
+        "--duration",
+        str(STREAM_SECONDS),
+        "--ice-host",
+        "127.0.0.1",
+        "--json",
     ]
     done = subprocess.run(args, capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -75,10 +96,27 @@ def test_start_after_stop_is_refused(stack, new_client):
         client_secret=new_client.client_secret, test_attempt_id="e2e-attempt-2"
     )
     args = [
-        sys.executable, "-m", "agent", "run", "--server", stack.url,
-        "--client-id", new_client.client.client_id, "--test-attempt-id", "e2e-attempt-2",
-        "--hashed-test-attempt-id", hashed, "--camera", str(CAMERA),
-        "--microphone", str(MICROPHONE), "--duration", "2", "--ice-host", "127.0.0.1", "--json",
+        sys.executable,
+        "-m",
+        "agent",
+        "run",
+        "--server",
+        stack.url,
+        "--client-id",
+        new_client.client.client_id,
+        "--test-attempt-id",
+        "e2e-attempt-2",
+        "--hashed-test-attempt-id",
+        hashed,
+        "--camera",
+        str(CAMERA),
+        "--microphone",
+        str(MICROPHONE),
+        "--duration",
+        "2",
+        "--ice-host",
+        "127.0.0.1",
+        "--json",
     ]
     done = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode != 0

@@ -17,8 +17,11 @@ class Command(BaseCommand):
         if options["json"]:
             import json
 
-            self.stdout.write(json.dumps({"client_id": created.client.client_id,
-                                          "client_secret": created.client_secret}))
+            self.stdout.write(
+                json.dumps(
+                    {"client_id": created.client.client_id, "client_secret": created.client_secret}
+                )
+            )
             return
         self.stdout.write(f"client_id:     {created.client.client_id}")
         self.stdout.write(f"client_secret: {created.client_secret}")

@@ -1,0 +1,323 @@
+"""AutoProctor: the SDK lifecycle (setup, start, stop, destroy) for the capture agent."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Any
+
+import httpx
+from aiortc.mediastreams import MediaStreamTrack
+
+from agent import events as ev
+from agent.codes import AgentError, ErrorCode, SuccessCode
+from agent.events import EventDispatcher, Listener
+from agent.http import Deadline, ServerClient, redact
+from agent.options import validate_options
+from agent.sources import SourceSpec, open_track, parse_source, probe_source
+from agent.tracks import DEFAULT_MAX_FPS, RateLimitedVideoTrack
+from agent.webrtc import MediaSession, use_host_addresses
+
+logger = logging.getLogger(__name__)
+
+# Time for packets already handed to the network to reach the ingest before the connection closes.
+FLUSH_DELAY_S = 0.5
+# How long stop() keeps retrying the stop request and polling for the final score.
+STOP_DEADLINE_S = 120.0
+
+
+class State(StrEnum):
+    CREATED = "created"
+    SETUP = "setup"
+    STARTED = "started"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    DESTROYED = "destroyed"
+
+
+# STARTED -> STARTED is a resume (new media session); STOPPING -> STOPPING retries a failed stop.
+_ALLOWED: dict[State, frozenset[State]] = {
+    State.CREATED: frozenset({State.SETUP}),
+    State.SETUP: frozenset({State.STARTED}),
+    State.STARTED: frozenset({State.STARTED, State.STOPPING}),
+    State.STOPPING: frozenset({State.STOPPING, State.STOPPED}),
+    State.STOPPED: frozenset(),
+    State.DESTROYED: frozenset(),
+}
+_ACTIONS = {State.SETUP: "setup", State.STARTED: "start", State.STOPPING: "stop"}
+
+
+def transition_error(current: State, target: State) -> str | None:
+    """Why `current -> target` is illegal, or None if it is allowed (destroy always is)."""
+    if target is State.DESTROYED or target in _ALLOWED[current]:
+        return None
+    action = _ACTIONS.get(target, target.value)
+    if current is State.DESTROYED:
+        return f"cannot {action}(): the instance was destroyed"
+    if target is State.STARTED and current in (State.STOPPING, State.STOPPED):
+        return "cannot start(): monitoring was stopped for this test attempt; it cannot restart"
+    if current is State.CREATED:
+        return f"cannot {action}(): call setup() first"
+    return f"cannot {action}() in state '{current.value}'"
+
+
+class AutoProctor:
+    """One proctored test attempt, driven like the AutoProctor SDK instance."""
+
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        test_attempt_id: str,
+        hashed_test_attempt_id: str,
+        server: str,
+        camera: str | None = None,
+        microphone: str | None = None,
+        ice_host_addresses: Sequence[str] | None = None,
+        on_event: Listener | None = None,
+        max_fps: float = DEFAULT_MAX_FPS,
+        stop_deadline_s: float = STOP_DEADLINE_S,
+        http_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        # No network here, as in the SDK: only remember what later calls need.
+        self.client_id = client_id
+        self.test_attempt_id = test_attempt_id
+        self.hashed_test_attempt_id = hashed_test_attempt_id
+        self.server = server
+        self.camera = parse_source(camera, "video") if camera else None
+        self.microphone = parse_source(microphone, "audio") if microphone else None
+        self.ice_host_addresses = list(ice_host_addresses) if ice_host_addresses else None
+        self.max_fps = max_fps
+        self.stop_deadline_s = stop_deadline_s
+        self.options: dict[str, Any] | None = None
+        self.state = State.CREATED
+        self.connection_state = "new"
+        self.violations = 0
+        self.session_id: str | None = None
+        self._streaming_since: float | None = None
+        self._streamed_s = 0.0
+        self._events = EventDispatcher(on_event)
+        self._http_transport = http_transport
+        self._client: ServerClient | None = None
+        self._session: MediaSession | None = None
+
+    def __repr__(self) -> str:
+        hashed = redact(self.hashed_test_attempt_id)
+        return f"<AutoProctor {self.test_attempt_id!r} hash={hashed} state={self.state.value}>"
+
+    # -- events ---------------------------------------------------------------------------
+
+    def on(self, name: str, listener: Listener) -> None:
+        """Call `listener(event)` for every event called `name` (e.g. "apMonitoringStarted")."""
+        self._events.on(name, listener)
+
+    def off(self, name: str, listener: Listener) -> None:
+        self._events.off(name, listener)
+
+    def _fail(self, error: AgentError) -> AgentError:
+        self._events.emit(ev.ERROR, error.to_detail())
+        return error
+
+    def _transition(self, target: State) -> None:
+        """The one place the state changes (except destroy, which is legal from anywhere)."""
+        self._check_transition(target)
+        logger.info("%r: %s -> %s", self, self.state.value, target.value)
+        self.state = target
+
+    def _check_transition(self, target: State) -> None:
+        problem = transition_error(self.state, target)
+        if problem:
+            raise self._fail(AgentError(ErrorCode.INVALID_STATE, problem))
+
+    @property
+    def seconds_streamed(self) -> float:
+        running = time.monotonic() - self._streaming_since if self._streaming_since else 0.0
+        return self._streamed_s + running
+
+    # -- setup ----------------------------------------------------------------------------
+
+    def _credentials(self) -> dict[str, str]:
+        return {
+            "client_id": self.client_id,
+            "test_attempt_id": self.test_attempt_id,
+            "hashed_test_attempt_id": self.hashed_test_attempt_id,
+        }
+
+    def _client_or_new(self) -> ServerClient:
+        if self._client is None:
+            self._client = ServerClient(self.server, self._credentials(), self._http_transport)
+        return self._client
+
+    def _required_sources(self, tracking: dict[str, Any]) -> list[SourceSpec]:
+        if tracking["numHumans"] and self.camera is None:
+            message = "trackingOptions.numHumans is on but no camera was given"
+            raise AgentError(ErrorCode.NO_CAMERA, message)
+        if tracking["audio"] and self.microphone is None:
+            message = "trackingOptions.audio is on but no microphone was given"
+            raise AgentError(ErrorCode.NO_MICROPHONE, message)
+        return [source for source in (self.camera, self.microphone) if source is not None]
+
+    async def _probe_all(self, sources: list[SourceSpec]) -> None:
+        results = await asyncio.gather(
+            *(asyncio.to_thread(probe_source, s) for s in sources), return_exceptions=True
+        )
+        failures = [r for r in results if isinstance(r, BaseException)]
+        blocked = {ErrorCode.CAMERA_BLOCKED, ErrorCode.MICROPHONE_BLOCKED}
+        if len(failures) == 2 and all(getattr(f, "code", None) in blocked for f in failures):
+            message = "permission denied opening both camera and microphone"
+            raise AgentError(ErrorCode.CAMERA_AND_MICROPHONE_BLOCKED, message)
+        if failures:
+            raise failures[0]
+
+    async def setup(self, options: dict[str, Any] | None = None) -> None:
+        """Validate options, check devices and reach the server -> apSetupCompleted."""
+        self._check_transition(State.SETUP)
+        try:
+            validated = validate_options(options)
+            sources = self._required_sources(validated["trackingOptions"])
+            await self._probe_all(sources)
+            self._emit_progress(SuccessCode.PERMISSION_CHECK_DONE)
+            await self._client_or_new().check_health()
+            self._emit_progress(SuccessCode.ELEMENTS_READY)
+        except AgentError as error:
+            raise self._fail(error) from None
+        self._check_alive()
+        self.options = validated
+        self._transition(State.SETUP)
+        detail = {"testAttemptId": self.test_attempt_id, "options": validated}
+        self._events.emit(ev.SETUP_COMPLETED, detail)
+
+    def _emit_progress(self, code: SuccessCode) -> None:
+        self._events.emit(ev.PROGRESS, {"code": int(code), "message": code.name.lower()})
+
+    def _check_alive(self) -> None:
+        # destroy() may run while another call awaits; that call must not carry on afterwards.
+        if self.state is State.DESTROYED:
+            raise AgentError(ErrorCode.INVALID_STATE, "the instance was destroyed")
+
+    # -- start ----------------------------------------------------------------------------
+
+    def _open_tracks(self) -> list[MediaStreamTrack]:
+        assert self.options is not None
+        tracks: list[MediaStreamTrack] = []
+        try:
+            if self.camera is not None:
+                tracks.append(RateLimitedVideoTrack(open_track(self.camera), self.max_fps))
+            # Never send a microphone the test did not ask to monitor.
+            if self.microphone is not None and self.options["trackingOptions"]["audio"]:
+                tracks.append(open_track(self.microphone))
+        except AgentError:
+            for track in tracks:
+                track.stop()
+            raise
+        return tracks
+
+    def _on_channel_message(self, message: dict[str, Any]) -> None:
+        if message.get("type") == "violation":
+            self.violations += 1
+            self._events.emit(ev.EVIDENCE, message)
+        else:
+            logger.debug("ignoring %r message on the events channel", message.get("type"))
+
+    def _on_connection_state(self, state: str) -> None:
+        self.connection_state = state
+        self._events.emit(ev.CONNECTION_STATE, {"state": state})
+
+    async def _close_session(self) -> None:
+        session, self._session = self._session, None
+        if self._streaming_since is not None:
+            self._streamed_s += time.monotonic() - self._streaming_since
+            self._streaming_since = None
+        if session is not None:
+            await session.close()
+
+    async def _open_session(self) -> dict[str, Any]:
+        assert self.options is not None
+        if self.ice_host_addresses is not None:
+            use_host_addresses(self.ice_host_addresses)
+        session = MediaSession(
+            self._open_tracks(), self._on_channel_message, self._on_connection_state
+        )
+        self._session = session
+        offer = await session.create_offer()
+        reply = await self._client_or_new().create_session(self.options, offer)
+        self._check_alive()
+        await session.accept_answer(reply.get("answer") or {})
+        await session.wait_connected()
+        self._check_alive()
+        return reply
+
+    async def start(self) -> dict[str, Any]:
+        """Create or resume the attempt and stream media -> apMonitoringStarted."""
+        self._check_transition(State.STARTED)
+        # A second start() before stop() resumes: a fresh media session for the same attempt.
+        await self._close_session()
+        try:
+            reply = await self._open_session()
+        except AgentError as error:
+            await self._close_session()
+            raise self._fail(error) from None
+        except BaseException:
+            await self._close_session()
+            raise
+        self._transition(State.STARTED)
+        self._streaming_since = time.monotonic()
+        self.session_id = reply.get("session_id")
+        self._emit_progress(SuccessCode.MEDIA_AND_MODELS_READY)
+        detail = {
+            "testAttemptId": self.test_attempt_id,
+            "sessionId": self.session_id,
+            "resumed": bool(reply.get("resumed")),
+        }
+        self._events.emit(ev.MONITORING_STARTED, detail)
+        return detail
+
+    # -- stop / destroy -------------------------------------------------------------------
+
+    async def _flush_and_close(self) -> None:
+        if self._session is not None:
+            self._session.stop_tracks()
+            await asyncio.sleep(FLUSH_DELAY_S)
+        await self._close_session()
+
+    async def stop(self) -> dict[str, Any]:
+        """Flush media, stop the attempt and wait for its Trust Score -> apMonitoringStopped."""
+        self._transition(State.STOPPING)
+        await self._flush_and_close()
+        deadline = Deadline(self.stop_deadline_s)
+        try:
+            client = self._client_or_new()
+            await client.request_stop(deadline)
+            status = await client.wait_stopped(deadline)
+        except AgentError as error:
+            raise self._fail(error) from None
+        self._check_alive()
+        self._transition(State.STOPPED)
+        score = status.get("trust_score")
+        detail = {
+            "trustScore": float(score) if score is not None else None,
+            "testAttemptId": self.test_attempt_id,
+            "status": "stopped",
+            "finishedAt": status.get("finished_at"),
+            "violations": self.violations,
+        }
+        self._events.emit(ev.MONITORING_STOPPED, detail)
+        return detail
+
+    async def destroy(self) -> None:
+        """Stop everything and release devices, from any state -> apInstanceDestroyed (once)."""
+        if self.state is State.DESTROYED:
+            return
+        logger.info("%r: %s -> destroyed", self, self.state.value)
+        self.state = State.DESTROYED
+        try:
+            await self._close_session()
+        except Exception:
+            logger.exception("closing the media session failed during destroy")
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+        self._events.emit(ev.INSTANCE_DESTROYED, {"testAttemptId": self.test_attempt_id})

@@ -1,0 +1,121 @@
+"""Media tracks: a file looped forever with continuous timestamps, and a frame-rate limiter."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+from aiortc.contrib.media import MediaPlayer
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_FPS = 5.0
+
+PlayerFactory = Callable[[str], MediaPlayer]
+
+
+class LoopingFileTrack(MediaStreamTrack):
+    """Plays a media file forever by reopening it at its end, keeping pts monotonic.
+
+    aiortc's own `MediaPlayer(loop=True)` restarts video pts at 0 after each pass and then stops
+    throttling, decoding thousands of frames per second into an unbounded queue. A fresh player
+    per pass keeps aiortc's real-time pacing; we only shift each pass's timestamps.
+    """
+
+    def __init__(self, path: str, kind: str, factory: PlayerFactory = MediaPlayer) -> None:
+        super().__init__()
+        self.kind = kind
+        self._path = path
+        self._factory = factory
+        self._player: MediaPlayer | None = None
+        self._offset = 0
+        self._next_pts = 0
+        self._last_pts: int | None = None
+        self.passes = 0
+
+    def _current(self) -> MediaStreamTrack:
+        if self._player is None:
+            self._player = self._factory(self._path)
+            self._offset = self._next_pts
+            self.passes += 1
+        track = self._player.video if self.kind == "video" else self._player.audio
+        if track is None:
+            raise MediaStreamError
+        return track
+
+    def _close_player(self) -> None:
+        player, self._player = self._player, None
+        for track in (player.audio, player.video) if player else ():
+            if track is not None:
+                track.stop()
+
+    def _retime(self, frame: Any) -> Any:
+        pts = self._offset + frame.pts
+        if self.kind == "audio":
+            step = frame.samples
+        else:
+            step = pts - self._last_pts if self._last_pts is not None else 1
+        frame.pts = pts
+        self._last_pts = pts
+        self._next_pts = pts + max(step, 1)
+        return frame
+
+    async def recv(self) -> Any:
+        while True:
+            if self.readyState != "live":
+                raise MediaStreamError
+            track = self._current()
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                if self.readyState != "live":
+                    raise
+                # End of this pass: start the next one where this one ended.
+                self._close_player()
+                continue
+            return self._retime(frame)
+
+    def stop(self) -> None:
+        super().stop()
+        self._close_player()
+
+
+class RateLimitedVideoTrack(MediaStreamTrack):
+    """Forwards at most `max_fps` frames per second of media time, dropping the rest.
+
+    The server analyses about one frame per second, so fewer frames means fewer packets, less
+    encoding on the candidate's machine and less per-packet work at the ingest. Timestamps are
+    passed through unchanged (original time base, still monotonic).
+    """
+
+    kind = "video"
+
+    def __init__(self, source: MediaStreamTrack, max_fps: float = DEFAULT_MAX_FPS) -> None:
+        super().__init__()
+        if max_fps <= 0:
+            raise ValueError("max_fps must be positive")
+        self._source = source
+        self._interval = 1 / Fraction(max_fps)
+        self._last_time: Fraction | None = None
+        self.forwarded = 0
+        self.dropped = 0
+
+    async def recv(self) -> Any:
+        while True:
+            if self.readyState != "live":
+                raise MediaStreamError
+            frame = await self._source.recv()
+            media_time = Fraction(frame.pts) * frame.time_base
+            last = self._last_time
+            if last is None or media_time - last >= self._interval or media_time < last:
+                self._last_time = media_time
+                self.forwarded += 1
+                return frame
+            self.dropped += 1
+
+    def stop(self) -> None:
+        super().stop()
+        self._source.stop()

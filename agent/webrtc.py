@@ -1,0 +1,118 @@
+"""The WebRTC side of a media session: peer connection, offer, `events` channel, loopback ICE."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import aioice.ice
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamTrack
+
+from agent.codes import AgentError, ErrorCode
+
+logger = logging.getLogger(__name__)
+
+EVENTS_CHANNEL = "events"
+GATHER_TIMEOUT_S = 10.0
+CONNECT_TIMEOUT_S = 20.0
+_AIOICE_DEFAULT_HOST_ADDRESSES = aioice.ice.get_host_addresses
+
+
+def use_host_addresses(addresses: Sequence[str] | None) -> None:
+    """Make aioice offer exactly `addresses` as host ICE candidates; None restores its default.
+
+    aioice never offers 127.0.0.1, so an agent and a server on one machine (tests, demos) cannot
+    connect. aioice reads candidates from the module-level `get_host_addresses` in
+    `gather_candidates`; replacing it affects the whole process, which is acceptable because the
+    agent runs as its own process.
+    """
+    if addresses is None:
+        aioice.ice.get_host_addresses = _AIOICE_DEFAULT_HOST_ADDRESSES
+        return
+    chosen = tuple(addresses)
+
+    def get_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+        return [a for a in chosen if (use_ipv6 if ":" in a else use_ipv4)]
+
+    aioice.ice.get_host_addresses = get_host_addresses
+
+
+class MediaSession:
+    """One peer connection carrying the agent's tracks and its `events` data channel."""
+
+    def __init__(
+        self,
+        tracks: Sequence[MediaStreamTrack],
+        on_message: Callable[[dict[str, Any]], None],
+        on_state: Callable[[str], None],
+    ) -> None:
+        # The default STUN server is unreachable from exam networks we care about (and here).
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.tracks = list(tracks)
+        for track in self.tracks:
+            self.pc.addTrack(track)
+        self.channel = self.pc.createDataChannel(EVENTS_CHANNEL)
+        self.channel.on("message", self._on_raw_message)
+        self.pc.on("connectionstatechange", self._on_state_change)
+        self._on_message = on_message
+        self._on_state = on_state
+        self._state_changed = asyncio.Event()
+
+    def _on_raw_message(self, raw: str | bytes) -> None:
+        try:
+            message = json.loads(raw)
+        except (TypeError, ValueError):
+            logger.warning("ignoring a non-JSON message on the %s channel", EVENTS_CHANNEL)
+            return
+        if isinstance(message, dict):
+            self._on_message(message)
+
+    def _on_state_change(self) -> None:
+        self._state_changed.set()
+        self._on_state(self.pc.connectionState)
+
+    async def create_offer(self) -> dict[str, str]:
+        """Create the offer; aiortc gathers every candidate inside setLocalDescription."""
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        async with asyncio.timeout(GATHER_TIMEOUT_S):
+            while self.pc.iceGatheringState != "complete":
+                await asyncio.sleep(0.05)
+        local = self.pc.localDescription
+        return {"type": local.type, "sdp": local.sdp}
+
+    async def accept_answer(self, answer: dict[str, Any]) -> None:
+        try:
+            description = RTCSessionDescription(sdp=answer["sdp"], type=answer["type"])
+            await self.pc.setRemoteDescription(description)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise AgentError(ErrorCode.SERVER_REJECTED, f"invalid SDP answer: {exc}") from exc
+
+    async def wait_connected(self, timeout: float = CONNECT_TIMEOUT_S) -> None:
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    # Clear before checking: no await in between, so no change is missed.
+                    self._state_changed.clear()
+                    if self.pc.connectionState in ("connected", "failed", "closed"):
+                        break
+                    await self._state_changed.wait()
+        except TimeoutError:
+            pass
+        if self.pc.connectionState != "connected":
+            message = f"WebRTC connection not established ({self.pc.connectionState})"
+            raise AgentError(ErrorCode.CONNECTION_FAILED, message)
+
+    def stop_tracks(self) -> None:
+        for track in self.tracks:
+            track.stop()
+
+    async def close(self) -> None:
+        """Stop the tracks (releasing devices and player threads) and close the connection."""
+        self.stop_tracks()
+        with contextlib.suppress(Exception):
+            await self.pc.close()

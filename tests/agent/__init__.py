@@ -1,0 +1,1 @@
+"""Tests of the capture agent (no database, no Django)."""

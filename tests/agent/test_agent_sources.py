@@ -1,0 +1,124 @@
+"""Source specs, device error mapping, and the looping and rate-limiting tracks."""
+
+from __future__ import annotations
+
+import errno
+from fractions import Fraction
+
+import av
+import pytest
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from agent import AgentError, ErrorCode
+from agent.sources import classify_open_error, parse_source, probe_source
+from agent.tracks import LoopingFileTrack, RateLimitedVideoTrack
+from tests.agent.support import run
+
+
+@pytest.mark.parametrize(
+    ("spec", "target", "fmt"),
+    [
+        ("v4l2:/dev/video0", "/dev/video0", "v4l2"),
+        ("alsa:default", "default", "alsa"),
+        ("pulse:default", "default", "pulse"),
+        ("avfoundation:0", "0", "avfoundation"),
+        ("avfoundation::0", ":0", "avfoundation"),
+        ("dshow:video=Integrated Camera", "video=Integrated Camera", "dshow"),
+        ("/tmp/cam.y4m", "/tmp/cam.y4m", None),
+        ("C:\\media\\cam.y4m", "C:\\media\\cam.y4m", None),
+    ],
+)
+def test_parse_source(spec, target, fmt):
+    source = parse_source(spec, "video")
+    assert (source.target, source.format, str(source)) == (target, fmt, spec)
+
+
+@pytest.mark.parametrize(
+    ("kind", "number", "code"),
+    [
+        ("video", errno.EBUSY, ErrorCode.CAMERA_NOT_READABLE),
+        ("audio", errno.EBUSY, ErrorCode.MICROPHONE_NOT_READABLE),
+        ("video", errno.EACCES, ErrorCode.CAMERA_BLOCKED),
+        ("audio", errno.EACCES, ErrorCode.MICROPHONE_BLOCKED),
+        ("video", errno.ENOENT, ErrorCode.NO_CAMERA),
+        ("audio", errno.ENODEV, ErrorCode.NO_MICROPHONE),
+    ],
+)
+def test_device_errors_map_to_sdk_codes(kind, number, code):
+    source = parse_source("v4l2:/dev/video0", kind)
+    assert classify_open_error(OSError(number, "x"), source).code is code
+
+
+def test_busy_camera_message():
+    error = classify_open_error(OSError(errno.EBUSY, "busy"), parse_source("v4l2:/dev/v0", "video"))
+    assert error.message == "camera 'v4l2:/dev/v0' is busy (in use by another program)"
+
+
+def test_missing_capture_format_is_incompatible_platform():
+    # This FFmpeg build has no dshow (Windows) input, as on any Linux machine.
+    formats = av.formats_available
+    if "dshow" in formats:
+        pytest.skip("dshow is available here")
+    with pytest.raises(AgentError) as caught:
+        probe_source(parse_source("dshow:video=Cam", "video"))
+    assert caught.value.code is ErrorCode.INCOMPATIBLE_PLATFORM
+    assert caught.value.message == "camera format 'dshow' is not available on this platform"
+
+
+class _Frame:
+    def __init__(self, pts: int, time_base: Fraction, samples: int = 0) -> None:
+        self.pts, self.time_base, self.samples = pts, time_base, samples
+
+
+class _ListTrack(MediaStreamTrack):
+    """Yields the given frames, then ends like a file does."""
+
+    def __init__(self, kind: str, frames: list[_Frame]) -> None:
+        super().__init__()
+        self.kind = kind
+        self._frames = list(frames)
+
+    async def recv(self):
+        if not self._frames:
+            self.stop()
+            raise MediaStreamError
+        return self._frames.pop(0)
+
+
+class _Player:
+    def __init__(self, kind: str, make) -> None:
+        self.video = _ListTrack("video", make()) if kind == "video" else None
+        self.audio = _ListTrack("audio", make()) if kind == "audio" else None
+
+
+async def _read(track: MediaStreamTrack, count: int) -> list[int]:
+    return [(await track.recv()).pts for _ in range(count)]
+
+
+def test_looping_video_keeps_pts_monotonic_across_passes():
+    def frames():
+        return [_Frame(pts, Fraction(1, 15)) for pts in range(3)]
+
+    track = LoopingFileTrack("f.y4m", "video", factory=lambda _: _Player("video", frames))
+    assert run(_read(track, 7)) == [0, 1, 2, 3, 4, 5, 6]
+    assert track.passes == 3
+    track.stop()
+
+
+def test_looping_audio_continues_after_the_last_frame_samples():
+    def frames():
+        return [_Frame(pts, Fraction(1, 48000), samples=960) for pts in (0, 960)]
+
+    track = LoopingFileTrack("f.wav", "audio", factory=lambda _: _Player("audio", frames))
+    assert run(_read(track, 4)) == [0, 960, 1920, 2880]
+    track.stop()
+
+
+@pytest.mark.parametrize(("source_fps", "max_fps", "expected"), [(15, 5, 5), (30, 5, 5), (4, 5, 4)])
+def test_rate_limiter_forwards_at_most_max_fps(source_fps, max_fps, expected):
+    frames = [_Frame(i, Fraction(1, source_fps)) for i in range(source_fps * 2)]
+    limited = RateLimitedVideoTrack(_ListTrack("video", frames), max_fps=max_fps)
+    pts = run(_read(limited, expected * 2))
+    assert pts == sorted(pts)
+    assert limited.forwarded == expected * 2
+    assert all((b - a) / source_fps >= 1 / max_fps for a, b in zip(pts, pts[1:], strict=False))

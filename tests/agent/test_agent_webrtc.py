@@ -1,0 +1,108 @@
+"""A real WebRTC session: the agent streams the shared Y4M + WAV to an aiortc peer on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from agent import AgentError, AutoProctor, ErrorCode
+from tests.agent.agent_fake_server import VIOLATION, FakeServer
+from tests.agent.support import CREDENTIALS, run
+
+STREAM_S = 3.0
+MAX_FPS = 5
+FPS_MARGIN = 1.5
+RTP_VIDEO_CLOCK = 90_000
+LIFECYCLE = {
+    "apSetupCompleted",
+    "apMonitoringStarted",
+    "apMonitoringStopped",
+    "apInstanceDestroyed",
+}
+
+
+def _non_daemon_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.is_alive() and not t.daemon}
+
+
+async def _stream_session(media, loopback_ice) -> tuple[FakeServer, list, dict, AgentError]:
+    fake = FakeServer(trust_score=91.25)
+    url = await fake.start()
+    events = []
+    ap = AutoProctor(
+        **CREDENTIALS,
+        server=url,
+        **media,
+        ice_host_addresses=loopback_ice,
+        on_event=events.append,
+        max_fps=MAX_FPS,
+    )
+    try:
+        await ap.setup({"testDuration": 1})
+        await ap.start()
+        await asyncio.sleep(STREAM_S)
+        stopped = await ap.stop()
+        with pytest.raises(AgentError) as after_stop:
+            await ap.start()
+        await ap.destroy()
+        # aiortc's MediaPlayer reads on its own thread: destroy must have ended it.
+        assert not [t for t in threading.enumerate() if t.name == "media-player"]
+    finally:
+        await ap.destroy()
+        await fake.close()
+    return fake, events, stopped, after_stop.value
+
+
+def _assert_media_received(received) -> None:
+    assert len(received.video_sizes) >= 2 * STREAM_S
+    assert set(received.video_sizes) == {(640, 480)}
+    assert received.audio_frames >= 25 * STREAM_S  # 20 ms Opus frames: 50/s
+    # The limiter holds in media time (RTP's 90 kHz clock) and in frames actually received.
+    gaps = [b - a for a, b in zip(received.video_pts, received.video_pts[1:], strict=False)]
+    assert min(gaps) >= RTP_VIDEO_CLOCK / MAX_FPS
+    assert len(received.video_sizes) <= (MAX_FPS + FPS_MARGIN) * STREAM_S
+
+
+def _assert_events(events: list, stopped: dict) -> None:
+    names = [e.name for e in events if e.name in LIFECYCLE]
+    assert names == [
+        "apSetupCompleted",
+        "apMonitoringStarted",
+        "apMonitoringStopped",
+        "apInstanceDestroyed",
+    ]
+    assert stopped == {
+        "trustScore": 91.25,
+        "testAttemptId": CREDENTIALS["test_attempt_id"],
+        "status": "stopped",
+        "finishedAt": None,
+        "violations": 1,
+    }
+    assert [e.detail for e in events if e.name == "apEvidenceEvent"] == [VIOLATION]
+    progress = [e.detail["code"] for e in events if e.name == "apProgressUpdate"]
+    assert progress == [2001, 2002, 2003]
+
+
+def _assert_offer_sent(fake: FakeServer) -> None:
+    body = next(b for _, path, b in fake.requests if path == "/api/v1/agent/sessions/")
+    assert body["options"]["testDuration"] == 1
+    assert body["options"]["trackingOptions"]["numPhotosAtRandom"] == 25
+    assert body["offer"]["type"] == "offer"
+    assert "127.0.0.1" in body["offer"]["sdp"]
+    assert {k: body[k] for k in CREDENTIALS} == CREDENTIALS
+
+
+def test_agent_streams_camera_and_microphone_to_a_real_peer(media, loopback_ice):
+    threads_before = _non_daemon_threads()
+    fake, events, stopped, after_stop = run(_stream_session(media, loopback_ice))
+
+    _assert_media_received(fake.received)
+    _assert_events(events, stopped)
+    _assert_offer_sent(fake)
+    assert after_stop.code is ErrorCode.INVALID_STATE
+    assert after_stop.message == (
+        "cannot start(): monitoring was stopped for this test attempt; it cannot restart"
+    )
+    assert _non_daemon_threads() <= threads_before

@@ -1,0 +1,205 @@
+"""Agent endpoints: HMAC checks, bad input, start/resume/stop, against a real ingest loop."""
+
+import asyncio
+import threading
+
+import pytest
+from aiortc import RTCPeerConnection
+
+from proctoring import signing
+from proctoring.ingest import rpc
+from proctoring.ingest.server import MediaServer
+from proctoring.models import Attempt, MediaSession
+
+SESSIONS = "/api/v1/agent/sessions/"
+
+
+def make_offer() -> dict[str, str]:
+    async def offer() -> dict[str, str]:
+        pc = RTCPeerConnection()
+        pc.addTransceiver("video", direction="sendonly")
+        pc.addTransceiver("audio", direction="sendonly")
+        pc.createDataChannel("events")
+        await pc.setLocalDescription(await pc.createOffer())
+        sdp = pc.localDescription.sdp
+        await pc.close()
+        return {"type": "offer", "sdp": sdp}
+
+    return asyncio.run(offer())
+
+
+@pytest.fixture(scope="module")
+def offer() -> dict[str, str]:
+    return make_offer()
+
+
+@pytest.fixture
+def ingest(redis_client, transactional_db):
+    """A real MediaServer answering offers on its own event loop thread."""
+    redis_client.delete(rpc.NODES_KEY, rpc.OFFERS_KEY)
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(_make_server())
+    thread = threading.Thread(target=loop.run_until_complete, args=(server.run(),), daemon=True)
+    thread.start()
+    while not rpc.live_nodes(redis_client):
+        threading.Event().wait(0.05)
+    yield server
+    loop.call_soon_threadsafe(server.stop)
+    thread.join(timeout=20)
+
+
+async def _make_server() -> MediaServer:
+    return MediaServer()
+
+
+def session_body(new_client, offer, *, attempt_id="t-1", **overrides) -> dict:
+    body = {
+        "client_id": new_client.client.client_id,
+        "test_attempt_id": attempt_id,
+        "hashed_test_attempt_id": signing.hash_test_attempt_id(
+            client_secret=new_client.client_secret, test_attempt_id=attempt_id
+        ),
+        "offer": offer,
+    }
+    body.update(overrides)
+    return body
+
+
+def assert_nothing_created():
+    assert not Attempt.objects.exists()
+    assert not MediaSession.objects.exists()
+
+
+def test_start_resume_stop_and_refuse_restart(anonymous_api, new_client, offer, ingest):
+    first = anonymous_api.post(SESSIONS, session_body(new_client, offer), format="json")
+    assert first.status_code == 201, first.content
+    assert first.json()["resumed"] is False
+    assert first.json()["answer"]["type"] == "answer"
+    assert "a=candidate" in first.json()["answer"]["sdp"]
+
+    again = anonymous_api.post(SESSIONS, session_body(new_client, offer), format="json")
+    assert again.status_code == 201
+    assert again.json()["resumed"] is True
+    attempt = Attempt.objects.get()
+    assert attempt.status == "started"
+    assert attempt.sessions.count() == 2
+
+    creds = {k: v for k, v in session_body(new_client, offer).items() if k != "offer"}
+    stop = anonymous_api.post("/api/v1/agent/stop/", creds, format="json")
+    assert stop.status_code == 202
+    assert stop.json()["status"] in ("stopping", "stopped")
+
+    refused = anonymous_api.post(SESSIONS, session_body(new_client, offer), format="json")
+    assert refused.status_code == 409
+    assert refused.json() == {
+        "code": "attempt_stopped",
+        "message": "This attempt has been stopped; it cannot be started again.",
+    }
+    assert attempt.sessions.count() == 2
+
+
+def test_hex_hash_is_accepted(anonymous_api, new_client, offer, ingest):
+    body = session_body(new_client, offer)
+    body["hashed_test_attempt_id"] = signing.base64.b64decode(body["hashed_test_attempt_id"]).hex()
+    assert anonymous_api.post(SESSIONS, body, format="json").status_code == 201
+
+
+def test_sdp_the_ingest_cannot_use_is_refused(anonymous_api, new_client, ingest):
+    bogus = {"type": "offer", "sdp": "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"}
+    response = anonymous_api.post(SESSIONS, session_body(new_client, bogus), format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_sdp"
+    assert response.json()["message"].startswith("The SDP offer could not be used")
+    assert_nothing_created()
+
+
+@pytest.mark.django_db
+def test_wrong_hash_is_403_and_creates_nothing(anonymous_api, new_client, offer):
+    body = session_body(
+        new_client, offer, hashed_test_attempt_id="aaoRmws2stj82DlxRqqtWNk/IRcumWCm8DCjuNHN6hA="
+    )
+    response = anonymous_api.post(SESSIONS, body, format="json")
+    assert response.status_code == 403
+    assert response.json() == {
+        "code": "invalid_hash",
+        "message": "hashed_test_attempt_id does not match test_attempt_id for this client.",
+    }
+    assert_nothing_created()
+
+
+@pytest.mark.django_db
+def test_unknown_client_is_401(anonymous_api, new_client, offer):
+    body = session_body(new_client, offer, client_id="cl_doesnotexist")
+    response = anonymous_api.post(SESSIONS, body, format="json")
+    assert response.status_code == 401
+    assert response.json() == {"code": "unknown_client", "message": "Unknown or inactive client."}
+    assert_nothing_created()
+
+
+@pytest.mark.django_db
+def test_attempt_id_over_40_characters_is_400(anonymous_api, new_client, offer):
+    response = anonymous_api.post(
+        SESSIONS, session_body(new_client, offer, attempt_id="x" * 41), format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+    assert "test_attempt_id" in response.json()["message"]
+    assert_nothing_created()
+
+
+@pytest.mark.django_db
+def test_malformed_json_is_400(anonymous_api):
+    response = anonymous_api.post(SESSIONS, '{"client_id": ', content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_json"
+    assert_nothing_created()
+
+
+@pytest.mark.django_db
+def test_unknown_option_is_400_naming_it(anonymous_api, new_client, offer):
+    body = session_body(new_client, offer, options={"trackingOptions": {"numHuman": True}})
+    response = anonymous_api.post(SESSIONS, body, format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "unknown_option",
+        "message": "unknown option 'trackingOptions.numHuman'",
+    }
+    assert_nothing_created()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "bad_offer",
+    [
+        {"type": "offer", "sdp": "hello"},
+        {"type": "answer", "sdp": "v=0\r\n"},
+        "v=0",
+        {"type": "offer", "sdp": "v=0\r\ns=-\r\n"},
+        {"type": "offer", "sdp": "v=0\r\n" + "m=video 9 UDP/TLS/RTP/SAVPF 96\r\n" * 5},
+    ],
+)
+def test_sdp_that_is_not_an_offer_is_400(anonymous_api, new_client, bad_offer):
+    response = anonymous_api.post(SESSIONS, session_body(new_client, bad_offer), format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_sdp"
+    assert_nothing_created()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_ingest_running_is_503_and_creates_nothing(
+    anonymous_api, new_client, offer, redis_client
+):
+    redis_client.delete(rpc.NODES_KEY)
+    response = anonymous_api.post(SESSIONS, session_body(new_client, offer), format="json")
+    assert response.status_code == 503
+    assert response.json()["code"] == "ingest_unavailable"
+    assert_nothing_created()
+
+
+@pytest.mark.django_db
+def test_stop_before_start_is_409(anonymous_api, api, new_client, offer):
+    api.post("/api/v1/attempts/", {"test_attempt_id": "t-1"}, format="json")
+    creds = {k: v for k, v in session_body(new_client, offer).items() if k != "offer"}
+    response = anonymous_api.post("/api/v1/agent/stop/", creds, format="json")
+    assert response.status_code == 409
+    assert response.json()["code"] == "attempt_not_started"

@@ -1,0 +1,90 @@
+"""Integrator API: create and read attempts, authentication, tenant scoping, error shapes."""
+
+import pytest
+
+from proctoring.models import Attempt
+from tests.conftest import basic_auth
+
+pytestmark = pytest.mark.django_db
+
+
+def test_create_and_read_back(api):
+    created = api.post(
+        "/api/v1/attempts/",
+        {"test_attempt_id": "a-1", "options": {"lookupKey": "course-7", "testDuration": 60}},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    assert created.json()["status"] == "created"
+    body = api.get("/api/v1/attempts/a-1/").json()
+    assert body["test_attempt_id"] == "a-1"
+    assert body["lookup_key"] == "course-7"
+    assert body["test_duration_min"] == 60
+    assert body["trust_score"] is None
+    assert body["violations"] == []
+
+
+def test_duplicate_is_a_conflict(api):
+    api.post("/api/v1/attempts/", {"test_attempt_id": "a-1"}, format="json")
+    response = api.post("/api/v1/attempts/", {"test_attempt_id": "a-1"}, format="json")
+    assert response.status_code == 409
+    assert response.json() == {
+        "code": "attempt_exists",
+        "message": "An attempt with this test_attempt_id already exists.",
+    }
+
+
+def test_missing_credentials_get_401_with_code(anonymous_api):
+    response = anonymous_api.get("/api/v1/attempts/a-1/")
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+
+
+def test_wrong_secret_gets_401_with_code(anonymous_api, new_client):
+    anonymous_api.credentials(HTTP_AUTHORIZATION=basic_auth(new_client.client.client_id, "nope"))
+    response = anonymous_api.post("/api/v1/attempts/", {"test_attempt_id": "x"}, format="json")
+    assert response.status_code == 401
+    assert response.json() == {"code": "unknown_client", "message": "Invalid client credentials."}
+    assert not Attempt.objects.exists()
+
+
+def test_other_clients_attempt_is_404(api, other_client, anonymous_api):
+    api.post("/api/v1/attempts/", {"test_attempt_id": "mine"}, format="json")
+    anonymous_api.credentials(
+        HTTP_AUTHORIZATION=basic_auth(other_client.client.client_id, other_client.client_secret)
+    )
+    response = anonymous_api.get("/api/v1/attempts/mine/")
+    assert response.status_code == 404
+    assert response.json() == {
+        "code": "attempt_not_found",
+        "message": "No attempt with this test_attempt_id for this client.",
+    }
+
+
+def test_id_over_40_characters_is_refused(api):
+    response = api.post("/api/v1/attempts/", {"test_attempt_id": "x" * 41}, format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+    assert response.json()["message"].startswith("test_attempt_id:")
+    assert not Attempt.objects.exists()
+
+
+def test_malformed_json_is_refused(api):
+    response = api.post("/api/v1/attempts/", "{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_json"
+    assert response.json()["message"]
+
+
+def test_unknown_option_is_named(api):
+    response = api.post(
+        "/api/v1/attempts/",
+        {"test_attempt_id": "a-2", "options": {"trackingOptions": {"audioo": True}}},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "unknown_option",
+        "message": "unknown option 'trackingOptions.audioo'",
+    }
+    assert not Attempt.objects.exists()
