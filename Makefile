@@ -24,7 +24,10 @@ demo: $(STAMP)
 	$(BIN)/python -m scripts.demo
 
 ## The whole suite against PostgreSQL and Redis (started here if they are down).
+# Tests use their own Redis database number so they never see a running deployment's queues.
+test: export REDIS_URL ?= redis://127.0.0.1:6379/15
 test: $(STAMP) services lint
+	bash scripts/system_deps.sh
 	$(BIN)/python -m pytest
 
 services:

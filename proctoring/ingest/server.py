@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import redis.asyncio as aioredis
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from proctoring.ingest import ice, rpc
 from proctoring.ingest.publisher import SamplePublisher
@@ -53,6 +53,8 @@ class MediaServer:
         await self._redis.zrem(rpc.NODES_KEY, self.node)
         await self._redis.aclose()
         self._publisher.shutdown()
+        # Django connections belong to the thread that opened them.
+        await asyncio.get_running_loop().run_in_executor(self._db, connections.close_all)
         self._db.shutdown(wait=True)
 
     def stop(self) -> None:
