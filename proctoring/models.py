@@ -17,6 +17,9 @@ class Client(models.Model):
     client_id = models.CharField(max_length=64, unique=True)
     secret_encrypted = models.TextField(editable=False)
     is_active = models.BooleanField(default=True)
+    # Overrides of the analysis thresholds and Trust Score weights for all its attempts.
+    thresholds = models.JSONField(default=dict, blank=True)
+    score_profile = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -38,6 +41,9 @@ class Attempt(models.Model):
     user_details = models.JSONField(default=dict, blank=True)
     options = models.JSONField(default=dict, blank=True)
     test_duration_min = models.PositiveIntegerField(null=True, blank=True)
+    # Set by the integrator (never by the candidate's agent), on top of the client's.
+    thresholds = models.JSONField(default=dict, blank=True)
+    score_profile = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     stop_requested_at = models.DateTimeField(null=True, blank=True)
@@ -78,6 +84,24 @@ class AttemptStatusChange(models.Model):
         ordering = ["at", "id"]
 
 
+class AttemptAuditEntry(models.Model):
+    """A privileged change to an attempt (re-score, verdict, reset): who, when, before, after."""
+
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="audit_entries")
+    action = models.CharField(max_length=32)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    actor_label = models.CharField(max_length=200, blank=True, default="")
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    comment = models.TextField(blank=True, default="")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
 class MediaSession(models.Model):
     """One WebRTC connection of an attempt; a resumed attempt gets a new one."""
 
@@ -112,6 +136,8 @@ class Observation(models.Model):
     attempt_time = models.FloatField(help_text="seconds from the attempt's start")
     duration_s = models.FloatField()
     data = models.JSONField(default=dict)
+    # The violation type this sample shows on its own (before K-of-N smoothing), or "".
+    finding = models.CharField(max_length=32, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -141,3 +167,23 @@ class Violation(models.Model):
     @property
     def duration_s(self) -> float:
         return self.end_s - self.start_s
+
+
+class EvidenceKind(models.TextChoices):
+    PHOTO = "photo", "Webcam photo"
+    AUDIO = "audio", "Audio clip"
+
+
+class Evidence(models.Model):
+    """A file captured when a violation started; served to staff and the owning client only."""
+
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="evidence")
+    type = models.CharField(max_length=32, choices=ViolationType.choices)
+    kind = models.CharField(max_length=8, choices=EvidenceKind.choices)
+    at_s = models.FloatField(help_text="seconds from the attempt's start")
+    file = models.FileField(upload_to="evidence/%Y/%m/%d/")
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at_s", "id"]

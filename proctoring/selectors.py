@@ -2,7 +2,9 @@
 
 from django.db.models import Count, QuerySet
 
+import trust_score
 from proctoring import signing
+from proctoring.analysis.thresholds import Thresholds
 from proctoring.exceptions import AttemptNotFound, AuthenticationFailed, InvalidHash
 from proctoring.models import Attempt, Client, MediaSession, Observation, Violation
 
@@ -65,3 +67,14 @@ def attempt_analysis_pending(*, attempt: Attempt) -> int:
 
 def attempt_observations(*, attempt: Attempt) -> QuerySet[Observation]:
     return Observation.objects.filter(attempt=attempt).order_by("attempt_time", "id")
+
+
+def attempt_thresholds(*, attempt: Attempt) -> Thresholds:
+    """Defaults, then the client's overrides, then the attempt's."""
+    client_level = Thresholds.from_dict(attempt.client.thresholds)
+    return Thresholds.from_dict(attempt.thresholds, base=client_level)
+
+
+def attempt_score_profile(*, attempt: Attempt) -> trust_score.Profile:
+    client_level = trust_score.Profile.from_dict(attempt.client.score_profile or {})
+    return trust_score.Profile.from_dict(attempt.score_profile or {}, base=client_level)

@@ -35,12 +35,35 @@ class ViolationType(models.TextChoices):
     MULTIPLE_HUMANS = "multiple_humans", "Multiple humans"
     SPEECH = "speech", "Speech"
     NOISE = "noise", "Noise"
+    AWAY = "away", "Away from the test window"
+    TAB_SWITCH = "tab_switch", "Switched window"
+    MONITOR_CHANGE = "monitor_change", "Multiple monitors"
+    FULLSCREEN_EXIT = "fullscreen_exit", "Left full screen"
+    OFFLINE = "offline", "Offline"
+    TRACK_ENDED = "track_ended", "Capture stopped"
 
 
-# SDK-compatible codes pushed to the agent and returned by the API.
+# SDK-compatible codes pushed to the agent and returned by the API (5010/5011 are our own).
 VIOLATION_CODES: dict[str, int] = {
     ViolationType.NO_FACE: 5001,
     ViolationType.MULTIPLE_HUMANS: 5002,
     ViolationType.SPEECH: 5004,
     ViolationType.NOISE: 5004,
+    ViolationType.AWAY: 5005,
+    ViolationType.TAB_SWITCH: 5005,
+    ViolationType.MONITOR_CHANGE: 5007,
+    ViolationType.FULLSCREEN_EXIT: 5009,
+    ViolationType.TRACK_ENDED: 5010,
+    ViolationType.OFFLINE: 5011,
 }
+# Types derived from observations by the models (rebuilt on finalize and re-scoring).
+ANALYSIS_TYPES = frozenset(
+    {
+        ViolationType.NO_FACE,
+        ViolationType.MULTIPLE_HUMANS,
+        ViolationType.SPEECH,
+        ViolationType.NOISE,
+    }
+)
+# Types the Trust Score does not weigh (notes for the reviewer).
+UNSCORED_TYPES = frozenset({ViolationType.TRACK_ENDED})

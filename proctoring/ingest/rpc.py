@@ -72,3 +72,9 @@ def request_answer(
 def request_close(*, node: str, session_id: uuid.UUID, reason: str) -> None:
     message = {"op": "close", "session_id": str(session_id), "reason": reason}
     sync_redis().rpush(CONTROL_KEY.format(node=node), json.dumps(message))
+
+
+def request_push(*, node: str, session_id: uuid.UUID, message: dict[str, Any]) -> None:
+    """Ask the ingest that owns the session to send `message` to the agent's events channel."""
+    body = {"op": "push", "session_id": str(session_id), "message": message}
+    sync_redis().rpush(CONTROL_KEY.format(node=node), json.dumps(body))

@@ -79,8 +79,12 @@ class MediaServer:
                 continue
             message = json.loads(popped[1])
             session = self.sessions.get(message.get("session_id"))
-            if message.get("op") == "close" and session is not None:
+            if session is None:
+                continue
+            if message.get("op") == "close":
                 session.close(message.get("reason", "requested"))
+            elif message.get("op") == "push":
+                session.push(message.get("message", {}))
 
     async def _reply(self, message: dict, body: dict) -> None:
         key = message["reply_to"]

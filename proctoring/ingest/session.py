@@ -1,6 +1,7 @@
 """One candidate's peer connection inside the media process: consume tracks, sample, publish."""
 
 import asyncio
+import json
 import logging
 from concurrent.futures import Future
 
@@ -108,6 +109,12 @@ class IngestSession:
                 await track.recv()
             except MediaStreamError:
                 return
+
+    def push(self, message: dict) -> None:
+        """Tell the agent (its `events` data channel) that a violation started."""
+        channel = self.events_channel
+        if channel is not None and channel.readyState == "open":
+            channel.send(json.dumps(message))
 
     def start_watchdog(self) -> None:
         self._watchdog = asyncio.create_task(self._watch_connection())

@@ -1,21 +1,24 @@
 """Run the models on one sample and record what they saw (called by the analysis tasks)."""
 
 import functools
+import io
+import wave
 
 import numpy as np
 from django.conf import settings
 
 from proctoring.analysis import audio, vision
-from proctoring.models import ObservationKind
-from proctoring.services.observations import Finding, Sample, observation_exists, observation_record
-from proctoring.statuses import ViolationType
+from proctoring.models import EvidenceKind, ObservationKind
+from proctoring.services.observations import (
+    EvidenceFile,
+    Sample,
+    observation_exists,
+    observation_record,
+)
 
-# More faces than this is a "multiple humans" violation; fewer than MIN is "no face".
-MAX_HUMANS = 1
-MIN_HUMANS = 1
-# An audio window without speech this loud (dBFS) is "noise". Issue #4 replaces this fixed
-# level with one relative to a calibrated background.
-NOISE_DBFS = -30.0
+# Sub-window of the level meter: Silero's 32 ms step, so loud/quiet lines up with speech steps.
+LEVEL_STEP_SAMPLES = audio.WINDOW_SAMPLES
+LEVEL_DECIMALS = 1
 
 
 @functools.cache
@@ -29,39 +32,45 @@ def voice_detector() -> audio.VoiceActivityDetector:
     return audio.load_vad()
 
 
-def classify_faces(count: int) -> Finding | None:
-    if count < MIN_HUMANS:
-        return Finding(type=ViolationType.NO_FACE, details={"faces": count})
-    if count > MAX_HUMANS:
-        return Finding(type=ViolationType.MULTIPLE_HUMANS, details={"faces": count})
-    return None
-
-
-def classify_audio(result: audio.AudioAnalysis) -> Finding | None:
-    if audio.is_speech(result):
-        return Finding(type=ViolationType.SPEECH, details={"speech_prob": result.speech_prob_max})
-    if result.dbfs >= NOISE_DBFS:
-        return Finding(type=ViolationType.NOISE, details={"dbfs": result.dbfs})
-    return None
+def step_levels_dbfs(pcm: np.ndarray) -> list[float]:
+    """The level of every 32 ms step: tells a sustained noise from clicks and knocks."""
+    steps = len(pcm) // LEVEL_STEP_SAMPLES
+    return [
+        round(
+            audio.dbfs(pcm[i * LEVEL_STEP_SAMPLES : (i + 1) * LEVEL_STEP_SAMPLES]), LEVEL_DECIMALS
+        )
+        for i in range(steps)
+    ]
 
 
 def video_frame_analyze(*, sample: Sample, jpeg: bytes) -> None:
     if observation_exists(sample=sample, kind=ObservationKind.VIDEO):
         return  # a redelivered task: the model already ran for this frame
-    faces = human_counter().detect(vision.decode_jpeg(jpeg))
-    data = {"count": len(faces), "faces": [face.to_dict() for face in faces]}
-    observation_record(
-        sample=sample, kind=ObservationKind.VIDEO, data=data, finding=classify_faces(len(faces))
+    faces = [face.to_dict() for face in human_counter().detect(vision.decode_jpeg(jpeg))]
+    data = {"count": len(faces), "faces": faces}
+    evidence = EvidenceFile(
+        kind=EvidenceKind.PHOTO, extension="jpg", content=jpeg, data={"faces": faces}
     )
+    observation_record(sample=sample, kind=ObservationKind.VIDEO, data=data, evidence=evidence)
 
 
 def audio_window_analyze(*, sample: Sample, pcm: bytes) -> None:
     if observation_exists(sample=sample, kind=ObservationKind.AUDIO):
         return
-    result = voice_detector().analyze(np.frombuffer(pcm, dtype=np.int16))
-    observation_record(
-        sample=sample,
-        kind=ObservationKind.AUDIO,
-        data=result.to_dict(),
-        finding=classify_audio(result),
+    samples = np.frombuffer(pcm, dtype=np.int16)
+    data = voice_detector().analyze(samples).to_dict()
+    data["levels_dbfs"] = step_levels_dbfs(samples)
+    evidence = EvidenceFile(
+        kind=EvidenceKind.AUDIO, extension="wav", content=wav_bytes(samples), data={}
     )
+    observation_record(sample=sample, kind=ObservationKind.AUDIO, data=data, evidence=evidence)
+
+
+def wav_bytes(samples: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(audio.SAMPLE_RATE)
+        out.writeframes(samples.astype(np.int16).tobytes())
+    return buffer.getvalue()

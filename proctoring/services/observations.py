@@ -1,4 +1,4 @@
-"""Record raw observations idempotently and merge them into violations as they arrive."""
+"""Record raw observations idempotently and turn them into violations as they arrive."""
 
 import datetime as dt
 import logging
@@ -7,10 +7,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import timezone
 
+from proctoring.analysis import findings
+from proctoring.analysis.thresholds import Thresholds
+from proctoring.ingest import rpc
 from proctoring.intervals import Span, merge_spans
-from proctoring.models import Attempt, MediaSession, Observation, Violation
+from proctoring.models import (
+    Attempt,
+    Evidence,
+    MediaSession,
+    Observation,
+    ObservationKind,
+    Violation,
+)
+from proctoring.selectors import attempt_thresholds
 from proctoring.statuses import VIOLATION_CODES, AttemptStatus
 
 logger = logging.getLogger(__name__)
@@ -27,11 +40,13 @@ class Sample:
 
 
 @dataclass(frozen=True)
-class Finding:
-    """A violation type seen in one sample, with details to keep on the violation."""
+class EvidenceFile:
+    """What to keep if this sample starts a violation: a JPEG frame or a WAV clip."""
 
-    type: str
-    details: dict[str, Any]
+    kind: str
+    extension: str
+    content: bytes
+    data: dict[str, Any]
 
 
 def observation_exists(*, sample: Sample, kind: str) -> bool:
@@ -42,13 +57,14 @@ def observation_exists(*, sample: Sample, kind: str) -> bool:
 
 @transaction.atomic
 def observation_record(
-    *, sample: Sample, kind: str, data: dict[str, Any], finding: Finding | None
+    *, sample: Sample, kind: str, data: dict[str, Any], evidence: EvidenceFile | None = None
 ) -> Observation | None:
-    """Store one observation (once, whatever the redeliveries) and extend its violation."""
+    """Store one observation (once, whatever the redeliveries) and extend violations it confirms."""
     session = MediaSession.objects.get(pk=sample.session_id)
     # Locking the attempt row serialises merges of one attempt across parallel workers.
     attempt = Attempt.objects.select_for_update().get(pk=session.attempt_id)
-    attempt_time = session.offset_s + sample.media_time
+    th = attempt_thresholds(attempt=attempt)
+    finding = _finding(session, sample, kind, data, th)
     observation, created = Observation.objects.get_or_create(
         session=session,
         kind=kind,
@@ -56,32 +72,72 @@ def observation_record(
         defaults={
             "attempt": attempt,
             "media_time": sample.media_time,
-            "attempt_time": attempt_time,
+            "attempt_time": session.offset_s + sample.media_time,
             "duration_s": sample.duration_s,
             "data": data,
+            "finding": finding,
         },
     )
-    if not created:
-        return None
-    if finding is not None and attempt.status != AttemptStatus.STOPPED:
-        span = Span(attempt_time, attempt_time + sample.duration_s)
-        violation_extend(attempt=attempt, type=finding.type, span=span, details=finding.details)
+    if not created or attempt.status == AttemptStatus.STOPPED:
+        return observation if created else None
+    for violation in _extend_confirmed(attempt, session, kind, sample.seq, th):
+        _on_violation_started(attempt, session, violation, evidence)
     return observation
 
 
-def _merge_details(into: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """Keep the worst value seen for every numeric detail (max faces, loudest level...)."""
-    merged = dict(into)
-    for key, value in new.items():
-        old = merged.get(key)
-        is_number = isinstance(value, int | float) and isinstance(old, int | float)
-        merged[key] = max(old, value) if is_number else merged.get(key, value)
-    return merged
+def _finding(session, sample: Sample, kind: str, data: dict, th: Thresholds) -> str:
+    if kind == ObservationKind.VIDEO:
+        return findings.video_finding(data, th)
+    previous = (
+        Observation.objects.filter(session=session, kind=kind, seq__lt=sample.seq)
+        .order_by("-seq")
+        .values_list("data", flat=True)
+        .first()
+    )
+    background = previous.get("background_next") if previous else None
+    calibrated = sample.media_time >= th.background_calibration_s
+    data["background_next"] = findings.next_background(
+        background, data, elapsed_s=sample.media_time, th=th
+    )
+    return findings.audio_finding(data, background if calibrated else None, th)
+
+
+def _extend_confirmed(attempt, session, kind: str, seq: int, th: Thresholds) -> list[Violation]:
+    """Re-judge the samples around `seq` and union every confirmed one into a violation."""
+    reach = max(th.video_n, th.speech_n, th.noise_n)
+    nearby = list(
+        Observation.objects.filter(
+            session=session,
+            kind=kind,
+            seq__gte=seq - reach + 1,
+            seq__lte=seq + reach - 1,
+        ).exclude(finding="")
+    )
+    flags = {o.seq: o.finding for o in nearby}
+    started = []
+    for obs in nearby:
+        if findings.confirmed(flags, obs.seq, th):
+            span = Span(obs.attempt_time, obs.attempt_time + obs.duration_s)
+            row = findings.Row(
+                str(session.pk),
+                kind,
+                obs.seq,
+                obs.attempt_time,
+                obs.duration_s,
+                obs.data,
+                obs.finding,
+            )
+            violation, created = violation_extend(
+                attempt=attempt, type=obs.finding, span=span, details=findings.details_for(row)
+            )
+            if created:
+                started.append(violation)
+    return started
 
 
 def violation_extend(
     *, attempt: Attempt, type: str, span: Span, details: dict[str, Any]
-) -> Violation:
+) -> tuple[Violation, bool]:
     """Union the span into the attempt's violations of this type (caller holds the attempt lock)."""
     gap = settings.PROCTOR_MERGE_GAP_S
     touching = list(
@@ -90,7 +146,7 @@ def violation_extend(
         ).order_by("start_s", "id")
     )
     if not touching:
-        return Violation.objects.create(
+        violation = Violation.objects.create(
             attempt=attempt,
             type=type,
             code=VIOLATION_CODES[type],
@@ -100,19 +156,43 @@ def violation_extend(
             ended_at=_at(attempt, span.end),
             details=details,
         )
+        return violation, True
     keep, *absorbed = touching
-    spans = [Span(v.start_s, v.end_s) for v in touching] + [span]
-    (merged,) = merge_spans(spans, gap=gap)
+    (merged,) = merge_spans([Span(v.start_s, v.end_s) for v in touching] + [span], gap=gap)
     for other in absorbed:
-        keep.details = _merge_details(keep.details, other.details)
-        keep.observation_count += other.observation_count
-    keep.details = _merge_details(keep.details, details)
-    keep.observation_count += 1
+        keep.details = findings.merge_details(keep.details, other.details)
+    keep.details = findings.merge_details(keep.details, details)
     keep.start_s, keep.end_s = merged.start, merged.end
     keep.started_at, keep.ended_at = _at(attempt, merged.start), _at(attempt, merged.end)
     keep.save()
     Violation.objects.filter(pk__in=[v.pk for v in absorbed]).delete()
-    return keep
+    return keep, False
+
+
+def _on_violation_started(attempt, session, violation: Violation, evidence: EvidenceFile | None):
+    if evidence is not None:
+        item = Evidence(
+            attempt=attempt,
+            type=violation.type,
+            kind=evidence.kind,
+            at_s=violation.start_s,
+            data=evidence.data,
+        )
+        item.file.save(
+            f"{uuid.uuid4().hex}.{evidence.extension}", ContentFile(evidence.content), save=True
+        )
+    message = {
+        "type": "violation",
+        "code": violation.code,
+        "violation": violation.type,
+        "start_s": round(violation.start_s, 2),
+    }
+    if session.ingest_node and session.ended_at is None:
+        transaction.on_commit(
+            lambda: rpc.request_push(
+                node=session.ingest_node, session_id=session.pk, message=message
+            )
+        )
 
 
 def _at(attempt: Attempt, seconds: float) -> dt.datetime:
@@ -121,8 +201,6 @@ def _at(attempt: Attempt, seconds: float) -> dt.datetime:
 
 def media_session_close(*, session_id: uuid.UUID | str, samples_enqueued: int, reason: str) -> None:
     """The ingest reports how many samples it handed over; finalize waits for that many."""
-    from django.utils import timezone
-
     updated = MediaSession.objects.filter(pk=session_id, ended_at__isnull=True).update(
         ended_at=timezone.now(), samples_enqueued=samples_enqueued, close_reason=reason[:64]
     )

@@ -18,6 +18,16 @@ MICROPHONE = MEDIA_DIR / "fake_mic_16k_2s.wav"
 # The fake camera shows 1 face for frames 0-14 and 6 faces from frame 15 (1.0 s) of each loop.
 SIX_FACES_FROM_S = 1.0
 STREAM_SECONDS = 8
+# No display here: the screen-dependent options are off (the desktop tests cover them).
+HEADLESS_OPTIONS = json.dumps(
+    {
+        "trackingOptions": {
+            "tabSwitch": False,
+            "captureSwitchedTab": False,
+            "detectMultipleScreens": False,
+        }
+    }
+)
 LIFECYCLE = [
     "apSetupCompleted",
     "apMonitoringStarted",
@@ -26,33 +36,21 @@ LIFECYCLE = [
 ]
 
 
-def run_agent(stack, new_client, test_attempt_id: str) -> list[dict]:
+def agent_args(stack, new_client, test_attempt_id: str, seconds: int) -> list[str]:
     hashed = signing.hash_test_attempt_id(
         client_secret=new_client.client_secret, test_attempt_id=test_attempt_id
     )
-    args = [
-        sys.executable,
-        "-m",
-        "agent",
-        "run",
-        "--server",
-        stack.url,
-        "--client-id",
-        new_client.client.client_id,
-        "--test-attempt-id",
-        test_attempt_id,
-        "--hashed-test-attempt-id",
-        hashed,
-        "--camera",
-        str(CAMERA),
-        "--microphone",
-        str(MICROPHONE),
-        "--duration",
-        str(STREAM_SECONDS),
-        "--ice-host",
-        "127.0.0.1",
-        "--json",
+    return [
+        *(sys.executable, "-m", "agent", "run", "--server", stack.url),
+        *("--client-id", new_client.client.client_id, "--test-attempt-id", test_attempt_id),
+        *("--hashed-test-attempt-id", hashed, "--camera", str(CAMERA)),
+        *("--microphone", str(MICROPHONE), "--duration", str(seconds)),
+        *("--ice-host", "127.0.0.1", "--json", "--options", HEADLESS_OPTIONS),
     ]
+
+
+def run_agent(stack, new_client, test_attempt_id: str) -> list[dict]:
+    args = agent_args(stack, new_client, test_attempt_id, STREAM_SECONDS)
     done = subprocess.run(args, capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
@@ -92,32 +90,7 @@ def test_agent_session_is_analysed_and_scored(stack, new_client, anonymous_api):
 
 def test_start_after_stop_is_refused(stack, new_client):
     run_agent(stack, new_client, "e2e-attempt-2")
-    hashed = signing.hash_test_attempt_id(
-        client_secret=new_client.client_secret, test_attempt_id="e2e-attempt-2"
-    )
-    args = [
-        sys.executable,
-        "-m",
-        "agent",
-        "run",
-        "--server",
-        stack.url,
-        "--client-id",
-        new_client.client.client_id,
-        "--test-attempt-id",
-        "e2e-attempt-2",
-        "--hashed-test-attempt-id",
-        hashed,
-        "--camera",
-        str(CAMERA),
-        "--microphone",
-        str(MICROPHONE),
-        "--duration",
-        "2",
-        "--ice-host",
-        "127.0.0.1",
-        "--json",
-    ]
+    args = agent_args(stack, new_client, "e2e-attempt-2", 2)
     done = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode != 0
     errors = [json.loads(line) for line in done.stdout.splitlines() if "apErrorEvent" in line]

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from proctoring.models import Attempt, MediaSession
 from proctoring.services.clients import NewClient
+from proctoring.services.observations import EvidenceFile, Sample, observation_record
 from proctoring.statuses import AttemptStatus
 
 
@@ -20,4 +21,30 @@ def started_attempt(new_client: NewClient, *, test_attempt_id="f-1", minutes_ago
 
 
 def open_session(attempt: Attempt, *, offset_s: float = 0.0) -> MediaSession:
-    return MediaSession.objects.create(attempt=attempt, ingest_node="node-1", offset_s=offset_s)
+    return MediaSession.objects.create(attempt=attempt, ingest_node="", offset_s=offset_s)
+
+
+def face_data(count: int, *, score: float = 0.8) -> dict:
+    faces = [{"box": [10.0 * i, 10.0, 10.0 * i + 50, 60.0], "score": score} for i in range(count)]
+    return {"count": count, "faces": faces}
+
+
+def record_frame(session, seq: int, faces: int, *, evidence: EvidenceFile | None = None):
+    sample = Sample(session_id=session.id, seq=seq, media_time=float(seq), duration_s=1.0)
+    return observation_record(sample=sample, kind="video", data=face_data(faces), evidence=evidence)
+
+
+def audio_data(*, speech: bool, dbfs: float, levels: list[float] | None = None) -> dict:
+    return {
+        "speech_prob_max": 0.99 if speech else 0.01,
+        "speech_prob_mean": 0.8 if speech else 0.0,
+        "speech_fraction": 0.8 if speech else 0.0,
+        "dbfs": dbfs,
+        "duration_s": 1.0,
+        "levels_dbfs": levels if levels is not None else [dbfs] * 31,
+    }
+
+
+def record_audio(session, seq: int, data: dict):
+    sample = Sample(session_id=session.id, seq=seq, media_time=float(seq), duration_s=1.0)
+    return observation_record(sample=sample, kind="audio", data=data)

@@ -5,50 +5,34 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from proctoring.models import Attempt
+from proctoring.models import Attempt, AttemptAuditEntry
 from proctoring.services.attempts import attempt_stop
-from proctoring.services.observations import (
-    Finding,
-    Sample,
-    media_session_close,
-    observation_record,
-)
-from proctoring.services.scoring import attempt_finalize
-from proctoring.statuses import AttemptStatus, EvidenceStatus, ViolationType
-from tests.proctoring.factories import open_session, started_attempt
+from proctoring.services.observations import media_session_close
+from proctoring.services.scoring import attempt_finalize, attempt_rescore
+from proctoring.statuses import AttemptStatus, EvidenceStatus
+from tests.proctoring.factories import open_session, record_frame, started_attempt
 
 pytestmark = pytest.mark.django_db
-
-
-def observe(session, seq, faces):
-    finding = (
-        Finding(type=ViolationType.MULTIPLE_HUMANS, details={"faces": faces}) if faces > 1 else None
-    )
-    observation_record(
-        sample=Sample(session_id=session.id, seq=seq, media_time=float(seq), duration_s=1.0),
-        kind="video",
-        data={"count": faces},
-        finding=finding,
-    )
 
 
 def test_waits_while_a_session_is_open_then_scores_everything(new_client):
     attempt = started_attempt(new_client)
     session = open_session(attempt)
-    observe(session, 0, 1)
+    record_frame(session, 0, 1)
     attempt_stop(attempt=attempt)
     assert attempt_finalize(attempt_id=attempt.pk) is False  # the ingest has not closed the session
 
     media_session_close(session_id=session.id, samples_enqueued=3, reason="tracks_ended")
     assert attempt_finalize(attempt_id=attempt.pk) is False  # two samples still queued
 
-    observe(session, 1, 3)
-    observe(session, 2, 3)
+    record_frame(session, 1, 3)
+    record_frame(session, 2, 3)
     assert attempt_finalize(attempt_id=attempt.pk) is True
     attempt.refresh_from_db()
     assert attempt.status == AttemptStatus.STOPPED
     assert attempt.evidence_status == EvidenceStatus.PROCESSED
     assert attempt.trust_score < 100
+    assert attempt.violations.get().observation_count == 2
     assert attempt.score_breakdown["version"] == attempt.score_version == "ts-1"
     assert [c.to_status for c in attempt.status_changes.all()] == ["stopping", "stopped"]
 
@@ -56,13 +40,11 @@ def test_waits_while_a_session_is_open_then_scores_everything(new_client):
 def test_past_the_deadline_it_scores_what_arrived_and_says_so(new_client, settings):
     attempt = started_attempt(new_client)
     session = open_session(attempt)
-    observe(session, 0, 1)
+    record_frame(session, 0, 1)
     attempt_stop(attempt=attempt)
     media_session_close(session_id=session.id, samples_enqueued=5, reason="tracks_ended")
-    Attempt.objects.filter(pk=attempt.pk).update(
-        stop_requested_at=timezone.now()
-        - dt.timedelta(seconds=settings.PROCTOR_FINALIZE_TIMEOUT_S + 1)
-    )
+    late = timezone.now() - dt.timedelta(seconds=settings.PROCTOR_FINALIZE_TIMEOUT_S + 1)
+    Attempt.objects.filter(pk=attempt.pk).update(stop_requested_at=late)
     assert attempt_finalize(attempt_id=attempt.pk) is True
     attempt.refresh_from_db()
     assert attempt.status == AttemptStatus.STOPPED
@@ -77,7 +59,8 @@ def test_a_late_observation_after_scoring_does_not_change_violations(new_client)
     attempt_stop(attempt=attempt)
     media_session_close(session_id=session.id, samples_enqueued=0, reason="tracks_ended")
     attempt_finalize(attempt_id=attempt.pk)
-    observe(session, 7, 4)
+    record_frame(session, 7, 4)
+    record_frame(session, 8, 4)
     assert not attempt.violations.exists()
 
 
@@ -87,3 +70,58 @@ def test_stop_is_idempotent(new_client):
     second = attempt_stop(attempt=attempt)
     assert first.finished_at == second.finished_at
     assert attempt.status_changes.count() == 1
+
+
+def finalized_with_two_people(new_client):
+    attempt = started_attempt(new_client)
+    session = open_session(attempt)
+    for seq in range(6):
+        record_frame(session, seq, 2)
+    attempt_stop(attempt=attempt)
+    media_session_close(session_id=session.id, samples_enqueued=6, reason="tracks_ended")
+    attempt_finalize(attempt_id=attempt.pk)
+    attempt.refresh_from_db()
+    return attempt
+
+
+def test_rescore_with_other_thresholds_uses_stored_observations_and_is_audited(new_client):
+    attempt = finalized_with_two_people(new_client)
+    before = attempt.trust_score
+    assert before < 100
+    # Allowing two people turns the frames clean: no violation, full score; no model runs.
+    rescored = attempt_rescore(
+        attempt=attempt,
+        thresholds={"max_humans": 2},
+        score_profile=None,
+        actor_label="integrator",
+        comment="pair exam",
+    )
+    assert rescored.trust_score == 100.0
+    assert not rescored.violations.exists()
+    entry = AttemptAuditEntry.objects.get()
+    assert (entry.action, entry.before["trust_score"], entry.after["trust_score"]) == (
+        "rescore",
+        before,
+        100.0,
+    )
+
+
+def test_rescore_with_another_weight_profile(new_client):
+    attempt = finalized_with_two_people(new_client)
+    rescored = attempt_rescore(
+        attempt=attempt, thresholds=None, score_profile={"weights": {"multiple_humans": 0}}
+    )
+    assert rescored.trust_score == 100.0
+    assert rescored.violations.count() == 1
+    assert rescored.score_breakdown["profile"]["weights"]["multiple_humans"] == 0
+
+
+def test_rescore_refuses_bad_thresholds_and_running_attempts(new_client):
+    from proctoring.exceptions import Conflict, ValidationFailed
+
+    attempt = finalized_with_two_people(new_client)
+    with pytest.raises(ValidationFailed, match="unknown threshold 'max_faces'"):
+        attempt_rescore(attempt=attempt, thresholds={"max_faces": 2}, score_profile=None)
+    running = started_attempt(new_client, test_attempt_id="other")
+    with pytest.raises(Conflict, match="Only a stopped attempt can be re-scored."):
+        attempt_rescore(attempt=running, thresholds=None, score_profile=None)

@@ -1,59 +1,70 @@
-"""Observations are recorded once, and merge into violations whatever their arrival order."""
+"""Observations are recorded once and turn into violations by K-of-N, whatever the arrival order."""
 
+import datetime as dt
 import random
 
 import pytest
 
-from proctoring.models import Observation, Violation
-from proctoring.services.observations import Finding, Sample, observation_record
-from proctoring.statuses import ViolationType
-from tests.proctoring.factories import open_session, started_attempt
+from proctoring.analysis.thresholds import DEFAULT_THRESHOLDS
+from proctoring.models import Evidence, Observation, Violation
+from proctoring.services.observations import EvidenceFile
+from proctoring.services.scoring import attempt_violations_rebuild
+from tests.proctoring.factories import open_session, record_frame, started_attempt
 
 pytestmark = pytest.mark.django_db
 
-MULTI = Finding(type=ViolationType.MULTIPLE_HUMANS, details={"faces": 2})
 
-
-def record(session, seq, finding=MULTI, faces=2):
-    sample = Sample(session_id=session.id, seq=seq, media_time=float(seq), duration_s=1.0)
-    return observation_record(sample=sample, kind="video", data={"count": faces}, finding=finding)
+def spans():
+    return list(Violation.objects.order_by("start_s").values_list("type", "start_s", "end_s"))
 
 
 def test_a_redelivered_sample_is_recorded_once(new_client):
     session = open_session(started_attempt(new_client))
-    assert record(session, 0) is not None
-    assert record(session, 0) is None
+    assert record_frame(session, 0, 2) is not None
+    assert record_frame(session, 0, 2) is None
     assert Observation.objects.count() == 1
-    violation = Violation.objects.get()
-    assert violation.observation_count == 1
-    assert (violation.start_s, violation.end_s) == (0.0, 1.0)
+
+
+def test_one_bad_frame_is_not_an_incident_two_in_three_are(new_client):
+    session = open_session(started_attempt(new_client))
+    record_frame(session, 0, 2)
+    record_frame(session, 1, 1)
+    assert not Violation.objects.exists()
+    record_frame(session, 2, 2)
+    assert spans() == [("multiple_humans", 0.0, 3.0)]
 
 
 def test_times_are_relative_to_the_attempt(new_client):
     attempt = started_attempt(new_client)
     session = open_session(attempt, offset_s=30.0)
-    record(session, 5)
+    record_frame(session, 5, 0)
+    record_frame(session, 6, 0)
     violation = Violation.objects.get()
-    assert (violation.start_s, violation.end_s) == (35.0, 36.0)
-    assert violation.started_at == attempt.started_at + __import__("datetime").timedelta(seconds=35)
+    assert (violation.type, violation.start_s, violation.end_s) == ("no_face", 35.0, 37.0)
+    assert violation.started_at == attempt.started_at + dt.timedelta(seconds=35)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_out_of_order_arrival_gives_the_same_violations(new_client, seed):
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_out_of_order_arrival_gives_the_same_violations_as_a_rebuild(new_client, seed):
+    attempt = started_attempt(new_client)
+    session = open_session(attempt)
+    frames = {0: 2, 1: 2, 2: 2, 3: 1, 4: 1, 5: 1, 6: 1, 7: 1, 8: 2, 9: 1, 10: 3, 11: 3, 12: 1}
+    order = list(frames)
+    random.Random(seed).shuffle(order)
+    for seq in order:
+        record_frame(session, seq, frames[seq])
+    live = spans()
+    assert live == [("multiple_humans", 0.0, 3.0), ("multiple_humans", 8.0, 12.0)]
+    attempt_violations_rebuild(attempt=attempt, thresholds=DEFAULT_THRESHOLDS, recompute=True)
+    assert spans() == live
+
+
+def test_the_frame_that_starts_a_violation_is_kept_as_evidence(new_client):
     session = open_session(started_attempt(new_client))
-    # Two incidents: 0-4 s and 10-12 s, with clean frames between (gap 6 s > merge gap).
-    seqs = [0, 1, 2, 3, 10, 11]
-    random.Random(seed).shuffle(seqs)
-    for seq in seqs:
-        record(session, seq)
-    spans = list(
-        Violation.objects.order_by("start_s").values_list("start_s", "end_s", "observation_count")
-    )
-    assert spans == [(0.0, 4.0, 4), (10.0, 12.0, 2)]
-
-
-def test_clean_frames_make_no_violation(new_client):
-    session = open_session(started_attempt(new_client))
-    record(session, 0, finding=None, faces=1)
-    assert Observation.objects.count() == 1
-    assert not Violation.objects.exists()
+    photo = EvidenceFile(kind="photo", extension="jpg", content=b"\xff\xd8jpeg", data={"faces": []})
+    record_frame(session, 0, 2, evidence=photo)
+    record_frame(session, 1, 2, evidence=photo)
+    record_frame(session, 2, 2, evidence=photo)
+    evidence = Evidence.objects.get()
+    assert (evidence.type, evidence.kind, evidence.at_s) == ("multiple_humans", "photo", 0.0)
+    assert evidence.file.read() == b"\xff\xd8jpeg"

@@ -1,0 +1,169 @@
+"""Measure detector accuracy on a labelled folder: `python manage.py evaluate_detectors DIR`."""
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from proctoring.analysis import evaluate, vision
+from proctoring.analysis.errors import AnalysisError
+
+NOT_APPLICABLE = "n/a"
+COLUMN_GAP = "  "
+COUNT_HEADER = (
+    "detector",
+    "condition",
+    "n",
+    "accuracy",
+    "no-face P",
+    "no-face R",
+    "multi P",
+    "multi R",
+    "mean ms",
+    "p95 ms",
+)
+VAD_HEADER = ("mode", "n", "accuracy", "speech P", "speech R", "mean ms", "p95 ms")
+JSON_INDENT = 2
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the human counters and the VAD on a labelled folder laid out like shared/media "
+        "(DIR/expected.json) and print accuracy, precision, recall and time per item."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("directory", type=Path, help="folder holding expected.json")
+        parser.add_argument(
+            "--detector",
+            action="append",
+            dest="detectors",
+            choices=vision.COUNTER_NAMES,
+            help="repeat to pick several (default: all)",
+        )
+        parser.add_argument("--y4m-step", type=int, default=1, help="use every N-th video frame")
+        parser.add_argument(
+            "--augment",
+            action="store_true",
+            help="also score perturbed images and small-background-person composites",
+        )
+        parser.add_argument("--json", type=Path, dest="json_path", help="write the results here")
+        parser.add_argument("--model-dir", type=Path, help="default: settings.PROCTOR_MODEL_DIR")
+
+    def handle(self, *args, **options) -> None:
+        try:
+            evaluation = evaluate.evaluate_directory(
+                options["directory"],
+                detectors=options["detectors"] or vision.COUNTER_NAMES,
+                model_dir=options["model_dir"] or settings.PROCTOR_MODEL_DIR,
+                y4m_step=options["y4m_step"],
+                augment=options["augment"],
+            )
+        except AnalysisError as error:
+            raise CommandError(str(error)) from error
+        self.stdout.write(format_evaluation(evaluation))
+        if options["json_path"]:
+            _write_json(evaluation, options["json_path"])
+
+
+def format_evaluation(evaluation: evaluate.Evaluation) -> str:
+    """The report as plain-text tables, each followed by its misses."""
+    sections = [f"Labelled folder: {evaluation.directory}"]
+    if evaluation.counting:
+        sections += [
+            "Human counting (item = image or labelled video frame; P/R = precision/recall; "
+            "time = detect() only)",
+            _table(COUNT_HEADER, [_count_row(r) for r in evaluation.counting], text_columns=2),
+            _count_misses(evaluation.counting),
+        ]
+    if evaluation.vad:
+        sections += [
+            "Voice activity (Silero VAD + is_speech, item = clip; time = whole clip)",
+            _table(VAD_HEADER, [_vad_row(r) for r in evaluation.vad], text_columns=1),
+            _vad_misses(evaluation.vad),
+        ]
+    sections += [f"Note: {note}" for note in evaluation.notes]
+    return "\n\n".join(sections) + "\n"
+
+
+def _count_row(report: evaluate.CountReport) -> list[str]:
+    return [
+        report.detector,
+        report.condition,
+        str(len(report.results)),
+        _percent(report.accuracy),
+        _percent(report.no_face.precision),
+        _percent(report.no_face.recall),
+        _percent(report.multiple.precision),
+        _percent(report.multiple.recall),
+        _ms(report.mean_ms),
+        _ms(report.p95_ms),
+    ]
+
+
+def _vad_row(report: evaluate.VadReport) -> list[str]:
+    return [
+        report.mode,
+        str(len(report.results)),
+        _percent(report.accuracy),
+        _percent(report.speech.precision),
+        _percent(report.speech.recall),
+        _ms(report.mean_ms),
+        _ms(report.p95_ms),
+    ]
+
+
+def _count_misses(reports: Sequence[evaluate.CountReport]) -> str:
+    lines = [
+        f"  {report.detector} {report.condition}: "
+        + ", ".join(
+            f"{miss.item} {miss.counted} (want {miss.expected})" for miss in report.failures
+        )
+        for report in reports
+        if report.failures
+    ]
+    return "\n".join(["Miscounts:", *lines]) if lines else "Miscounts: none"
+
+
+def _vad_misses(reports: Sequence[evaluate.VadReport]) -> str:
+    lines = [
+        f"  {report.mode}: "
+        + ", ".join(f"{miss.item} said {_yes_no(miss.predicted)}" for miss in report.failures)
+        for report in reports
+        if report.failures
+    ]
+    return "\n".join(["VAD misses:", *lines]) if lines else "VAD misses: none"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], *, text_columns: int) -> str:
+    """Aligned columns: the first `text_columns` to the left, the numbers after them right."""
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
+    lines = []
+    for row in [header, *rows]:
+        cells = [
+            cell.ljust(width) if column < text_columns else cell.rjust(width)
+            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append(COLUMN_GAP.join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _percent(value: float | None) -> str:
+    return NOT_APPLICABLE if value is None else f"{value:.1%}"
+
+
+def _ms(value: float | None) -> str:
+    return NOT_APPLICABLE if value is None else f"{value:.1f}"
+
+
+def _yes_no(value: bool) -> str:
+    return "speech" if value else "no speech"
+
+
+def _write_json(evaluation: evaluate.Evaluation, path: Path) -> None:
+    try:
+        path.write_text(json.dumps(evaluation.to_dict(), indent=JSON_INDENT) + "\n")
+    except OSError as error:
+        raise CommandError(f"cannot write {path}: {error}") from error
