@@ -115,6 +115,8 @@ class MediaSession(models.Model):
     # Set by the ingest when it closes the session: how many samples it handed to the workers.
     samples_enqueued = models.PositiveIntegerField(null=True, blank=True)
     close_reason = models.CharField(max_length=64, blank=True, default="")
+    # recordSession: the received streams, written by the ingest (aiortc MediaRecorder).
+    recording = models.FileField(upload_to="recordings/%Y/%m/%d/", blank=True, default="")
 
     class Meta:
         ordering = ["created_at"]
@@ -172,14 +174,17 @@ class Violation(models.Model):
 class EvidenceKind(models.TextChoices):
     PHOTO = "photo", "Webcam photo"
     AUDIO = "audio", "Audio clip"
+    SCREENSHOT = "screenshot", "Screenshot"
+    RANDOM_PHOTO = "random_photo", "Random photo"
 
 
 class Evidence(models.Model):
     """A file captured when a violation started; served to staff and the owning client only."""
 
     attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="evidence")
-    type = models.CharField(max_length=32, choices=ViolationType.choices)
-    kind = models.CharField(max_length=8, choices=EvidenceKind.choices)
+    # The violation type it documents; empty for random and test-taker photos.
+    type = models.CharField(max_length=32, choices=ViolationType.choices, blank=True, default="")
+    kind = models.CharField(max_length=16, choices=EvidenceKind.choices)
     at_s = models.FloatField(help_text="seconds from the attempt's start")
     file = models.FileField(upload_to="evidence/%Y/%m/%d/")
     data = models.JSONField(default=dict, blank=True)

@@ -8,6 +8,14 @@ from proctoring.models import TEST_ATTEMPT_ID_MAX_LENGTH, Attempt, Violation
 class AttemptCreateInput(serializers.Serializer):
     test_attempt_id = serializers.CharField(max_length=TEST_ATTEMPT_ID_MAX_LENGTH)
     options = serializers.JSONField(required=False, default=dict)
+    thresholds = serializers.JSONField(required=False, default=dict)
+    score_profile = serializers.JSONField(required=False, default=dict)
+
+
+class RescoreInput(serializers.Serializer):
+    thresholds = serializers.JSONField(required=False, default=None)
+    score_profile = serializers.JSONField(required=False, default=None)
+    comment = serializers.CharField(required=False, default="", allow_blank=True, max_length=2000)
 
 
 class AgentCredentialsInput(serializers.Serializer):
@@ -63,6 +71,8 @@ class AttemptOutput(serializers.ModelSerializer):
             "user_details",
             "test_duration_min",
             "options",
+            "thresholds",
+            "score_profile",
             "created_at",
             "started_at",
             "finished_at",

@@ -10,7 +10,7 @@ from proctoring import selectors
 from proctoring.api import serializers as s
 from proctoring.options import validate_options
 from proctoring.sdp import validate_offer
-from proctoring.services import attempts
+from proctoring.services import attempts, scoring
 
 
 class HealthView(APIView):
@@ -33,6 +33,8 @@ class AttemptCreateView(APIView):
             client=request.user,
             test_attempt_id=data["test_attempt_id"],
             options=validate_options(data["options"]),
+            thresholds=data["thresholds"],
+            score_profile=data["score_profile"],
         )
         return Response(s.AttemptOutput(attempt).data, status=status.HTTP_201_CREATED)
 
@@ -43,6 +45,26 @@ class AttemptDetailView(APIView):
     def get(self, request: Request, test_attempt_id: str) -> Response:
         attempt = selectors.attempt_get_for_client(
             client=request.user, test_attempt_id=test_attempt_id
+        )
+        return Response(s.AttemptOutput(attempt).data)
+
+
+class AttemptRescoreView(APIView):
+    """POST {thresholds?, score_profile?, comment?} -> 200 attempt re-scored from its stored
+    observations (no model runs); 400 validation_error, 401, 404 attempt_not_found,
+    409 attempt_not_stopped."""
+
+    def post(self, request: Request, test_attempt_id: str) -> Response:
+        data = _validated(s.RescoreInput, request.data)
+        attempt = selectors.attempt_get_for_client(
+            client=request.user, test_attempt_id=test_attempt_id
+        )
+        attempt = scoring.attempt_rescore(
+            attempt=attempt,
+            thresholds=data["thresholds"],
+            score_profile=data["score_profile"],
+            actor_label=f"client {request.user.client_id}",
+            comment=data["comment"],
         )
         return Response(s.AttemptOutput(attempt).data)
 

@@ -7,11 +7,14 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+import trust_score
+from proctoring.analysis.thresholds import Thresholds
 from proctoring.exceptions import (
     AttemptExists,
     AttemptNotStarted,
     AttemptStopped,
     IllegalTransition,
+    ValidationFailed,
 )
 from proctoring.ingest import rpc
 from proctoring.models import Attempt, AttemptStatusChange, Client, MediaSession
@@ -43,10 +46,31 @@ def _apply_options(attempt: Attempt, options: dict[str, Any]) -> None:
     attempt.test_duration_min = options.get("testDuration") or attempt.test_duration_min
 
 
-def attempt_create(*, client: Client, test_attempt_id: str, options: dict[str, Any]) -> Attempt:
+def _validate_profiles(thresholds: dict[str, Any], score_profile: dict[str, Any]) -> None:
+    try:
+        Thresholds.from_dict(thresholds)
+        trust_score.Profile.from_dict(score_profile)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc)) from exc
+
+
+def attempt_create(
+    *,
+    client: Client,
+    test_attempt_id: str,
+    options: dict[str, Any],
+    thresholds: dict[str, Any] | None = None,
+    score_profile: dict[str, Any] | None = None,
+) -> Attempt:
     if Attempt.objects.filter(client=client, test_attempt_id=test_attempt_id).exists():
         raise AttemptExists("An attempt with this test_attempt_id already exists.")
-    attempt = Attempt(client=client, test_attempt_id=test_attempt_id)
+    _validate_profiles(thresholds or {}, score_profile or {})
+    attempt = Attempt(
+        client=client,
+        test_attempt_id=test_attempt_id,
+        thresholds=thresholds or {},
+        score_profile=score_profile or {},
+    )
     _apply_options(attempt, options)
     attempt.save()
     return attempt

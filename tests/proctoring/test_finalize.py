@@ -125,3 +125,45 @@ def test_rescore_refuses_bad_thresholds_and_running_attempts(new_client):
     running = started_attempt(new_client, test_attempt_id="other")
     with pytest.raises(Conflict, match="Only a stopped attempt can be re-scored."):
         attempt_rescore(attempt=running, thresholds=None, score_profile=None)
+
+
+def test_rescore_endpoint_and_command(new_client, api, other_client, anonymous_api):
+    from django.core.management import call_command
+
+    from tests.conftest import basic_auth
+
+    attempt = finalized_with_two_people(new_client)
+    url = f"/api/v1/attempts/{attempt.test_attempt_id}/rescore/"
+    response = api.post(url, {"score_profile": {"weights": {"multiple_humans": 0}}}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["trust_score"] == 100.0
+
+    bad = api.post(url, {"thresholds": {"video_k": 5, "video_n": 3}}, format="json")
+    assert bad.status_code == 400
+    assert bad.json() == {
+        "code": "validation_error",
+        "message": "thresholds 'video_k' and 'video_n' need 1 <= k <= n",
+    }
+
+    anonymous_api.credentials(
+        HTTP_AUTHORIZATION=basic_auth(other_client.client.client_id, other_client.client_secret)
+    )
+    assert anonymous_api.post(url, {}, format="json").status_code == 404
+
+    from io import StringIO
+
+    out = StringIO()
+    call_command(
+        "rescore_attempt",
+        new_client.client.client_id,
+        attempt.test_attempt_id,
+        "--profile",
+        "{}",
+        stdout=out,
+    )
+    # An empty profile drops the override: the default weights apply again.
+    attempt.refresh_from_db()
+    assert attempt.trust_score < 100
+    expected = f"{attempt.test_attempt_id}: trust score 100.0 -> {attempt.trust_score}"
+    assert out.getvalue().strip() == expected
+    assert attempt.audit_entries.count() == 2
