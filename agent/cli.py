@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agent import events as ev
 from agent.codes import AgentError
 from agent.console import HumanPrinter, JsonPrinter
 from agent.lifecycle import AutoProctor
@@ -30,6 +29,17 @@ def build_parser() -> argparse.ArgumentParser:
         run.add_argument(flag, required=True)
     run.add_argument("--camera", help=f"{SOURCE_HELP}, e.g. v4l2:/dev/video0")
     run.add_argument("--microphone", help=f"{SOURCE_HELP}, e.g. pulse:default")
+    run.add_argument(
+        "--screen",
+        help="the entire screen: 'auto' (default: the X display in $DISPLAY, or the desktop on "
+        "Windows/macOS), an X display such as :0, FORMAT:DEVICE (x11grab, gdigrab, avfoundation) "
+        "or a media file",
+    )
+    run.add_argument(
+        "--test-window",
+        metavar="REGEX",
+        help="title pattern of the test's window (default: the window in front at start)",
+    )
     run.add_argument("--duration", type=float, help="seconds to stream (default: until a signal)")
     run.add_argument("--options", help="proctoringOptions as JSON, or @path to a JSON file")
     run.add_argument(
@@ -83,11 +93,12 @@ async def run(args: argparse.Namespace, options: dict[str, Any] | None) -> int:
         server=args.server,
         camera=args.camera,
         microphone=args.microphone,
+        screen=args.screen,
+        test_window=args.test_window,
         ice_host_addresses=args.ice_hosts,
         on_event=printer,
         max_fps=args.max_fps,
     )
-    agent.on(ev.CONNECTION_STATE, lambda e: e.detail["state"] == "failed" and done.set())
     try:
         await agent.setup(options)
         await agent.start()

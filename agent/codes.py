@@ -31,6 +31,16 @@ class ErrorCode(IntEnum):
     CONNECTION_FAILED = 4903
 
 
+class EventCode(IntEnum):
+    """Codes of the events the agent reports on the `events` data channel."""
+
+    RANDOM_PHOTO = 5003
+    SWITCHED_AWAY = 5005
+    RETURNED = 5006
+    MULTIPLE_MONITORS = 5007
+    TRACK_ENDED = 5008
+
+
 class SuccessCode(IntEnum):
     """Progress codes carried by apProgressUpdate."""
 
@@ -49,12 +59,14 @@ class AgentError(Exception):
         *,
         server_code: str | None = None,
         http_status: int | None = None,
+        fatal: bool = True,
     ) -> None:
         super().__init__(message)
         self.code = ErrorCode(code)
         self.message = message
         self.server_code = server_code
         self.http_status = http_status
+        self.fatal = fatal
 
     def to_detail(self) -> dict[str, Any]:
         """The apErrorEvent detail for this error."""
@@ -63,4 +75,7 @@ class AgentError(Exception):
             detail["serverCode"] = self.server_code
         if self.http_status is not None:
             detail["httpStatus"] = self.http_status
+        if not self.fatal:
+            # A warning: the agent carries on (absent means the call that raised it failed).
+            detail["fatal"] = False
         return detail

@@ -45,6 +45,8 @@ class HumanPrinter:
             text = f"error {event.detail.get('code')}: {event.detail.get('message')}"
         elif event.name == ev.PROGRESS:
             text = f"progress {event.detail.get('code')} {event.detail.get('message')}"
+        elif event.name == ev.TRACKING:
+            text = f"event {event.detail.get('code')} {event.detail.get('detail')}"
         elif event.name == ev.MONITORING_STOPPED:
             text = f"monitoring stopped, trust score {event.detail.get('trustScore')}"
         else:

@@ -19,6 +19,9 @@ PROGRESS = "apProgressUpdate"
 EVIDENCE = "apEvidenceEvent"
 # Not in the SDK: the peer connection's state changed (the CLI shows it on its status line).
 CONNECTION_STATE = "apConnectionStateChange"
+# Not in the SDK: an event the agent detected itself and reported to the server (5003, 5005-5008);
+# the detail is the data-channel message, so the exam app can show what the server was told.
+TRACKING = "apTrackingEvent"
 
 EVENT_NAMES = frozenset(
     {
@@ -30,6 +33,7 @@ EVENT_NAMES = frozenset(
         PROGRESS,
         EVIDENCE,
         CONNECTION_STATE,
+        TRACKING,
     }
 )
 

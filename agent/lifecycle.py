@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 import time
 from collections.abc import Sequence
 from enum import StrEnum
@@ -13,13 +15,31 @@ import httpx
 from aiortc.mediastreams import MediaStreamTrack
 
 from agent import events as ev
-from agent.codes import AgentError, ErrorCode, SuccessCode
+from agent.codes import AgentError, ErrorCode, EventCode, SuccessCode
+from agent.desktop import Desktop, check_platform, desktop_error, desktop_for
 from agent.events import EventDispatcher, Listener
 from agent.http import Deadline, ServerClient, redact
 from agent.options import validate_options
+from agent.screen import ScreenSpec, open_screen_track, parse_screen, probe_screen
 from agent.sources import SourceSpec, open_track, parse_source, probe_source
+from agent.supervisor import Supervisor
+from agent.tracking import (
+    EventReporter,
+    FocusWatcher,
+    photo_span_s,
+    photo_times,
+    request_photos,
+    watch_monitors,
+)
 from agent.tracks import DEFAULT_MAX_FPS, RateLimitedVideoTrack
-from agent.webrtc import MediaSession, use_host_addresses
+from agent.webrtc import (
+    CAMERA_LABEL,
+    MICROPHONE_LABEL,
+    SCREEN_LABEL,
+    MediaSession,
+    use_host_addresses,
+)
+from agent.x11 import ToolError
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +96,11 @@ class AutoProctor:
         server: str,
         camera: str | None = None,
         microphone: str | None = None,
+        screen: str | None = None,
+        test_window: str | None = None,
+        display: str | None = None,
+        platform: str = sys.platform,
+        photo_seed: int | None = None,
         ice_host_addresses: Sequence[str] | None = None,
         on_event: Listener | None = None,
         max_fps: float = DEFAULT_MAX_FPS,
@@ -89,6 +114,12 @@ class AutoProctor:
         self.server = server
         self.camera = parse_source(camera, "video") if camera else None
         self.microphone = parse_source(microphone, "audio") if microphone else None
+        # The screen is resolved in setup(): "auto" (None) depends on the display found then.
+        self.screen = screen
+        self.test_window = test_window
+        self.display = display
+        self.platform = platform
+        self.photo_seed = photo_seed
         self.ice_host_addresses = list(ice_host_addresses) if ice_host_addresses else None
         self.max_fps = max_fps
         self.stop_deadline_s = stop_deadline_s
@@ -103,6 +134,15 @@ class AutoProctor:
         self._http_transport = http_transport
         self._client: ServerClient | None = None
         self._session: MediaSession | None = None
+        self._session_lock = asyncio.Lock()
+        self._screen: ScreenSpec | None = None
+        self._desktop: Desktop | None = None
+        self._monitors = 1
+        self._reporter = EventReporter(lambda message: self._events.emit(ev.TRACKING, message))
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._supervisor = Supervisor(
+            lambda: self._session, self._reconnect, self._on_supervisor_state
+        )
 
     def __repr__(self) -> str:
         hashed = redact(self.hashed_test_attempt_id)
@@ -120,6 +160,10 @@ class AutoProctor:
     def _fail(self, error: AgentError) -> AgentError:
         self._events.emit(ev.ERROR, error.to_detail())
         return error
+
+    def _warn(self, code: ErrorCode, message: str) -> None:
+        """An apErrorEvent with `"fatal": false`: the agent carries on."""
+        self._events.emit(ev.ERROR, AgentError(code, message, fatal=False).to_detail())
 
     def _transition(self, target: State) -> None:
         """The one place the state changes (except destroy, which is legal from anywhere)."""
@@ -176,9 +220,11 @@ class AutoProctor:
         """Validate options, check devices and reach the server -> apSetupCompleted."""
         self._check_transition(State.SETUP)
         try:
+            check_platform(self.platform)
             validated = validate_options(options)
             sources = self._required_sources(validated["trackingOptions"])
             await self._probe_all(sources)
+            await self._setup_desktop(validated["trackingOptions"])
             self._emit_progress(SuccessCode.PERMISSION_CHECK_DONE)
             await self._client_or_new().check_health()
             self._emit_progress(SuccessCode.ELEMENTS_READY)
@@ -190,6 +236,26 @@ class AutoProctor:
         detail = {"testAttemptId": self.test_attempt_id, "options": validated}
         self._events.emit(ev.SETUP_COMPLETED, detail)
 
+    async def _setup_desktop(self, tracking: dict[str, Any]) -> None:
+        """The screen (when an option needs it, or was given), focus and monitor tracking."""
+        display = self.display if self.display is not None else os.environ.get("DISPLAY")
+        if tracking["captureSwitchedTab"] or tracking["detectMultipleScreens"] or self.screen:
+            self._screen = parse_screen(self.screen, self.platform, display)
+            await asyncio.to_thread(probe_screen, self._screen)
+        if not (tracking["tabSwitch"] or tracking["detectMultipleScreens"]):
+            return
+        self._desktop = desktop_for(self.platform, display)
+        try:
+            if tracking["tabSwitch"]:
+                await self._desktop.foreground()
+            if tracking["detectMultipleScreens"]:
+                self._monitors = await self._desktop.monitors()
+        except ToolError as exc:
+            raise desktop_error(exc, display) from exc
+        if self._monitors > 1:
+            message = f"{self._monitors} monitors detected: use one screen during the test"
+            self._warn(ErrorCode.MULTIPLE_MONITORS, message)
+
     def _emit_progress(self, code: SuccessCode) -> None:
         self._events.emit(ev.PROGRESS, {"code": int(code), "message": code.name.lower()})
 
@@ -200,20 +266,30 @@ class AutoProctor:
 
     # -- start ----------------------------------------------------------------------------
 
-    def _open_tracks(self) -> list[MediaStreamTrack]:
+    def _open_tracks(self) -> dict[str, MediaStreamTrack]:
+        """Camera first: the server takes the first video m-line as the webcam."""
         assert self.options is not None
-        tracks: list[MediaStreamTrack] = []
+        tracks: dict[str, MediaStreamTrack] = {}
         try:
             if self.camera is not None:
-                tracks.append(RateLimitedVideoTrack(open_track(self.camera), self.max_fps))
+                camera = open_track(self.camera)
+                tracks[CAMERA_LABEL] = RateLimitedVideoTrack(camera, self.max_fps, CAMERA_LABEL)
             # Never send a microphone the test did not ask to monitor.
             if self.microphone is not None and self.options["trackingOptions"]["audio"]:
-                tracks.append(open_track(self.microphone))
+                tracks[MICROPHONE_LABEL] = open_track(self.microphone)
+            if self._screen is not None:
+                tracks[SCREEN_LABEL] = open_screen_track(self._screen)
         except AgentError:
-            for track in tracks:
+            for track in tracks.values():
                 track.stop()
             raise
         return tracks
+
+    def _on_track_ended(self, label: str) -> None:
+        logger.warning("%r: the %s track ended", self, label)
+        self._reporter.report(EventCode.TRACK_ENDED, {"track": label})
+        if label == SCREEN_LABEL:
+            self._warn(ErrorCode.SCREEN_SOURCE_ERROR, f"screen capture of '{self._screen}' failed")
 
     def _on_channel_message(self, message: dict[str, Any]) -> None:
         if message.get("type") == "violation":
@@ -223,8 +299,14 @@ class AutoProctor:
             logger.debug("ignoring %r message on the events channel", message.get("type"))
 
     def _on_connection_state(self, state: str) -> None:
+        if self._session is None or self._session.closing:
+            return  # a session being replaced or closed: its "closed" is expected
         self.connection_state = state
         self._events.emit(ev.CONNECTION_STATE, {"state": state})
+
+    def _on_supervisor_state(self, detail: dict[str, Any]) -> None:
+        self.connection_state = detail["state"]
+        self._events.emit(ev.CONNECTION_STATE, detail)
 
     async def _close_session(self) -> None:
         session, self._session = self._session, None
@@ -239,9 +321,13 @@ class AutoProctor:
         if self.ice_host_addresses is not None:
             use_host_addresses(self.ice_host_addresses)
         session = MediaSession(
-            self._open_tracks(), self._on_channel_message, self._on_connection_state
+            self._open_tracks(),
+            self._on_channel_message,
+            self._on_connection_state,
+            self._on_track_ended,
         )
         self._session = session
+        self._reporter.attach(session.channel)
         offer = await session.create_offer()
         reply = await self._client_or_new().create_session(self.options, offer)
         self._check_alive()
@@ -250,22 +336,62 @@ class AutoProctor:
         self._check_alive()
         return reply
 
+    async def _replace_session(self) -> dict[str, Any]:
+        """Close the current session (if any) and open a new one for the same attempt."""
+        async with self._session_lock:
+            await self._close_session()
+            try:
+                reply = await self._open_session()
+            except BaseException:
+                await self._close_session()
+                raise
+            self._streaming_since = time.monotonic()
+            self.session_id = reply.get("session_id")
+            return reply
+
+    async def _reconnect(self) -> dict[str, Any]:
+        self._check_alive()
+        return await self._replace_session()
+
+    def _spawn(self, coro: Any) -> None:
+        self._tasks.append(asyncio.ensure_future(coro))
+
+    async def _cancel_tasks(self) -> None:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _begin_tracking(self) -> None:
+        """On the first start: the clock of `t`, the watchers, photos and the reconnector."""
+        assert self.options is not None
+        tracking = self.options["trackingOptions"]
+        report = self._reporter.report
+        self._reporter.begin()
+        if tracking["testTakerPhoto"]:
+            report(EventCode.RANDOM_PHOTO, {"reason": "test_taker"})
+        if self._desktop is not None and tracking["tabSwitch"]:
+            capture = tracking["captureSwitchedTab"]
+            watcher = FocusWatcher(self._desktop, self.test_window, capture, report)
+            self._spawn(watcher.run())
+        if self._desktop is not None and tracking["detectMultipleScreens"]:
+            self._spawn(watch_monitors(self._desktop, self._monitors, report))
+        if tracking["photosAtRandom"]:
+            span = photo_span_s(self.options.get("testDuration"))
+            times = photo_times(tracking["numPhotosAtRandom"], span, self.photo_seed)
+            self._spawn(request_photos(times, report))
+        self._spawn(self._supervisor.run())
+
     async def start(self) -> dict[str, Any]:
         """Create or resume the attempt and stream media -> apMonitoringStarted."""
         self._check_transition(State.STARTED)
+        first = self.state is State.SETUP
         # A second start() before stop() resumes: a fresh media session for the same attempt.
-        await self._close_session()
         try:
-            reply = await self._open_session()
+            reply = await self._replace_session()
         except AgentError as error:
-            await self._close_session()
             raise self._fail(error) from None
-        except BaseException:
-            await self._close_session()
-            raise
         self._transition(State.STARTED)
-        self._streaming_since = time.monotonic()
-        self.session_id = reply.get("session_id")
         self._emit_progress(SuccessCode.MEDIA_AND_MODELS_READY)
         detail = {
             "testAttemptId": self.test_attempt_id,
@@ -273,6 +399,8 @@ class AutoProctor:
             "resumed": bool(reply.get("resumed")),
         }
         self._events.emit(ev.MONITORING_STARTED, detail)
+        if first:
+            self._begin_tracking()
         return detail
 
     # -- stop / destroy -------------------------------------------------------------------
@@ -286,6 +414,8 @@ class AutoProctor:
     async def stop(self) -> dict[str, Any]:
         """Flush media, stop the attempt and wait for its Trust Score -> apMonitoringStopped."""
         self._transition(State.STOPPING)
+        # No reconnecting or reporting after this; works the same when the connection is down.
+        await self._cancel_tasks()
         await self._flush_and_close()
         deadline = Deadline(self.stop_deadline_s)
         try:
@@ -314,6 +444,7 @@ class AutoProctor:
         logger.info("%r: %s -> destroyed", self, self.state.value)
         self.state = State.DESTROYED
         try:
+            await self._cancel_tasks()
             await self._close_session()
         except Exception:
             logger.exception("closing the media session failed during destroy")

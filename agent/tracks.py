@@ -93,8 +93,16 @@ class RateLimitedVideoTrack(MediaStreamTrack):
 
     kind = "video"
 
-    def __init__(self, source: MediaStreamTrack, max_fps: float = DEFAULT_MAX_FPS) -> None:
+    def __init__(
+        self,
+        source: MediaStreamTrack,
+        max_fps: float = DEFAULT_MAX_FPS,
+        track_id: str | None = None,
+    ) -> None:
         super().__init__()
+        if track_id is not None:
+            # The id is the msid's track part in the SDP: how the server tells tracks apart.
+            self._id = track_id
         if max_fps <= 0:
             raise ValueError("max_fps must be positive")
         self._source = source
@@ -107,7 +115,11 @@ class RateLimitedVideoTrack(MediaStreamTrack):
         while True:
             if self.readyState != "live":
                 raise MediaStreamError
-            frame = await self._source.recv()
+            try:
+                frame = await self._source.recv()
+            except MediaStreamError:
+                self.stop()  # emits "ended", so a lost device is noticed
+                raise
             media_time = Fraction(frame.pts) * frame.time_base
             last = self._last_time
             if last is None or media_time - last >= self._interval or media_time < last:

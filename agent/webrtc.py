@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import aioice.ice
@@ -18,6 +20,7 @@ from agent.codes import AgentError, ErrorCode
 logger = logging.getLogger(__name__)
 
 EVENTS_CHANNEL = "events"
+CAMERA_LABEL, MICROPHONE_LABEL, SCREEN_LABEL = "camera", "microphone", "screen"
 GATHER_TIMEOUT_S = 10.0
 CONNECT_TIMEOUT_S = 20.0
 _AIOICE_DEFAULT_HOST_ADDRESSES = aioice.ice.get_host_addresses
@@ -47,21 +50,38 @@ class MediaSession:
 
     def __init__(
         self,
-        tracks: Sequence[MediaStreamTrack],
+        tracks: dict[str, MediaStreamTrack],
         on_message: Callable[[dict[str, Any]], None],
         on_state: Callable[[str], None],
+        on_track_ended: Callable[[str], None] = lambda label: None,
     ) -> None:
         # The default STUN server is unreachable from exam networks we care about (and here).
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        self.tracks = list(tracks)
-        for track in self.tracks:
+        self.tracks = dict(tracks)
+        self._closing = False
+        if SCREEN_LABEL in self.tracks and CAMERA_LABEL not in self.tracks:
+            # The server takes the first video m-line as the webcam: keep it, with nothing on it.
+            self.pc.addTransceiver("video", direction="sendonly")
+        for label, track in self.tracks.items():
             self.pc.addTrack(track)
+            track.on("ended", lambda label=label: self._on_ended(label))
         self.channel = self.pc.createDataChannel(EVENTS_CHANNEL)
         self.channel.on("message", self._on_raw_message)
         self.pc.on("connectionstatechange", self._on_state_change)
         self._on_message = on_message
         self._on_state = on_state
+        self._on_track_ended = on_track_ended
         self._state_changed = asyncio.Event()
+        self._state_since = time.monotonic()
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    def _on_ended(self, label: str) -> None:
+        # Tracks we stop ourselves (stop, reconnect, destroy) are not a lost device.
+        if not self._closing:
+            self._on_track_ended(label)
 
     def _on_raw_message(self, raw: str | bytes) -> None:
         try:
@@ -73,6 +93,7 @@ class MediaSession:
             self._on_message(message)
 
     def _on_state_change(self) -> None:
+        self._state_since = time.monotonic()
         self._state_changed.set()
         self._on_state(self.pc.connectionState)
 
@@ -107,8 +128,28 @@ class MediaSession:
             message = f"WebRTC connection not established ({self.pc.connectionState})"
             raise AgentError(ErrorCode.CONNECTION_FAILED, message)
 
+    async def silent_for(self) -> float:
+        """Seconds since the last sign that the ingest still receives us.
+
+        aiortc reports "failed" only after ~30 s of failed ICE consent checks; the receiver's RTCP
+        reports (every 0.5-1.5 s) show a dead path much sooner.
+        """
+        since_state = time.monotonic() - self._state_since
+        if self.pc.connectionState != "connected":
+            return since_state
+        now = datetime.now(UTC)
+        ages = [since_state]
+        for sender in self.pc.getSenders():
+            if sender.track is None:
+                continue
+            for stats in (await sender.getStats()).values():
+                if stats.type == "remote-inbound-rtp":
+                    ages.append((now - stats.timestamp).total_seconds())
+        return min(ages)
+
     def stop_tracks(self) -> None:
-        for track in self.tracks:
+        self._closing = True
+        for track in self.tracks.values():
             track.stop()
 
     async def close(self) -> None:

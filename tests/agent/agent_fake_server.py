@@ -12,6 +12,8 @@ from typing import Any
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
+from tests.agent.udp_relay import UdpRelay, first_candidate, rewrite_candidates
+
 VIOLATION = {"type": "violation", "code": 5002, "message": "multiple humans"}
 VIOLATION_DELAY_S = 0.3
 STOPPING_POLLS = 2
@@ -24,18 +26,30 @@ class Received:
     video_sizes: list[tuple[int, int]] = field(default_factory=list)
     video_pts: list[int] = field(default_factory=list)
     audio_frames: int = 0
+    screen_sizes: list[tuple[int, int]] = field(default_factory=list)
+    # (kind, track id) per received track, in m-line order within each session
+    tracks: list[tuple[str, str]] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+    # video frames (camera and screen) per session number (1, 2, ...)
+    frames_by_session: dict[int, int] = field(default_factory=dict)
 
 
 class FakeServer:
     """health, sessions (real WebRTC answer), stop and status, over a tiny asyncio HTTP server."""
 
-    def __init__(self, trust_score: float = 87.5) -> None:
+    def __init__(self, trust_score: float = 87.5, relay: bool = False) -> None:
         self.trust_score = trust_score
+        # With relay, media goes through a UdpRelay per session; `cut` drops it and all HTTP.
+        self.relay = relay
+        self.cut = False
+        self.dropped_requests = 0
+        self._relays: list[UdpRelay] = []
         self.requests: list[tuple[str, str, dict]] = []
         self.received = Received()
         self.status = "created"
         self._polls_while_stopping = 0
         self._peers: list[RTCPeerConnection] = []
+        self.sessions = 0
         self._tasks: set[asyncio.Task] = set()
         self._server: asyncio.Server | None = None
 
@@ -46,11 +60,17 @@ class FakeServer:
 
     async def close(self) -> None:
         await self._close_peers()
+        for relay in self._relays:
+            relay.close()
         for task in list(self._tasks):
             task.cancel()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+
+    async def kill_peers(self) -> None:
+        """The ingest's side of every connection goes away at once (e.g. the process died)."""
+        await self._close_peers()
 
     async def _close_peers(self) -> None:
         peers, self._peers = self._peers, []
@@ -69,6 +89,11 @@ class FakeServer:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
         raw = await reader.readexactly(int(headers.get("content-length", 0)))
+        if self.cut:
+            # The network is down: the request never gets an answer.
+            self.dropped_requests += 1
+            writer.close()
+            return
         body = json.loads(raw) if raw else {}
         method, path = request_line[0], request_line[1]
         self.requests.append((method, path, body))
@@ -88,8 +113,9 @@ class FakeServer:
         if (method, path) == ("POST", "/api/v1/agent/sessions/"):
             resumed = self.status == "started"
             self.status = "started"
-            answer = await self._answer(body["offer"])
-            return 201, {"session_id": f"s{len(self._peers)}", "resumed": resumed, "answer": answer}
+            self.sessions += 1
+            answer = await self._answer(body["offer"], self.sessions)
+            return 201, {"session_id": f"s{self.sessions}", "resumed": resumed, "answer": answer}
         if (method, path) == ("POST", "/api/v1/agent/stop/"):
             self.status = "stopping"
             await self._close_peers()
@@ -106,25 +132,45 @@ class FakeServer:
         score = self.trust_score if self.status == "stopped" else None
         return {"test_attempt_id": "t", "status": self.status, "trust_score": score}
 
-    async def _answer(self, offer: dict) -> dict:
+    async def _answer(self, offer: dict, number: int) -> dict:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self._peers.append(pc)
-        pc.on("track", lambda track: self._spawn(self._consume(track)))
+        pc.on("track", lambda track: self._spawn(self._consume(track, number)))
         pc.on("datachannel", lambda channel: self._spawn(self._push_violation(channel)))
-        await pc.setRemoteDescription(RTCSessionDescription(**offer))
+        relay = await self._new_relay(offer["sdp"]) if self.relay else None
+        offer_sdp = rewrite_candidates(offer["sdp"], relay.server_facing) if relay else offer["sdp"]
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type=offer["type"]))
         await pc.setLocalDescription(await pc.createAnswer())
-        return {"type": pc.localDescription.type, "sdp": pc.localDescription.sdp}
+        sdp = pc.localDescription.sdp
+        if relay is not None:
+            relay.server = first_candidate(sdp)
+            sdp = rewrite_candidates(sdp, relay.agent_facing)
+        return {"type": pc.localDescription.type, "sdp": sdp}
+
+    async def _new_relay(self, offer_sdp: str) -> UdpRelay:
+        relay = UdpRelay(lambda: self.cut)
+        await relay.start()
+        relay.agent = first_candidate(offer_sdp)
+        self._relays.append(relay)
+        return relay
 
     async def _push_violation(self, channel: Any) -> None:
+        channel.on("message", lambda raw: self.received.events.append(json.loads(raw)))
         await asyncio.sleep(VIOLATION_DELAY_S)
         if channel.readyState == "open":
             channel.send(json.dumps(VIOLATION))
 
-    async def _consume(self, track: Any) -> None:
+    async def _consume(self, track: Any, number: int) -> None:
+        self.received.tracks.append((track.kind, track.id))
+        counts = self.received.frames_by_session
         with contextlib.suppress(MediaStreamError):
             while True:
                 frame = await track.recv()
                 if track.kind == "video":
+                    counts[number] = counts.get(number, 0) + 1
+                if track.kind == "video" and track.id == "screen":
+                    self.received.screen_sizes.append((frame.width, frame.height))
+                elif track.kind == "video":
                     self.received.video_sizes.append((frame.width, frame.height))
                     self.received.video_pts.append(frame.pts)
                 else:

@@ -17,6 +17,12 @@ CREDENTIALS = {
     "hashed_test_attempt_id": "aaoRmws2stj82DlxRqqtWNk/IRcumWCm8DCjuNHN6hA=",
 }
 
+# The desktop features (screen, focus, monitors) need an X display; tests that are not about
+# them turn them off, so that they pass with or without a DISPLAY.
+NO_DESKTOP = {"tabSwitch": False, "captureSwitchedTab": False, "detectMultipleScreens": False}
+NO_DESKTOP_OPTIONS = {"trackingOptions": NO_DESKTOP}
+NO_DEVICES = {"trackingOptions": {"audio": False, "numHumans": False, **NO_DESKTOP}}
+
 
 def run(coro):
     """pytest-asyncio is not installed: each async test body runs in its own event loop."""

@@ -12,7 +12,7 @@ import pytest
 
 from agent import BlockingAutoProctor
 from tests.agent.agent_fake_server import ThreadedFakeServer
-from tests.agent.support import CREDENTIALS
+from tests.agent.support import CREDENTIALS, NO_DESKTOP_OPTIONS
 
 REPO = Path(__file__).parents[2]
 CLI_TIMEOUT_S = 60
@@ -45,7 +45,7 @@ def _command(server: str, media: dict, *extra: str) -> list[str]:
         "--ice-host",
         "127.0.0.1",
         "--json",
-        *extra,
+        *(extra if "--options" in extra else (*extra, "--options", json.dumps(NO_DESKTOP_OPTIONS))),
     ]
 
 
@@ -61,7 +61,7 @@ def _lifecycle(events: list[dict]) -> list[str]:
 
 
 def test_cli_json_prints_one_object_per_event(media, loopback_ice):
-    options = json.dumps({"testDuration": 5, "lookupKey": "cli"})
+    options = json.dumps({"testDuration": 5, "lookupKey": "cli", **NO_DESKTOP_OPTIONS})
     with ThreadedFakeServer(trust_score=77.0) as server:
         done = subprocess.run(
             _command(server.url, media, "--duration", "1.5", "--options", options),
@@ -134,10 +134,20 @@ def test_blocking_wrapper_runs_the_lifecycle(media, loopback_ice):
         for name in LIFECYCLE:
             ap.on(name, lambda event: names.append(event.name))
         with ap:
-            ap.setup()
+            ap.setup(NO_DESKTOP_OPTIONS)
             assert ap.start()["resumed"] is False
             assert ap.stop()["trustScore"] == 55.5
         ap.destroy()
     assert names == LIFECYCLE
     with pytest.raises(RuntimeError, match="destroyed"):
         ap.start()
+
+
+def test_cli_takes_a_screen_and_a_test_window_pattern():
+    from agent.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["run", "--server", "s", "--client-id", "c", "--test-attempt-id", "t",
+         "--hashed-test-attempt-id", "h", "--screen", ":1", "--test-window", "^Exam"]
+    )  # fmt: skip
+    assert (args.screen, args.test_window) == (":1", "^Exam")

@@ -7,9 +7,7 @@ import pytest
 
 from agent import AgentError, AutoProctor, ErrorCode, State
 from agent.http import Deadline, ServerClient
-from tests.agent.support import CREDENTIALS, run
-
-NO_DEVICES = {"trackingOptions": {"audio": False, "numHumans": False}}
+from tests.agent.support import CREDENTIALS, NO_DEVICES, run
 
 
 def _transport(routes: dict[str, list]) -> httpx.MockTransport:

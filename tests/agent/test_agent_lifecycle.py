@@ -7,9 +7,7 @@ import pytest
 from agent import AgentError, AutoProctor, ErrorCode, State
 from agent.lifecycle import transition_error
 from tests.agent.agent_fake_server import FakeServer
-from tests.agent.support import CREDENTIALS, run
-
-NO_DEVICES = {"trackingOptions": {"audio": False, "numHumans": False}}
+from tests.agent.support import CREDENTIALS, NO_DESKTOP_OPTIONS, NO_DEVICES, run
 
 
 def _agent(server: str, events: list, **kwargs) -> AutoProctor:
@@ -81,7 +79,7 @@ async def _destroy_from(target: State, media: dict, ice: list[str]) -> list[str]
     ap = _agent(url, events, **media, ice_host_addresses=ice)
     try:
         if target is not State.CREATED:
-            await ap.setup()
+            await ap.setup(NO_DESKTOP_OPTIONS)
         if target in (State.STARTED, State.STOPPED):
             await ap.start()
         if target is State.STOPPED:
@@ -109,7 +107,7 @@ async def _resume(media: dict, ice: list[str]) -> tuple[dict, dict, FakeServer]:
     url = await fake.start()
     ap = _agent(url, [], **media, ice_host_addresses=ice)
     try:
-        await ap.setup()
+        await ap.setup(NO_DESKTOP_OPTIONS)
         first = await ap.start()
         second = await ap.start()
         await ap.stop()
@@ -174,7 +172,7 @@ def test_setup_with_unreachable_server_is_4018(media, closed_port_url):
     events = []
     ap = _agent(closed_port_url, events, **media)
     with pytest.raises(AgentError) as caught:
-        run(ap.setup())
+        run(ap.setup(NO_DESKTOP_OPTIONS))
     assert caught.value.code is ErrorCode.FAILED_TO_LOAD
     assert caught.value.message.startswith(f"server {closed_port_url} unreachable")
     assert [e["code"] for e in _errors(events)] == [4018]

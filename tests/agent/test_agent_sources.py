@@ -122,3 +122,31 @@ def test_rate_limiter_forwards_at_most_max_fps(source_fps, max_fps, expected):
     assert pts == sorted(pts)
     assert limited.forwarded == expected * 2
     assert all((b - a) / source_fps >= 1 / max_fps for a, b in zip(pts, pts[1:], strict=False))
+
+
+@pytest.mark.parametrize(
+    ("spec", "kind", "code"),
+    [
+        ("v4l2:/dev/video-that-does-not-exist", "video", ErrorCode.NO_CAMERA),
+        ("alsa:hw:99", "audio", ErrorCode.NO_MICROPHONE),
+    ],
+)
+def test_missing_device_paths_are_no_camera_and_no_microphone(spec, kind, code):
+    if spec.partition(":")[0] not in av.formats_available | {"v4l2"}:
+        pytest.skip(f"this FFmpeg build has no {spec.partition(':')[0]} input")
+    with pytest.raises(AgentError) as caught:
+        probe_source(parse_source(spec, kind))
+    assert caught.value.code is code
+
+
+def test_a_busy_device_is_4008_through_pyavs_own_error(monkeypatch):
+    # A real EBUSY needs a capture device held by another program, which CI machines lack;
+    # PyAV turns the demuxer's AVERROR(EBUSY) into its OSError via err_check, as done here.
+    def busy_open(source):
+        av.error.err_check(-errno.EBUSY, source.target)
+
+    monkeypatch.setattr("agent.sources._open_container", busy_open)
+    with pytest.raises(AgentError) as caught:
+        probe_source(parse_source("v4l2:/dev/video0", "video"))
+    assert caught.value.code is ErrorCode.CAMERA_NOT_READABLE
+    assert caught.value.message == "camera 'v4l2:/dev/video0' is busy (in use by another program)"

@@ -9,7 +9,7 @@ import pytest
 
 from agent import AgentError, AutoProctor, ErrorCode
 from tests.agent.agent_fake_server import VIOLATION, FakeServer
-from tests.agent.support import CREDENTIALS, run
+from tests.agent.support import CREDENTIALS, NO_DESKTOP_OPTIONS, run
 
 STREAM_S = 3.0
 MAX_FPS = 5
@@ -40,7 +40,7 @@ async def _stream_session(media, loopback_ice) -> tuple[FakeServer, list, dict, 
         max_fps=MAX_FPS,
     )
     try:
-        await ap.setup({"testDuration": 1})
+        await ap.setup({"testDuration": 1, **NO_DESKTOP_OPTIONS})
         await ap.start()
         await asyncio.sleep(STREAM_S)
         stopped = await ap.stop()

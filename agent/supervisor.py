@@ -1,0 +1,77 @@
+"""Keeps the media session alive: a silent connection is replaced by a new (resumed) session."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from agent.codes import AgentError
+from agent.webrtc import MediaSession
+
+logger = logging.getLogger(__name__)
+
+# How long the ingest may stay silent (no RTCP, or the connection not "connected") before the
+# agent gives up on the session: longer than RTCP's 1.5 s report interval and a Wi-Fi hiccup.
+RECONNECT_GRACE_S = 5.0
+LIVENESS_POLL_S = 0.5
+RECONNECT_FIRST_DELAY_S = 0.5
+# Short enough that the stream is back within seconds of the network (or the server) returning.
+RECONNECT_MAX_DELAY_S = 5.0
+
+
+class Supervisor:
+    """Watches the current session and reconnects, with backoff, until cancelled (stop/destroy)."""
+
+    def __init__(
+        self,
+        current: Callable[[], MediaSession | None],
+        reconnect: Callable[[], Awaitable[dict[str, Any]]],
+        emit_state: Callable[[dict[str, Any]], None],
+    ) -> None:
+        self._current = current
+        self._reconnect = reconnect
+        self._emit_state = emit_state
+        self.reconnections = 0
+
+    async def run(self) -> None:
+        while True:
+            await self._wait_until_dead()
+            await self._reconnect_with_backoff()
+
+    async def _wait_until_dead(self) -> None:
+        while True:
+            await asyncio.sleep(LIVENESS_POLL_S)
+            session = self._current()
+            if session is None:
+                return
+            silent = await session.silent_for()
+            if silent > RECONNECT_GRACE_S:
+                logger.warning("no sign of the ingest for %.1f s: reconnecting", silent)
+                return
+
+    async def _reconnect_with_backoff(self) -> None:
+        delay = RECONNECT_FIRST_DELAY_S
+        attempt = 0
+        while True:
+            attempt += 1
+            self._emit_state({"state": "reconnecting", "attempt": attempt})
+            try:
+                reply = await self._reconnect()
+            except (AgentError, OSError) as exc:
+                message = exc.message if isinstance(exc, AgentError) else str(exc)
+                logger.info("reconnect attempt %d failed: %s", attempt, message)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX_DELAY_S)
+                continue
+            self.reconnections += 1
+            self._emit_state(
+                {
+                    "state": "reconnected",
+                    "sessionId": reply.get("session_id"),
+                    "resumed": bool(reply.get("resumed")),
+                    "attempt": attempt,
+                }
+            )
+            return

@@ -1,0 +1,223 @@
+"""Desktop features on a real X server (Xvfb): screen, focus, monitors, codes 4001, 4012-4015."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from agent import AgentError, AutoProctor, ErrorCode
+from agent.desktop import Window, X11Desktop
+from agent.tracking import FocusWatcher, watch_monitors
+from tests.agent.agent_fake_server import FakeServer
+from tests.agent.support import CREDENTIALS, NO_DESKTOP, run
+from tests.agent.xserver import xserver
+
+EXAM, OTHER = "Exam - Chromium", "Calculator"
+# Longer than a focus poll (0.5 s) plus the tool runs, so each switch is seen.
+SETTLE_S = 1.2
+DESKTOP_OPTIONS = {"trackingOptions": {"testTakerPhoto": True, "photosAtRandom": False}}
+
+
+def _agent(url: str, events: list, media: dict, **kwargs) -> AutoProctor:
+    ice = ["127.0.0.1"]
+    return AutoProctor(
+        **CREDENTIALS, server=url, **media, on_event=events.append, ice_host_addresses=ice, **kwargs
+    )
+
+
+async def _switch_windows(x, media) -> tuple[FakeServer, list]:
+    exam, other = x.open_window(EXAM), x.open_window(OTHER)
+    x.activate(exam)
+    fake = FakeServer()
+    url = await fake.start()
+    events = []
+    ap = _agent(url, events, media, display=x.display, test_window="^Exam")
+    try:
+        await ap.setup(DESKTOP_OPTIONS)
+        await ap.start()
+        await asyncio.sleep(SETTLE_S)
+        x.activate(other)
+        await asyncio.sleep(SETTLE_S)
+        x.activate(exam)
+        await asyncio.sleep(SETTLE_S)
+        await ap.stop()
+    finally:
+        await ap.destroy()
+        await fake.close()
+    return fake, events
+
+
+def test_screen_focus_and_monitors_on_a_two_monitor_display(media, loopback_ice, fast_stop):
+    with xserver(screens=2) as x:
+        fake, events = run(_switch_windows(x, media))
+    warnings = [e.detail for e in events if e.name == "apErrorEvent"]
+    assert warnings == [
+        {
+            "code": 4015,
+            "message": "2 monitors detected: use one screen during the test",
+            "fatal": False,
+        }
+    ]
+    sent = [(m["code"], m["detail"]) for m in fake.received.events]
+    assert sent == [
+        (5003, {"reason": "test_taker"}),
+        (5007, {"monitors": 2}),
+        (5005, {"title": OTHER, "capture": True}),
+        (5006, {"title": EXAM}),
+    ]
+    local = [(e.detail["code"], e.detail["detail"]) for e in events if e.name == "apTrackingEvent"]
+    assert local == sent
+    times = [m["t"] for m in fake.received.events]
+    assert times == sorted(times) and times[-1] > SETTLE_S
+    # The webcam's video m-line comes first; the screen is the later video, labelled "screen".
+    kinds = [(kind, track_id) for kind, track_id in fake.received.tracks if kind == "video"]
+    assert kinds == [("video", "camera"), ("video", "screen")]
+    assert len(fake.received.screen_sizes) >= 2
+    assert set(fake.received.screen_sizes) <= {(1280, 800), (2304, 800)}
+
+
+async def _setup_error(url: str, media: dict, **kwargs) -> tuple[AgentError, list]:
+    events = []
+    ap = _agent(url, events, media, **kwargs)
+    try:
+        with pytest.raises(AgentError) as caught:
+            await ap.setup()
+    finally:
+        await ap.destroy()
+    return caught.value, [e.detail for e in events if e.name == "apErrorEvent"]
+
+
+def test_no_display_is_4013(media, closed_port_url):
+    error, errors = run(_setup_error(closed_port_url, media, display=""))
+    assert (error.code, error.message) == (
+        ErrorCode.NO_SCREEN_SOURCE,
+        "no screen source: DISPLAY is not set",
+    )
+    assert errors == [{"code": 4013, "message": error.message}]
+
+
+def test_display_that_does_not_exist_is_4013(media, closed_port_url):
+    with xserver() as x:
+        gone = x.display
+    # That X server has exited: nothing listens on its display any more.
+    error, _ = run(_setup_error(closed_port_url, media, display=gone))
+    assert error.code is ErrorCode.NO_SCREEN_SOURCE
+    assert error.message.startswith(f"cannot open screen source 'x11grab:{gone}': ")
+
+
+def test_a_single_window_is_4014(media, closed_port_url):
+    error, _ = run(_setup_error(closed_port_url, media, screen="window:0x400001", display=":0"))
+    assert (error.code, error.message) == (
+        ErrorCode.MUST_SHARE_ENTIRE_SCREEN,
+        "must share the entire screen: 'window:0x400001' is a single window",
+    )
+
+
+def test_unsupported_platform_is_4001(media, closed_port_url):
+    error, errors = run(_setup_error(closed_port_url, media, platform="sunos5"))
+    assert error.code is ErrorCode.INCOMPATIBLE_PLATFORM
+    assert error.message == (
+        "platform 'sunos5' is not supported (needs one of ('linux', 'darwin', 'win32'))"
+    )
+    assert errors[0]["code"] == 4001
+
+
+def test_no_window_manager_is_4001(media, closed_port_url):
+    options = {"trackingOptions": {**NO_DESKTOP, "tabSwitch": True}}
+
+    async def body(display: str):
+        ap = _agent(closed_port_url, [], media, display=display)
+        try:
+            with pytest.raises(AgentError) as caught:
+                await ap.setup(options)
+        finally:
+            await ap.destroy()
+        return caught.value
+
+    with xserver() as x:  # no window manager: nobody sets _NET_ACTIVE_WINDOW
+        error = run(body(x.display))
+    assert (error.code, error.message) == (
+        ErrorCode.INCOMPATIBLE_PLATFORM,
+        "the window manager does not publish _NET_ACTIVE_WINDOW (EWMH)",
+    )
+
+
+async def _lose_the_display(x, media) -> tuple[FakeServer, list]:
+    fake = FakeServer()
+    url = await fake.start()
+    events = []
+    options = {"trackingOptions": {**NO_DESKTOP, "captureSwitchedTab": True}}
+    ap = _agent(url, events, media, display=x.display)
+    try:
+        await ap.setup(options)
+        await ap.start()
+        await asyncio.sleep(SETTLE_S)
+        x.stop()  # the display goes away while its screen is being captured
+        await asyncio.sleep(SETTLE_S)
+    finally:
+        await ap.destroy()
+        await fake.close()
+    return fake, events
+
+
+def test_losing_the_screen_while_capturing_is_4012_and_5008(media, loopback_ice):
+    with xserver() as x:
+        fake, events = run(_lose_the_display(x, media))
+    warnings = [e.detail for e in events if e.name == "apErrorEvent"]
+    assert warnings == [
+        {
+            "code": 4012,
+            "message": f"screen capture of 'x11grab:{x.display}' failed",
+            "fatal": False,
+        }
+    ]
+    assert [(m["code"], m["detail"]) for m in fake.received.events] == [(5008, {"track": "screen"})]
+
+
+def test_window_titles_are_read_as_utf8(tmp_path):
+    async def body(x, window: int):
+        desktop = X11Desktop(x.display)
+        x.activate(window)
+        first = await desktop.foreground()
+        x.set_title(window, "Café – notes")
+        return first, await desktop.foreground()
+
+    with xserver() as x:
+        window = x.open_window(OTHER)
+        first, second = run(body(x, window))
+    assert (first, second) == (Window(hex(window), OTHER), Window(hex(window), "Café – notes"))
+
+
+class _FakeDesktop:
+    """Monitor counts in turn (Xvfb cannot hot-plug a monitor), then the last one repeats."""
+
+    def __init__(self, counts: list[int]) -> None:
+        self._counts = counts
+
+    async def monitors(self) -> int:
+        return self._counts.pop(0) if len(self._counts) > 1 else self._counts[0]
+
+
+def test_a_monitor_added_during_the_test_is_5007(monkeypatch):
+    monkeypatch.setattr("agent.tracking.MONITOR_POLL_S", 0.01)
+    reports = []
+
+    async def body():
+        task = asyncio.ensure_future(
+            watch_monitors(_FakeDesktop([1, 2, 2, 1, 3]), 1, lambda c, d: reports.append((c, d)))
+        )
+        await asyncio.sleep(0.2)
+        task.cancel()
+
+    run(body())
+    assert reports == [(5007, {"monitors": 2}), (5007, {"monitors": 3})]
+
+
+def test_without_a_pattern_the_test_window_is_the_first_in_front():
+    reports = []
+    watcher = FocusWatcher(None, None, capture=False, report=lambda c, d: reports.append((c, d)))
+    for window in (Window("0x1", "exam"), Window("0x2", "chat"), Window("0x3", "mail")):
+        watcher.update(window)
+    watcher.update(Window("0x1", "exam (renamed)"))
+    assert reports == [(5005, {"title": "chat"}), (5006, {"title": "exam (renamed)"})]
