@@ -1,10 +1,12 @@
 """Celery tasks: thin adapters that decode their payload and call one service."""
 
 import base64
+import datetime as dt
 
 from celery import shared_task
 from django.db import DatabaseError
 
+from proctoring.services import agent_events
 from proctoring.services import analysis as analysis_service
 from proctoring.services.observations import Sample
 from proctoring.services.scoring import attempt_finalize
@@ -27,6 +29,30 @@ def analyze_audio_window(
 ) -> None:
     sample = Sample(session_id=session_id, seq=seq, media_time=media_time, duration_s=duration_s)
     analysis_service.audio_window_analyze(sample=sample, pcm=base64.b64decode(pcm_b64))
+
+
+@shared_task(acks_late=True, **DB_RETRY)
+def record_agent_event(
+    session_id: str, key: str, code: int, received_at: str, detail: dict
+) -> None:
+    agent_events.agent_event_record(
+        session_id=session_id,
+        key=key,
+        code=code,
+        received_at=dt.datetime.fromisoformat(received_at),
+        detail=detail,
+    )
+
+
+@shared_task(acks_late=True, **DB_RETRY)
+def store_photo(session_id: str, media_time: float, kind: str, reason: str, jpeg_b64: str) -> None:
+    agent_events.photo_store(
+        session_id=session_id,
+        media_time=media_time,
+        kind=kind,
+        reason=reason,
+        jpeg=base64.b64decode(jpeg_b64),
+    )
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)

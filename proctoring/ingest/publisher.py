@@ -9,7 +9,12 @@ import cv2
 from django.conf import settings
 
 from proctoring.ingest.sampling import AudioWindow
-from proctoring.tasks import analyze_audio_window, analyze_video_frame
+from proctoring.tasks import (
+    analyze_audio_window,
+    analyze_video_frame,
+    record_agent_event,
+    store_photo,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -36,13 +41,33 @@ class SamplePublisher:
     def audio(self, *, session_id: str, window: AudioWindow) -> Future:
         return self._executor.submit(self._publish_audio, session_id, window)
 
-    def _publish_video(self, session_id, seq, media_time, duration_s, frame) -> None:
+    def photo(
+        self, *, session_id: str, media_time: float, kind: str, reason: str, frame: av.VideoFrame
+    ) -> Future:
+        return self._executor.submit(
+            self._publish_photo, session_id, media_time, kind, reason, frame
+        )
+
+    def agent_event(
+        self, *, session_id: str, key: str, code: int, received_at: str, detail: dict
+    ) -> Future:
+        return self._executor.submit(
+            record_agent_event.apply_async, args=[session_id, key, code, received_at, detail]
+        )
+
+    def _jpeg_b64(self, frame: av.VideoFrame) -> str:
         # The one decode to pixels happens here, then JPEG for the broker message.
         ok, jpeg = cv2.imencode(".jpg", frame.to_ndarray(format="bgr24"), self._quality)
         if not ok:
             raise RuntimeError("JPEG encoding failed")
-        payload = base64.b64encode(jpeg.tobytes()).decode()
+        return base64.b64encode(jpeg.tobytes()).decode()
+
+    def _publish_video(self, session_id, seq, media_time, duration_s, frame) -> None:
+        payload = self._jpeg_b64(frame)
         analyze_video_frame.apply_async(args=[session_id, seq, media_time, duration_s, payload])
+
+    def _publish_photo(self, session_id, media_time, kind, reason, frame) -> None:
+        store_photo.apply_async(args=[session_id, media_time, kind, reason, self._jpeg_b64(frame)])
 
     def _publish_audio(self, session_id: str, window: AudioWindow) -> None:
         payload = base64.b64encode(window.pcm.tobytes()).decode()

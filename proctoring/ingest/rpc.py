@@ -41,7 +41,7 @@ def live_nodes(client: redis.Redis, *, now: float | None = None) -> list[str]:
 
 
 def request_answer(
-    *, session_id: uuid.UUID, attempt_id: int, offer: dict[str, str]
+    *, session_id: uuid.UUID, attempt_id: int, offer: dict[str, str], record: bool = False
 ) -> dict[str, Any]:
     """Hand an SDP offer to an ingest process and wait for its answer: {'node', 'answer'}."""
     client = sync_redis()
@@ -53,6 +53,7 @@ def request_answer(
         "session_id": str(session_id),
         "attempt_id": attempt_id,
         "offer": offer,
+        "record": record,
         "reply_to": reply_key,
         # An ingest that picks the offer up after the web gave up must not answer it.
         "expires_at": time.time() + timeout,

@@ -5,9 +5,11 @@ import json
 import logging
 import os
 import socket
+import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import redis.asyncio as aioredis
 from aiortc import RTCPeerConnection, RTCSessionDescription
@@ -16,12 +18,15 @@ from django.db import close_old_connections, connections
 
 from proctoring.ingest import ice, rpc
 from proctoring.ingest.publisher import SamplePublisher
+from proctoring.ingest.recording import SessionRecorder
 from proctoring.ingest.session import IngestSession
-from proctoring.services.observations import media_session_close
+from proctoring.services.observations import media_session_attach_recording, media_session_close
 
 logger = logging.getLogger(__name__)
 
 POLL_TIMEOUT_S = 1
+# Recordings are written locally first, then handed to the storage backend on close.
+RECORDING_SPOOL = Path(tempfile.gettempdir()) / "proctor-recordings"
 
 
 def _node_name() -> str:
@@ -103,13 +108,16 @@ class MediaServer:
             pc=pc,
             publisher=self._publisher,
             on_closed=self._session_closed,
+            recorder=_recorder_for(message),
         )
         pc.on("track", session.add_track)
         pc.on("connectionstatechange", session.on_state_change)
-        pc.on("datachannel", lambda channel: setattr(session, "events_channel", channel))
+        pc.on("datachannel", session.attach_events)
         try:
             await pc.setRemoteDescription(RTCSessionDescription(**message["offer"]))
             await pc.setLocalDescription(await pc.createAnswer())
+            if session.recorder is not None:
+                await session.recorder.start()
         except Exception as exc:  # aiortc raises several types for a bad offer
             await pc.close()
             await self._reply(
@@ -130,10 +138,23 @@ class MediaServer:
         self.sessions.pop(session.session_id, None)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(
-            self._db, _record_close, session.session_id, session.enqueued, reason
+            self._db, _record_close, session.session_id, session.enqueued, reason, session.recording
         )
 
 
-def _record_close(session_id: str, enqueued: int, reason: str) -> None:
+def _recorder_for(message: dict) -> SessionRecorder | None:
+    if not message.get("record"):
+        return None
+    return SessionRecorder(RECORDING_SPOOL / f"{message['session_id']}.webm")
+
+
+def _record_close(session_id: str, enqueued: int, reason: str, recording: Path | None) -> None:
     close_old_connections()
     media_session_close(session_id=session_id, samples_enqueued=enqueued, reason=reason)
+    if recording is not None:
+        # Through the storage API, so recordings land on S3-compatible storage by setting.
+        with recording.open("rb") as stream:
+            media_session_attach_recording(
+                session_id=session_id, name=recording.name, stream=stream
+            )
+        recording.unlink(missing_ok=True)

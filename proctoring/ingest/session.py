@@ -1,15 +1,19 @@
 """One candidate's peer connection inside the media process: consume tracks, sample, publish."""
 
 import asyncio
+import datetime as dt
 import json
 import logging
+import time
 from concurrent.futures import Future
+from pathlib import Path
 
 from aiortc import MediaStreamTrack, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError
 from django.conf import settings
 
 from proctoring.ingest.publisher import SamplePublisher
+from proctoring.ingest.recording import SessionRecorder
 from proctoring.ingest.sampling import AudioWindower, FrameSampler, TrackClock
 
 logger = logging.getLogger(__name__)
@@ -18,13 +22,26 @@ logger = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 30.0
 # After close, decoders end their tracks at once; receivers that never started never do.
 DRAIN_TIMEOUT_S = 5.0
+# A candidate's machine is not trusted: bound what one session may send on its events channel.
+MAX_EVENT_BYTES = 4096
+MAX_EVENTS_PER_MINUTE = 120
+PHOTO_REQUEST, SWITCHED_AWAY = 5003, 5005
+RECORDED_EVENT_CODES = frozenset({5005, 5006, 5007, 5008})
 
 
 class IngestSession:
     def __init__(
-        self, *, session_id: str, pc: RTCPeerConnection, publisher: SamplePublisher, on_closed
+        self,
+        *,
+        session_id: str,
+        pc: RTCPeerConnection,
+        publisher: SamplePublisher,
+        on_closed,
+        recorder: SessionRecorder | None = None,
     ) -> None:
         self.session_id = session_id
+        self.recorder = recorder
+        self.recording: Path | None = None
         self.pc = pc
         self._publisher = publisher
         self._on_closed = on_closed
@@ -36,23 +53,32 @@ class IngestSession:
         self.events_channel = None
         self._was_connected = False
         self._watchdog: asyncio.Task | None = None
+        self._events_seen = 0
+        self._event_window: list[float] = []
+        self._photo_reason: str | None = None
+        self._screenshot_reason: str | None = None
 
     def add_track(self, track: MediaStreamTrack) -> None:
+        if self.recorder is not None:
+            track = self.recorder.tap(track)
         if track.kind == "audio":
             consumer = self._consume_audio(track)
         elif not self._webcam_taken:
             self._webcam_taken = True
             consumer = self._consume_video(track)
         else:
-            # Further video (the screen) is drained so its jitter buffer cannot grow.
-            consumer = self._drain(track)
+            # Further video is the screen: drained (so its jitter buffer cannot grow) and
+            # captured when a switch asks for a screenshot.
+            consumer = self._consume_screen(track)
         task = asyncio.create_task(consumer)
         task.add_done_callback(lambda _: self.on_consumer_done())
         self._consumers.append(task)
 
-    def _track(self, future: Future) -> None:
+    def _track(self, future: Future, *, counts: bool = True) -> None:
+        """Keep the hand-over so close waits for it; analysis samples count for finalize."""
         wrapped = asyncio.wrap_future(future)
-        wrapped.add_done_callback(self._count)
+        if counts:
+            wrapped.add_done_callback(self._count)
         self._published.append(wrapped)
 
     def _count(self, future: asyncio.Future) -> None:
@@ -74,6 +100,9 @@ class IngestSession:
             except MediaStreamError:
                 return
             media_time = clock.seconds(frame.pts, frame.time_base)
+            if self._photo_reason is not None:
+                self._take_photo(frame, media_time, "random_photo", self._photo_reason)
+                self._photo_reason = None
             seq = sampler.take(media_time)
             if seq is not None:
                 self._track(
@@ -103,12 +132,78 @@ class IngestSession:
             if tail is not None:
                 self._track(self._publisher.audio(session_id=self.session_id, window=tail))
 
-    async def _drain(self, track: MediaStreamTrack) -> None:
+    async def _consume_screen(self, track: MediaStreamTrack) -> None:
+        clock = TrackClock()
         while True:
             try:
-                await track.recv()
+                frame = await track.recv()
             except MediaStreamError:
                 return
+            media_time = clock.seconds(frame.pts, frame.time_base)
+            if self._screenshot_reason is not None:
+                self._take_photo(frame, media_time, "screenshot", self._screenshot_reason)
+                self._screenshot_reason = None
+
+    def _take_photo(self, frame, media_time: float, kind: str, reason: str) -> None:
+        photo = self._publisher.photo(
+            session_id=self.session_id,
+            media_time=media_time,
+            kind=kind,
+            reason=reason,
+            frame=frame,
+        )
+        self._track(photo, counts=False)  # evidence, not an analysis sample
+
+    def attach_events(self, channel) -> None:
+        self.events_channel = channel
+        channel.on("message", self.on_agent_message)
+
+    def _within_event_budget(self) -> bool:
+        now = time.monotonic()
+        self._event_window = [t for t in self._event_window if now - t < 60.0]
+        if len(self._event_window) >= MAX_EVENTS_PER_MINUTE:
+            return False
+        self._event_window.append(now)
+        return True
+
+    def on_agent_message(self, raw) -> None:
+        if (
+            not isinstance(raw, str)
+            or len(raw) > MAX_EVENT_BYTES
+            or not self._within_event_budget()
+        ):
+            logger.warning("session %s: agent message dropped (size or rate)", self.session_id)
+            return
+        try:
+            message = json.loads(raw)
+            code, detail = int(message["code"]), message.get("detail") or {}
+        except (ValueError, KeyError, TypeError):
+            logger.warning("session %s: malformed agent message", self.session_id)
+            return
+        if message.get("type") != "event" or not isinstance(detail, dict):
+            return
+        self._route_event(code, detail)
+
+    def _route_event(self, code: int, detail: dict) -> None:
+        if code == PHOTO_REQUEST:
+            self._photo_reason = str(detail.get("reason", "random"))[:40]
+            return
+        if code == SWITCHED_AWAY and detail.get("capture"):
+            self._screenshot_reason = "switched_away"
+        if code in RECORDED_EVENT_CODES:
+            self._events_seen += 1
+            key = f"{self.session_id}:{self._events_seen}"
+            received_at = dt.datetime.now(dt.UTC).isoformat()
+            self._track(
+                self._publisher.agent_event(
+                    session_id=self.session_id,
+                    key=key,
+                    code=code,
+                    received_at=received_at,
+                    detail=detail,
+                ),
+                counts=False,
+            )
 
     def push(self, message: dict) -> None:
         """Tell the agent (its `events` data channel) that a violation started."""
@@ -152,4 +247,6 @@ class IngestSession:
                 task.cancel()
             await asyncio.gather(*self._consumers, return_exceptions=True)
         await asyncio.gather(*self._published, return_exceptions=True)
+        if self.recorder is not None:
+            self.recording = await self.recorder.stop()
         await self._on_closed(self, reason)

@@ -1,10 +1,12 @@
 """Attempt lifecycle: create, start or resume a media session, stop; the one status transition."""
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F, Max
 from django.utils import timezone
 
 import trust_score
@@ -17,10 +19,25 @@ from proctoring.exceptions import (
     ValidationFailed,
 )
 from proctoring.ingest import rpc
-from proctoring.models import Attempt, AttemptStatusChange, Client, MediaSession
-from proctoring.statuses import AttemptStatus, is_transition_allowed
+from proctoring.models import (
+    Attempt,
+    AttemptStatusChange,
+    Client,
+    MediaSession,
+    Observation,
+    Violation,
+)
+from proctoring.statuses import (
+    VIOLATION_CODES,
+    AttemptStatus,
+    ViolationType,
+    is_transition_allowed,
+)
 
 logger = logging.getLogger(__name__)
+
+# A resume this long after the last analysed sample is an offline gap (a reconnect is faster).
+OFFLINE_MIN_S = 3.0
 
 
 def attempt_transition(
@@ -109,13 +126,55 @@ def attempt_start_session(
         attempt.started_at = now
         attempt.save()
         attempt_transition(attempt=attempt, to_status=AttemptStatus.STARTED, reason="agent start")
-    session = MediaSession.objects.create(
-        attempt=attempt, offset_s=(now - attempt.started_at).total_seconds()
+    offset_s = (now - attempt.started_at).total_seconds()
+    if resumed:
+        _record_offline_gap(attempt, until_s=offset_s)
+        _close_previous_sessions(attempt)
+    session = MediaSession.objects.create(attempt=attempt, offset_s=offset_s)
+    reply = rpc.request_answer(
+        session_id=session.id,
+        attempt_id=attempt.pk,
+        offer=offer,
+        record=bool(attempt.options.get("trackingOptions", {}).get("recordSession")),
     )
-    reply = rpc.request_answer(session_id=session.id, attempt_id=attempt.pk, offer=offer)
     session.ingest_node = reply["node"]
     session.save(update_fields=["ingest_node"])
     return StartedSession(attempt=attempt, session=session, answer=reply["answer"], resumed=resumed)
+
+
+def _record_offline_gap(attempt: Attempt, *, until_s: float) -> None:
+    """A resume after a cut: the time since the last analysed sample is recorded as offline."""
+    ends = Observation.objects.filter(attempt=attempt).annotate(
+        end=F("attempt_time") + F("duration_s")
+    )
+    last = ends.aggregate(last=Max("end"))["last"]
+    since_s = last if last is not None else 0.0
+    gap = until_s - since_s
+    if gap < OFFLINE_MIN_S:
+        return
+    Violation.objects.create(
+        attempt=attempt,
+        type=ViolationType.OFFLINE,
+        code=VIOLATION_CODES[ViolationType.OFFLINE],
+        start_s=since_s,
+        end_s=until_s,
+        started_at=attempt.started_at + dt.timedelta(seconds=since_s),
+        ended_at=attempt.started_at + dt.timedelta(seconds=until_s),
+        details={"seconds": round(gap, 1)},
+    )
+    logger.info("attempt %s: offline for %.1f s before resuming", attempt.pk, gap)
+
+
+def _close_previous_sessions(attempt: Attempt) -> None:
+    """The agent replaced its connection: tell the ingest to close what may still be open."""
+    stale = [(s.ingest_node, s.id) for s in attempt.sessions.filter(ended_at__isnull=True)]
+
+    def close_them() -> None:
+        for node, session_id in stale:
+            if node:
+                rpc.request_close(node=node, session_id=session_id, reason="replaced")
+
+    transaction.on_commit(close_them)
 
 
 @transaction.atomic

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
@@ -206,3 +207,8 @@ def media_session_close(*, session_id: uuid.UUID | str, samples_enqueued: int, r
     )
     if updated:
         logger.info("session %s closed (%s): %d samples", session_id, reason, samples_enqueued)
+
+
+def media_session_attach_recording(*, session_id: uuid.UUID | str, name: str, stream) -> None:
+    session = MediaSession.objects.get(pk=session_id)
+    session.recording.save(name, File(stream), save=True)

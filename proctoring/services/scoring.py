@@ -14,6 +14,7 @@ from proctoring.analysis import findings
 from proctoring.analysis.thresholds import Thresholds
 from proctoring.exceptions import Conflict, ValidationFailed
 from proctoring.models import Attempt, AttemptAuditEntry, Observation, Violation
+from proctoring.services.agent_events import away_close
 from proctoring.services.attempts import attempt_transition
 from proctoring.statuses import (
     ANALYSIS_TYPES,
@@ -104,6 +105,8 @@ def attempt_finalize(*, attempt_id: int) -> bool:
         return False
     thresholds = selectors.attempt_thresholds(attempt=attempt)
     attempt_violations_rebuild(attempt=attempt, thresholds=thresholds, recompute=False)
+    # Still away from the test window at stop: the away interval ends with the test.
+    away_close(attempt=attempt, at_s=(attempt.finished_at - attempt.started_at).total_seconds())
     _store_score(
         attempt,
         attempt_score_compute(

@@ -95,3 +95,22 @@ def test_start_after_stop_is_refused(stack, new_client):
     assert done.returncode != 0
     errors = [json.loads(line) for line in done.stdout.splitlines() if "apErrorEvent" in line]
     assert errors and errors[0]["detail"]["serverCode"] == "attempt_stopped"
+
+
+def test_recording_and_test_taker_photo_are_kept(stack, new_client):
+    options = json.loads(HEADLESS_OPTIONS)
+    options["trackingOptions"].update(recordSession=True, testTakerPhoto=True)
+    args = agent_args(stack, new_client, "e2e-attempt-3", 4)
+    args[args.index("--options") + 1] = json.dumps(options)
+    done = subprocess.run(args, capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    attempt = Attempt.objects.get(test_attempt_id="e2e-attempt-3")
+    session = attempt.sessions.get()
+    assert session.recording.name.endswith(".webm")
+    with session.recording.open("rb") as recording:
+        assert recording.read(4) == b"\x1a\x45\xdf\xa3"  # the EBML magic of a WebM file
+    assert session.recording.size > 10_000
+    photo = attempt.evidence.get(kind="random_photo")
+    assert photo.data == {"reason": "test_taker"}
+    assert photo.file.read(2) == b"\xff\xd8"

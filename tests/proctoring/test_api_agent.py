@@ -203,3 +203,21 @@ def test_stop_before_start_is_409(anonymous_api, api, new_client, offer):
     response = anonymous_api.post("/api/v1/agent/stop/", creds, format="json")
     assert response.status_code == 409
     assert response.json()["code"] == "attempt_not_started"
+
+
+def test_a_resume_after_a_cut_records_the_offline_gap(anonymous_api, new_client, offer, ingest):
+    import datetime as dt
+
+    from proctoring.models import Attempt
+
+    first = anonymous_api.post(SESSIONS, session_body(new_client, offer), format="json")
+    assert first.status_code == 201
+    # The candidate was cut off: the attempt started 40 s ago and nothing was analysed since.
+    Attempt.objects.update(started_at=Attempt.objects.get().started_at - dt.timedelta(seconds=40))
+    again = anonymous_api.post(SESSIONS, session_body(new_client, offer), format="json")
+    assert again.json()["resumed"] is True
+    offline = Attempt.objects.get().violations.get(type="offline")
+    assert offline.start_s == 0.0
+    assert offline.end_s == pytest.approx(40.0, abs=2.0)
+    assert offline.details["seconds"] == pytest.approx(40.0, abs=2.0)
+    assert offline.code == 5011

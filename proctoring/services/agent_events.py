@@ -1,0 +1,107 @@
+"""What the agent reports on its events channel: window switches, monitors, lost devices, photos."""
+
+import datetime as dt
+import logging
+import uuid
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+
+from proctoring.models import Attempt, Evidence, EvidenceKind, MediaSession, Violation
+from proctoring.statuses import VIOLATION_CODES, AttemptStatus, ViolationType
+
+logger = logging.getLogger(__name__)
+
+SWITCHED_AWAY, RETURNED, MULTIPLE_MONITORS, TRACK_ENDED = 5005, 5006, 5007, 5008
+PHOTO_REQUEST = 5003
+RECORDED_CODES = frozenset({SWITCHED_AWAY, RETURNED, MULTIPLE_MONITORS, TRACK_ENDED})
+MAX_DETAIL_TEXT = 200
+
+
+def _clean_detail(detail: Any) -> dict[str, Any]:
+    """Keep only short scalar values: the detail comes from the candidate's machine."""
+    if not isinstance(detail, dict):
+        return {}
+    clean = {}
+    for key, value in list(detail.items())[:10]:
+        if isinstance(value, bool | int | float):
+            clean[str(key)[:40]] = value
+        elif isinstance(value, str):
+            clean[str(key)[:40]] = value[:MAX_DETAIL_TEXT]
+    return clean
+
+
+def _point(attempt: Attempt, type: str, at_s: float, details: dict[str, Any]) -> Violation:
+    at = attempt.started_at + dt.timedelta(seconds=at_s)
+    return Violation.objects.create(
+        attempt=attempt,
+        type=type,
+        code=VIOLATION_CODES[type],
+        start_s=at_s,
+        end_s=at_s,
+        started_at=at,
+        ended_at=at,
+        details=details,
+        observation_count=1,
+    )
+
+
+def _open_away(attempt: Attempt) -> Violation | None:
+    return (
+        Violation.objects.filter(attempt=attempt, type=ViolationType.AWAY, details__open=True)
+        .order_by("-start_s")
+        .first()
+    )
+
+
+def away_close(*, attempt: Attempt, at_s: float) -> None:
+    """End the current away interval (on return, or at stop while still away)."""
+    away = _open_away(attempt)
+    if away is not None:
+        away.end_s = max(away.start_s, at_s)
+        away.ended_at = attempt.started_at + dt.timedelta(seconds=away.end_s)
+        away.details = {k: v for k, v in away.details.items() if k != "open"}
+        away.save()
+
+
+@transaction.atomic
+def agent_event_record(
+    *, session_id: str, key: str, code: int, received_at: dt.datetime, detail: Any
+) -> bool:
+    """Record one agent event at the server's receive time; False when already recorded."""
+    session = MediaSession.objects.select_related("attempt").get(pk=session_id)
+    attempt = Attempt.objects.select_for_update().get(pk=session.attempt_id)
+    if code not in RECORDED_CODES or attempt.status == AttemptStatus.STOPPED:
+        return False
+    if Violation.objects.filter(attempt=attempt, details__event_key=key).exists():
+        return False  # a redelivered task
+    at_s = max(0.0, (received_at - attempt.started_at).total_seconds())
+    details = {**_clean_detail(detail), "event_key": key}
+    if code == SWITCHED_AWAY:
+        _point(attempt, ViolationType.TAB_SWITCH, at_s, details)
+        if _open_away(attempt) is None:
+            _point(attempt, ViolationType.AWAY, at_s, {**details, "open": True})
+    elif code == RETURNED:
+        away_close(attempt=attempt, at_s=at_s)
+    elif code == MULTIPLE_MONITORS:
+        _point(attempt, ViolationType.MONITOR_CHANGE, at_s, details)
+    else:
+        _point(attempt, ViolationType.TRACK_ENDED, at_s, details)
+    return True
+
+
+def photo_store(
+    *, session_id: str, media_time: float, kind: str, reason: str, jpeg: bytes
+) -> Evidence:
+    """A random/test-taker photo or a screenshot the agent asked for, taken from the stream."""
+    session = MediaSession.objects.get(pk=session_id)
+    evidence = Evidence(
+        attempt_id=session.attempt_id,
+        kind=kind,
+        at_s=session.offset_s + media_time,
+        data={"reason": reason[:MAX_DETAIL_TEXT]},
+        type=ViolationType.AWAY if kind == EvidenceKind.SCREENSHOT else "",
+    )
+    evidence.file.save(f"{uuid.uuid4().hex}.jpg", ContentFile(jpeg), save=True)
+    return evidence
