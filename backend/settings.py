@@ -138,7 +138,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
+# A task not acknowledged this long after delivery (its worker died) is delivered again.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(_env("PROCTOR_VISIBILITY_TIMEOUT_S", "300"))
+}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "proctoring.tasks.analyze_video_frame": {"queue": "analysis"},
@@ -171,6 +174,10 @@ PROCTOR_FINALIZE_TIMEOUT_S = _env_float("PROCTOR_FINALIZE_TIMEOUT_S", 120.0)
 PROCTOR_ICE_HOST_ADDRESSES = _env_list("PROCTOR_ICE_HOST_ADDRESSES")
 # Fixed UDP port range for the media process, "40000-40199"; empty means ephemeral ports.
 PROCTOR_ICE_PORT_RANGE = _env("PROCTOR_ICE_PORT_RANGE", "")
+# While the broker is unreachable the ingest holds samples this long (and at most this many
+# bytes of encoded samples), then drops them and records an analysis gap.
+PROCTOR_INGEST_HOLD_S = _env_float("PROCTOR_INGEST_HOLD_S", 60.0)
+PROCTOR_INGEST_HOLD_BYTES = int(_env("PROCTOR_INGEST_HOLD_BYTES", str(256 * 1024 * 1024)))
 # How long the web process waits for an ingest process to answer an SDP offer.
 PROCTOR_OFFER_TIMEOUT_S = _env_float("PROCTOR_OFFER_TIMEOUT_S", 10.0)
 

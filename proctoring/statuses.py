@@ -41,6 +41,8 @@ class ViolationType(models.TextChoices):
     FULLSCREEN_EXIT = "fullscreen_exit", "Left full screen"
     OFFLINE = "offline", "Offline"
     TRACK_ENDED = "track_ended", "Capture stopped"
+    # Media that reached the server but could not be analysed (broker down past the hold time).
+    ANALYSIS_GAP = "analysis_gap", "Not analysed"
 
 
 # SDK-compatible codes pushed to the agent and returned by the API (5010/5011 are our own).
@@ -55,6 +57,7 @@ VIOLATION_CODES: dict[str, int] = {
     ViolationType.FULLSCREEN_EXIT: 5009,
     ViolationType.TRACK_ENDED: 5010,
     ViolationType.OFFLINE: 5011,
+    ViolationType.ANALYSIS_GAP: 5012,
 }
 # Types derived from observations by the models (rebuilt on finalize and re-scoring).
 ANALYSIS_TYPES = frozenset(
@@ -66,4 +69,4 @@ ANALYSIS_TYPES = frozenset(
     }
 )
 # Types the Trust Score does not weigh (notes for the reviewer).
-UNSCORED_TYPES = frozenset({ViolationType.TRACK_ENDED})
+UNSCORED_TYPES = frozenset({ViolationType.TRACK_ENDED, ViolationType.ANALYSIS_GAP})

@@ -1,13 +1,19 @@
-"""Hands samples to Celery from a thread, keeping encoding and broker I/O off the event loop."""
+"""Hands samples to Celery: encoding on a worker thread, sending through the outbox.
+
+Both stay off the event loop. Every returned future resolves to True once the message reached
+the broker, or False when it was dropped after the outbox's hold time.
+"""
 
 import base64
 import logging
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import av
 import cv2
 from django.conf import settings
 
+from proctoring.ingest.outbox import Outbox, OutboxMessage
 from proctoring.ingest.sampling import AudioWindow
 from proctoring.tasks import (
     analyze_audio_window,
@@ -21,9 +27,27 @@ logger = logging.getLogger(__name__)
 
 class SamplePublisher:
     def __init__(self) -> None:
-        # One thread keeps each session's samples in order and bounds the work per process.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
+        # One encoding thread keeps each session's samples in order and bounds the work.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="encode")
+        self._outbox = Outbox(
+            hold_s=settings.PROCTOR_INGEST_HOLD_S, max_bytes=settings.PROCTOR_INGEST_HOLD_BYTES
+        )
         self._quality = [int(cv2.IMWRITE_JPEG_QUALITY), settings.PROCTOR_JPEG_QUALITY]
+
+    def _submit(self, build: Callable[[], OutboxMessage]) -> Future:
+        result: Future = Future()
+
+        def encode_and_queue() -> None:
+            try:
+                message = build()
+            except Exception as exc:
+                result.set_exception(exc)
+                return
+            sent = self._outbox.put(message)
+            sent.add_done_callback(lambda done: result.set_result(done.result()))
+
+        self._executor.submit(encode_and_queue)
+        return result
 
     def video(
         self,
@@ -34,26 +58,39 @@ class SamplePublisher:
         duration_s: float,
         frame: av.VideoFrame,
     ) -> Future:
-        return self._executor.submit(
-            self._publish_video, session_id, seq, media_time, duration_s, frame
-        )
+        def build() -> OutboxMessage:
+            jpeg = self._jpeg_b64(frame)
+            args = [session_id, seq, media_time, duration_s, jpeg]
+            return OutboxMessage(task=analyze_video_frame, args=args, size=len(jpeg))
+
+        return self._submit(build)
 
     def audio(self, *, session_id: str, window: AudioWindow) -> Future:
-        return self._executor.submit(self._publish_audio, session_id, window)
+        def build() -> OutboxMessage:
+            pcm = base64.b64encode(window.pcm.tobytes()).decode()
+            args = [session_id, window.seq, window.media_time, window.duration_s, pcm]
+            return OutboxMessage(task=analyze_audio_window, args=args, size=len(pcm))
+
+        return self._submit(build)
 
     def photo(
         self, *, session_id: str, media_time: float, kind: str, reason: str, frame: av.VideoFrame
     ) -> Future:
-        return self._executor.submit(
-            self._publish_photo, session_id, media_time, kind, reason, frame
-        )
+        def build() -> OutboxMessage:
+            jpeg = self._jpeg_b64(frame)
+            args = [session_id, media_time, kind, reason, jpeg]
+            return OutboxMessage(task=store_photo, args=args, size=len(jpeg))
+
+        return self._submit(build)
 
     def agent_event(
         self, *, session_id: str, key: str, code: int, received_at: str, detail: dict
     ) -> Future:
-        return self._executor.submit(
-            record_agent_event.apply_async, args=[session_id, key, code, received_at, detail]
-        )
+        def build() -> OutboxMessage:
+            args = [session_id, key, code, received_at, detail]
+            return OutboxMessage(task=record_agent_event, args=args, size=len(str(detail)))
+
+        return self._submit(build)
 
     def _jpeg_b64(self, frame: av.VideoFrame) -> str:
         # The one decode to pixels happens here, then JPEG for the broker message.
@@ -62,18 +99,6 @@ class SamplePublisher:
             raise RuntimeError("JPEG encoding failed")
         return base64.b64encode(jpeg.tobytes()).decode()
 
-    def _publish_video(self, session_id, seq, media_time, duration_s, frame) -> None:
-        payload = self._jpeg_b64(frame)
-        analyze_video_frame.apply_async(args=[session_id, seq, media_time, duration_s, payload])
-
-    def _publish_photo(self, session_id, media_time, kind, reason, frame) -> None:
-        store_photo.apply_async(args=[session_id, media_time, kind, reason, self._jpeg_b64(frame)])
-
-    def _publish_audio(self, session_id: str, window: AudioWindow) -> None:
-        payload = base64.b64encode(window.pcm.tobytes()).decode()
-        analyze_audio_window.apply_async(
-            args=[session_id, window.seq, window.media_time, window.duration_s, payload]
-        )
-
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True)
+        self._outbox.close()

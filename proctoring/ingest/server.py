@@ -11,6 +11,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import redis
 import redis.asyncio as aioredis
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from django.conf import settings
@@ -20,11 +21,17 @@ from proctoring.ingest import ice, rpc
 from proctoring.ingest.publisher import SamplePublisher
 from proctoring.ingest.recording import SessionRecorder
 from proctoring.ingest.session import IngestSession
-from proctoring.services.observations import media_session_attach_recording, media_session_close
+from proctoring.services.observations import (
+    analysis_gaps_record,
+    media_session_attach_recording,
+    media_session_close,
+)
 
 logger = logging.getLogger(__name__)
 
 POLL_TIMEOUT_S = 1
+REDIS_RETRY_MIN_S = 0.2
+REDIS_RETRY_MAX_S = 2.0
 # Recordings are written locally first, then handed to the storage backend on close.
 RECORDING_SPOOL = Path(tempfile.gettempdir()) / "proctor-recordings"
 
@@ -45,8 +52,8 @@ class MediaServer:
 
     async def run(self) -> None:
         logger.info("media ingest %s ready", self.node)
-        loops = [self._heartbeat(), self._serve_offers(), self._serve_control()]
-        tasks = [asyncio.create_task(loop) for loop in loops]
+        loops = [self._heartbeat, self._serve_offers, self._serve_control]
+        tasks = [asyncio.create_task(self._keep_running(loop)) for loop in loops]
         await self._stopping.wait()
         for task in tasks:
             task.cancel()
@@ -64,6 +71,19 @@ class MediaServer:
 
     def stop(self) -> None:
         self._stopping.set()
+
+    async def _keep_running(self, loop) -> None:
+        """Redis may restart under us: log once, back off, and carry on."""
+        delay = REDIS_RETRY_MIN_S
+        while True:
+            try:
+                await loop()
+            except (redis.RedisError, OSError) as exc:
+                logger.error(
+                    "%s: Redis unreachable (%s); retrying", loop.__name__, type(exc).__name__
+                )
+                await asyncio.sleep(delay)
+                delay = min(REDIS_RETRY_MAX_S, delay * 2)
 
     async def _heartbeat(self) -> None:
         while True:
@@ -137,9 +157,7 @@ class MediaServer:
     async def _session_closed(self, session: IngestSession, reason: str) -> None:
         self.sessions.pop(session.session_id, None)
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(
-            self._db, _record_close, session.session_id, session.enqueued, reason, session.recording
-        )
+        await loop.run_in_executor(self._db, _record_close, session, reason)
 
 
 def _recorder_for(message: dict) -> SessionRecorder | None:
@@ -148,13 +166,17 @@ def _recorder_for(message: dict) -> SessionRecorder | None:
     return SessionRecorder(RECORDING_SPOOL / f"{message['session_id']}.webm")
 
 
-def _record_close(session_id: str, enqueued: int, reason: str, recording: Path | None) -> None:
+def _record_close(session: IngestSession, reason: str) -> None:
     close_old_connections()
-    media_session_close(session_id=session_id, samples_enqueued=enqueued, reason=reason)
-    if recording is not None:
+    media_session_close(
+        session_id=session.session_id, samples_enqueued=session.enqueued, reason=reason
+    )
+    if session.dropped:
+        analysis_gaps_record(session_id=session.session_id, spans=session.dropped)
+    if session.recording is not None:
         # Through the storage API, so recordings land on S3-compatible storage by setting.
-        with recording.open("rb") as stream:
+        with session.recording.open("rb") as stream:
             media_session_attach_recording(
-                session_id=session_id, name=recording.name, stream=stream
+                session_id=session.session_id, name=session.recording.name, stream=stream
             )
-        recording.unlink(missing_ok=True)
+        session.recording.unlink(missing_ok=True)

@@ -50,6 +50,8 @@ class IngestSession:
         self._webcam_taken = False
         self._closing: asyncio.Task | None = None
         self.enqueued = 0
+        # (start, end) media seconds of samples that never reached the workers.
+        self.dropped: list[tuple[float, float]] = []
         self.events_channel = None
         self._was_connected = False
         self._watchdog: asyncio.Task | None = None
@@ -74,22 +76,24 @@ class IngestSession:
         task.add_done_callback(lambda _: self.on_consumer_done())
         self._consumers.append(task)
 
-    def _track(self, future: Future, *, counts: bool = True) -> None:
+    def _track(
+        self, future: Future, *, counts: bool = True, span: tuple[float, float] | None = None
+    ) -> None:
         """Keep the hand-over so close waits for it; analysis samples count for finalize."""
         wrapped = asyncio.wrap_future(future)
         if counts:
-            wrapped.add_done_callback(self._count)
+            wrapped.add_done_callback(lambda done: self._count(done, span))
         self._published.append(wrapped)
 
-    def _count(self, future: asyncio.Future) -> None:
+    def _count(self, future: asyncio.Future, span: tuple[float, float] | None) -> None:
         if future.cancelled() or future.exception() is not None:
-            logger.error(
-                "session %s: a sample was not handed over: %r",
-                self.session_id,
-                None if future.cancelled() else future.exception(),
-            )
+            error = None if future.cancelled() else future.exception()
+            logger.error("session %s: a sample could not be encoded: %r", self.session_id, error)
+        elif future.result():
+            self.enqueued += 1
             return
-        self.enqueued += 1
+        if span is not None:
+            self.dropped.append(span)
 
     async def _consume_video(self, track: MediaStreamTrack) -> None:
         clock = TrackClock()
@@ -105,15 +109,14 @@ class IngestSession:
                 self._photo_reason = None
             seq = sampler.take(media_time)
             if seq is not None:
-                self._track(
-                    self._publisher.video(
-                        session_id=self.session_id,
-                        seq=seq,
-                        media_time=media_time,
-                        duration_s=sampler.interval,
-                        frame=frame,
-                    )
+                sent = self._publisher.video(
+                    session_id=self.session_id,
+                    seq=seq,
+                    media_time=media_time,
+                    duration_s=sampler.interval,
+                    frame=frame,
                 )
+                self._track(sent, span=(media_time, media_time + sampler.interval))
 
     async def _consume_audio(self, track: MediaStreamTrack) -> None:
         clock = TrackClock()
@@ -125,12 +128,16 @@ class IngestSession:
                 except MediaStreamError:
                     return
                 for window in windower.push(frame, clock.seconds(frame.pts, frame.time_base)):
-                    self._track(self._publisher.audio(session_id=self.session_id, window=window))
+                    self._send_audio(window)
         finally:
             # Whatever ends the track, the audio received before it is analysed too.
             tail = windower.flush()
             if tail is not None:
-                self._track(self._publisher.audio(session_id=self.session_id, window=tail))
+                self._send_audio(tail)
+
+    def _send_audio(self, window) -> None:
+        sent = self._publisher.audio(session_id=self.session_id, window=window)
+        self._track(sent, span=(window.media_time, window.media_time + window.duration_s))
 
     async def _consume_screen(self, track: MediaStreamTrack) -> None:
         clock = TrackClock()

@@ -25,7 +25,7 @@ from proctoring.models import (
     Violation,
 )
 from proctoring.selectors import attempt_thresholds
-from proctoring.statuses import VIOLATION_CODES, AttemptStatus
+from proctoring.statuses import VIOLATION_CODES, AttemptStatus, ViolationType
 
 logger = logging.getLogger(__name__)
 
@@ -212,3 +212,25 @@ def media_session_close(*, session_id: uuid.UUID | str, samples_enqueued: int, r
 def media_session_attach_recording(*, session_id: uuid.UUID | str, name: str, stream) -> None:
     session = MediaSession.objects.get(pk=session_id)
     session.recording.save(name, File(stream), save=True)
+
+
+def analysis_gaps_record(*, session_id: uuid.UUID | str, spans: list[tuple[float, float]]) -> None:
+    """Samples the ingest had to drop become visible gaps, never a silent loss."""
+    session = MediaSession.objects.select_related("attempt").get(pk=session_id)
+    attempt = session.attempt
+    merged = merge_spans([Span(start, end) for start, end in spans], gap=0.0)
+    for span in merged:
+        start, end = session.offset_s + span.start, session.offset_s + span.end
+        Violation.objects.create(
+            attempt=attempt,
+            type=ViolationType.ANALYSIS_GAP,
+            code=VIOLATION_CODES[ViolationType.ANALYSIS_GAP],
+            start_s=start,
+            end_s=end,
+            started_at=_at(attempt, start),
+            ended_at=_at(attempt, end),
+            details={"samples_dropped": len(spans)},
+        )
+    logger.error(
+        "session %s: %d samples not analysed (%d gaps)", session_id, len(spans), len(merged)
+    )

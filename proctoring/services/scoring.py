@@ -22,6 +22,7 @@ from proctoring.statuses import (
     VIOLATION_CODES,
     AttemptStatus,
     EvidenceStatus,
+    ViolationType,
 )
 
 logger = logging.getLogger(__name__)
@@ -113,12 +114,17 @@ def attempt_finalize(*, attempt_id: int) -> bool:
             attempt=attempt, profile=selectors.attempt_score_profile(attempt=attempt)
         ),
     )
-    complete = pending == 0
+    gaps = attempt.violations.filter(type=ViolationType.ANALYSIS_GAP).exists()
+    complete = pending == 0 and not gaps
     attempt.evidence_status = EvidenceStatus.PROCESSED if complete else EvidenceStatus.INCOMPLETE
     attempt.save(
         update_fields=["trust_score", "score_version", "score_breakdown", "evidence_status"]
     )
-    reason = "scored" if complete else f"scored with analysis incomplete (pending={pending})"
+    reason = (
+        "scored"
+        if complete
+        else f"scored with analysis incomplete (pending={pending}, gaps={gaps})"
+    )
     attempt_transition(attempt=attempt, to_status=AttemptStatus.STOPPED, reason=reason)
     return True
 

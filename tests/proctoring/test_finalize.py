@@ -50,7 +50,7 @@ def test_past_the_deadline_it_scores_what_arrived_and_says_so(new_client, settin
     assert attempt.status == AttemptStatus.STOPPED
     assert attempt.evidence_status == EvidenceStatus.INCOMPLETE
     assert attempt.trust_score == 100.0
-    assert "analysis incomplete (pending=4)" in attempt.status_changes.last().reason
+    assert "analysis incomplete (pending=4, gaps=False)" in attempt.status_changes.last().reason
 
 
 def test_a_late_observation_after_scoring_does_not_change_violations(new_client):
