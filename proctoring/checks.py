@@ -7,6 +7,19 @@ from proctoring.analysis.errors import AnalysisError
 from proctoring.analysis.models import model_path, silero_vad_path
 
 
+@register()
+def check_detector_input(app_configs, **kwargs) -> list[Error]:
+    from proctoring.analysis.vision import parse_input_size
+
+    try:
+        parse_input_size(settings.PROCTOR_DETECTOR_INPUT)
+    except AnalysisError as exc:
+        return [
+            Error(str(exc), hint="Set PROCTOR_DETECTOR_INPUT like 640x480.", id="proctoring.E002")
+        ]
+    return []
+
+
 def missing_models() -> list[str]:
     """One message per model file the workers need but cannot find."""
     problems = []

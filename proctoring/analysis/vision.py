@@ -178,16 +178,30 @@ def load_counter(
     *,
     score_threshold: float | None = None,
     threads: int = DEFAULT_THREADS,
+    main_input: tuple[int, int] | None = None,
 ) -> HumanCounter:
     """The human counter `name` (one of COUNTER_NAMES) with its model from `model_dir`."""
     counter_class = _COUNTERS.get(name)
     if counter_class is None:
         known = ", ".join(COUNTER_NAMES)
         raise AnalysisError(f"unknown face detector {name!r}; choose one of: {known}")
-    thresholds = {} if score_threshold is None else {"score_threshold": score_threshold}
-    return counter_class(
-        model_path(name, model_dir=model_dir), name=name, threads=threads, **thresholds
-    )
+    extra: dict = {} if score_threshold is None else {"score_threshold": score_threshold}
+    if main_input is not None and counter_class is ScrfdCounter:
+        extra["input_sizes"] = (main_input, SCRFD_CLOSEUP_INPUT)
+    return counter_class(model_path(name, model_dir=model_dir), name=name, threads=threads, **extra)
+
+
+def parse_input_size(text: str) -> tuple[int, int] | None:
+    """'640x480' -> (640, 480); '' -> None (the counter's default)."""
+    if not text:
+        return None
+    width, _, height = text.lower().partition("x")
+    try:
+        size = (int(width), int(height))
+    except ValueError:
+        raise AnalysisError(f"input size {text!r} is not WIDTHxHEIGHT") from None
+    _check_scrfd_sizes((size,))
+    return size
 
 
 def non_max_suppression(detections: np.ndarray, *, iou_threshold: float) -> np.ndarray:

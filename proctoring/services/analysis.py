@@ -24,7 +24,11 @@ LEVEL_DECIMALS = 1
 @functools.cache
 def human_counter() -> vision.HumanCounter:
     """One detector per worker process, loaded on first use and kept."""
-    return vision.load_counter(settings.PROCTOR_DETECTOR, model_dir=settings.PROCTOR_MODEL_DIR)
+    return vision.load_counter(
+        settings.PROCTOR_DETECTOR,
+        model_dir=settings.PROCTOR_MODEL_DIR,
+        main_input=vision.parse_input_size(settings.PROCTOR_DETECTOR_INPUT),
+    )
 
 
 @functools.cache
