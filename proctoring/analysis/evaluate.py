@@ -1,7 +1,6 @@
 """Accuracy and speed of the human counters and the VAD on a labelled media folder (no Django)."""
 
 import contextlib
-import functools
 import itertools
 import json
 import time
@@ -9,10 +8,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from proctoring.analysis import audio, vision
+from proctoring.analysis import audio, probes, vision
 from proctoring.analysis.errors import AnalysisError
 from proctoring.analysis.y4m import read_y4m
 
@@ -45,40 +43,6 @@ MAX_HUMANS = 1
 # shorter window only if it holds at least 0.25 s.
 AUDIO_WINDOW_S = 1.0
 MIN_TAIL_WINDOW_S = 0.25
-
-# --augment: webcam-like degradations of each image, applied to its 640x480 letterboxed frame.
-DOWNSCALE_SIZE = (320, 240)
-BRIGHTNESS_FACTOR = 0.6  # brightness -40 %
-LOW_JPEG_QUALITY = 30
-ROTATION_DEG = 10.0
-NOISE_SIGMA = 12.0  # grey levels; a dim webcam sensor at high gain
-NOISE_SEED = 4  # fixed, so every run perturbs the same pixels
-ROTATION_FILL = vision.LETTERBOX_FILL
-
-# --augment: a small second person in a corner of an otherwise valid single-person frame. The
-# crops are head-and-shoulders boxes (rows y0:y1, columns x0:x1) picked by eye in the shared
-# media files, which are checked by shape before use.
-COMPOSITE_SIZE = vision.LETTERBOX_SIZE
-COMPOSITE_FILL = 128  # the grey of the shared composites (two_faces.png)
-FOREGROUND_FILE = "astronaut.png"
-FOREGROUND_SHAPE = (512, 512)
-FOREGROUND_CROP = (0, 330, 80, 370)
-FOREGROUND_HEIGHT = 400  # the candidate fills most of the frame, as in front of a webcam
-BACKGROUND_FILE = "t1.jpg"
-BACKGROUND_SHAPE = (886, 1280)
-BACKGROUND_CROPS = {
-    "t1-left": (225, 445, 20, 205),
-    "t1-centre": (230, 460, 430, 610),
-    "t1-top": (20, 240, 865, 1040),
-}
-# Height of the background head as a fraction 1/N of the frame height; 1/6 is the brief's case,
-# the others show where counting starts to fail.
-BACKGROUND_FRACTIONS = (4, 6, 8, 12)
-CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
-CORNER_MARGIN = 8
-COMPOSITE_HUMANS = 2
-
-Transform = Callable[[np.ndarray], np.ndarray]
 
 
 class EvaluationError(AnalysisError):
@@ -279,10 +243,10 @@ def evaluate_directory(
     counters = [vision.load_counter(name, model_dir) for name in dict.fromkeys(detectors)]
     counting = evaluate_counting(root, labels, counters, y4m_step=y4m_step, augment=augment)
     notes = []
-    if augment and not _composite_sources(root):
+    if augment and not probes.composite_sources(root):
         notes.append(
-            f"no background-person composites: {FOREGROUND_FILE} and {BACKGROUND_FILE} "
-            f"from shared/media are not in {root}"
+            f"no background-person composites: {probes.FOREGROUND_FILE} and "
+            f"{probes.BACKGROUND_FILE} from shared/media are not in {root}"
         )
     vad_reports = evaluate_vad(root, labels, audio.load_vad()) if labels.audio else ()
     return Evaluation(str(root), counting, vad_reports, tuple(notes))
@@ -334,8 +298,8 @@ def evaluate_counting(
         counter.detect(np.zeros((*reversed(vision.LETTERBOX_SIZE), 3), dtype=np.uint8))
     results: dict[tuple[str, str], list[CountResult]] = {}
     frames = labelled_frames(root, labels, y4m_step=y4m_step)
-    probes = background_composites(root) if augment else iter(())
-    for condition, frame in itertools.chain(_conditions(frames, augment=augment), probes):
+    composites = background_composites(root) if augment else iter(())
+    for condition, frame in itertools.chain(_conditions(frames, augment=augment), composites):
         for counter in counters:
             rows = results.setdefault((counter.name, condition), [])
             rows.append(_count(counter, frame))
@@ -355,41 +319,13 @@ def labelled_frames(root: Path, labels: Labels, *, y4m_step: int = 1) -> Iterato
         yield from _video_frames(root / name, per_frame, step=y4m_step)
 
 
-def perturbations() -> dict[str, Transform]:
-    """The --augment degradations by name, each a deterministic function of a BGR frame."""
-    single: dict[str, Transform] = {
-        "320x240": lambda bgr: cv2.resize(bgr, DOWNSCALE_SIZE, interpolation=cv2.INTER_AREA),
-        "dark-40%": lambda bgr: cv2.convertScaleAbs(bgr, alpha=BRIGHTNESS_FACTOR),
-        f"noise-s{NOISE_SIGMA:g}": _add_noise,
-        f"jpeg-q{LOW_JPEG_QUALITY}": lambda bgr: vision.decode_jpeg(
-            vision.encode_jpeg(bgr, quality=LOW_JPEG_QUALITY)
-        ),
-        "flip": lambda bgr: cv2.flip(bgr, 1),
-        f"rot+{ROTATION_DEG:g}": lambda bgr: _rotate(bgr, ROTATION_DEG),
-        f"rot-{ROTATION_DEG:g}": lambda bgr: _rotate(bgr, -ROTATION_DEG),
-    }
-    # A cheap webcam in a dim room suffers several at once: optics and sensor, then the encoder.
-    chain = [single["320x240"], single["dark-40%"], _add_noise, single[f"jpeg-q{LOW_JPEG_QUALITY}"]]
-    return {
-        **single,
-        "low-light": lambda bgr: functools.reduce(lambda f, step: step(f), chain, bgr),
-    }
+perturbations = probes.perturbations
 
 
 def background_composites(root: Path) -> Iterator[tuple[str, LabelledFrame]]:
-    """(condition, frame): the astronaut with a small t1.jpg head in each corner, per size."""
-    sources = _composite_sources(root)
-    if not sources:
-        return
-    foreground, background = sources
-    for fraction in BACKGROUND_FRACTIONS:
-        head_height = COMPOSITE_SIZE[1] // fraction
-        for person, (y0, y1, x0, x1) in BACKGROUND_CROPS.items():
-            head = _fit_height(background[y0:y1, x0:x1], head_height)
-            for corner in CORNERS:
-                bgr = _compose(foreground, head, corner)
-                frame = LabelledFrame(f"{person}@{corner}", COMPOSITE_HUMANS, bgr, is_image=False)
-                yield f"bg-head-1/{fraction}", frame
+    """(condition, frame) for every small-background-person composite."""
+    for condition, name, humans, bgr in probes.background_composites(root):
+        yield condition, LabelledFrame(name, humans, bgr, is_image=False)
 
 
 def evaluate_vad(
@@ -416,7 +352,7 @@ def audio_windows(pcm: np.ndarray) -> list[np.ndarray]:
 def _conditions(
     frames: Iterator[LabelledFrame], *, augment: bool
 ) -> Iterator[tuple[str, LabelledFrame]]:
-    extra = perturbations() if augment else {}
+    extra = probes.perturbations() if augment else {}
     for frame in frames:
         yield AS_IS, frame
         # A video frame is already a webcam frame; letterboxing it to its own size is a no-op.
@@ -453,47 +389,6 @@ def _video_frames(path: Path, per_frame: tuple[int, ...], *, step: int) -> Itera
                     f"{path.name} has fewer frames than the {len(per_frame)} it is labelled with"
                 )
             yield LabelledFrame(f"{path.name}#{index}", per_frame[index], bgr, is_image=False)
-
-
-def _composite_sources(root: Path) -> tuple[np.ndarray, np.ndarray] | None:
-    """The foreground and background images, if present and the very files the crops fit."""
-    images = []
-    for name, shape in ((FOREGROUND_FILE, FOREGROUND_SHAPE), (BACKGROUND_FILE, BACKGROUND_SHAPE)):
-        path = root / name
-        bgr = vision.decode_jpeg(path.read_bytes()) if path.is_file() else None
-        if bgr is None or bgr.shape[:2] != shape:
-            return None
-        images.append(bgr)
-    return images[0], images[1]
-
-
-def _compose(foreground: np.ndarray, head: np.ndarray, corner: str) -> np.ndarray:
-    width, height = COMPOSITE_SIZE
-    canvas = np.full((height, width, 3), COMPOSITE_FILL, dtype=np.uint8)
-    y0, y1, x0, x1 = FOREGROUND_CROP
-    person = _fit_height(foreground[y0:y1, x0:x1], FOREGROUND_HEIGHT)
-    left = (width - person.shape[1]) // 2
-    canvas[height - person.shape[0] :, left : left + person.shape[1]] = person
-    top = CORNER_MARGIN if corner.startswith("top") else height - head.shape[0] - CORNER_MARGIN
-    side = CORNER_MARGIN if corner.endswith("left") else width - head.shape[1] - CORNER_MARGIN
-    canvas[top : top + head.shape[0], side : side + head.shape[1]] = head
-    return canvas
-
-
-def _fit_height(bgr: np.ndarray, height: int) -> np.ndarray:
-    width = round(bgr.shape[1] * height / bgr.shape[0])
-    return cv2.resize(bgr, (width, height), interpolation=cv2.INTER_AREA)
-
-
-def _rotate(bgr: np.ndarray, degrees: float) -> np.ndarray:
-    height, width = bgr.shape[:2]
-    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
-    return cv2.warpAffine(bgr, matrix, (width, height), borderValue=(ROTATION_FILL,) * 3)
-
-
-def _add_noise(bgr: np.ndarray) -> np.ndarray:
-    noise = np.random.default_rng(NOISE_SEED).normal(0.0, NOISE_SIGMA, bgr.shape)
-    return np.clip(bgr + noise, 0, 255).astype(np.uint8)
 
 
 def _class_of(results: Sequence[CountResult], member: Callable[[int], bool]) -> ClassScore:

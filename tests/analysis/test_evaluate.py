@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from proctoring.analysis import evaluate
+from proctoring.analysis import evaluate, probes
 from proctoring.analysis.evaluate import (
     ClassScore,
     CountReport,
@@ -224,8 +224,8 @@ def test_perturbations_are_deterministic(media_dir):
 def test_background_composites_put_two_people_in_a_webcam_frame(media_dir, tmp_path):
     composites = list(evaluate.background_composites(media_dir))
 
-    per_size = len(evaluate.BACKGROUND_CROPS) * len(evaluate.CORNERS)
-    assert len(composites) == len(evaluate.BACKGROUND_FRACTIONS) * per_size
+    per_size = len(probes.BACKGROUND_CROPS) * len(probes.CORNERS)
+    assert len(composites) == len(probes.BACKGROUND_FRACTIONS) * per_size
     assert {frame.humans for _, frame in composites} == {2}
     assert {frame.bgr.shape for _, frame in composites} == {(480, 640, 3)}
     assert list(evaluate.background_composites(tmp_path)) == []  # sources absent: skipped
