@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export PROCTOR_MODEL_DIR ?= $(abspath ../shared/models)
 export PROCTOR_MEDIA_DIR ?= $(abspath ../shared/media)
 
-.PHONY: venv demo test lint fmt services bench clean
+.PHONY: venv demo test lint fmt services bench soak clean
 
 $(STAMP): pyproject.toml requirements/no-deps.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -41,8 +41,14 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+## Benchmarks: JSON in bench/results/, tables in docs/benchmarks.md.
 bench: $(STAMP) services
+	bash scripts/system_deps.sh requirements/apt-bench.txt
 	$(BIN)/python -m bench.run
+
+## 50 simulated candidates for 10 minutes against one node (not part of `make test`).
+soak: $(STAMP) services
+	$(BIN)/python -m bench.soak
 
 clean:
 	rm -rf $(VENV) var

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests drive (Xvfb, xdotool...) when they are missing and we may.
 set -euo pipefail
-list="$(dirname "$0")/../requirements/apt.txt"
+list="${1:-$(dirname "$0")/../requirements/apt.txt}"
 [ -f "$list" ] || exit 0
 missing=()
 while read -r pkg; do
-  [ -z "$pkg" ] || [ "${pkg:0:1}" = "#" ] && continue
+  case "$pkg" in ""|"#"*) continue ;; esac
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done < "$list"
 [ ${#missing[@]} -eq 0 ] && exit 0
