@@ -192,3 +192,81 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": _env("PROCTOR_LOG_LEVEL", "INFO")},
     "loggers": {"aioice": {"level": "WARNING"}, "aiortc": {"level": "WARNING"}},
 }
+
+# --- Integrator API, review workflow, webhooks, retention (issue #5) -------------------------
+INSTALLED_APPS += ["drf_spectacular", "drf_spectacular_sidecar"]
+# Refuses oversized bodies on every API (agent endpoints included) before anything parses them.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.common.CommonMiddleware"),
+    "proctoring.api.middleware.RequestSizeLimitMiddleware",
+)
+PROCTOR_MAX_REQUEST_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
+
+# Throttle state lives in Redis so limits hold across web workers.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "proctor",
+    }
+}
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "drf_spectacular.openapi.AutoSchema"
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "proctoring.api.throttles.ClientRateThrottle",
+    "proctoring.api.throttles.IpRateThrottle",
+]
+# Read on every request (proctoring.api.throttles), so tests and operators can change them.
+PROCTOR_THROTTLE_RATES = {
+    # Integrators, by client_id (agent endpoints and the results page: the client_id they name).
+    "client": _env("PROCTOR_THROTTLE_CLIENT", "600/min"),
+    # Everyone, by remote address.
+    "ip": _env("PROCTOR_THROTTLE_IP", "1200/min"),
+}
+# Failed HMAC checks (agent invalid_hash, results page) allowed per window, per client and per IP.
+PROCTOR_HMAC_FAILURES_PER_CLIENT = int(_env("PROCTOR_HMAC_FAILURES_PER_CLIENT", "20"))
+PROCTOR_HMAC_FAILURES_PER_IP = int(_env("PROCTOR_HMAC_FAILURES_PER_IP", "40"))
+PROCTOR_HMAC_FAILURE_WINDOW_S = int(_env("PROCTOR_HMAC_FAILURE_WINDOW_S", "600"))
+# Number of reverse proxies in front of the web service (DRF's NUM_PROXIES, for client IPs).
+REST_FRAMEWORK["NUM_PROXIES"] = int(_env("PROCTOR_NUM_PROXIES", "0")) if PRODUCTION else None
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Open Proctor API",
+    "DESCRIPTION": "Integrator API v1: attempts, violations, evidence, results, usage, webhooks. "
+    "Every error is {code, message}.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "AttemptStatusEnum": "proctoring.statuses.AttemptStatus",
+        "DeliveryStatusEnum": "proctoring.models.DeliveryStatus",
+        "EvidenceStatusEnum": "proctoring.statuses.EvidenceStatus",
+    },
+}
+
+# Evidence download links: valid this long after they are minted.
+PROCTOR_EVIDENCE_URL_TTL_S = int(_env("PROCTOR_EVIDENCE_URL_TTL_S", "300"))
+# showResults: a hashed timestamp older than this (or this far in the future) is refused.
+PROCTOR_RESULTS_MAX_AGE_S = int(_env("PROCTOR_RESULTS_MAX_AGE_S", "60"))
+PROCTOR_RESULTS_MAX_SKEW_S = int(_env("PROCTOR_RESULTS_MAX_SKEW_S", "5"))
+# Attempts scoring below this show under "needs review" in the admin.
+PROCTOR_REVIEW_THRESHOLD = _env_float("PROCTOR_REVIEW_THRESHOLD", 85.0)
+# Webhooks: receivers should refuse signatures older than this; retries back off exponentially.
+PROCTOR_WEBHOOK_TOLERANCE_S = int(_env("PROCTOR_WEBHOOK_TOLERANCE_S", "300"))
+PROCTOR_WEBHOOK_TIMEOUT_S = _env_float("PROCTOR_WEBHOOK_TIMEOUT_S", 5.0)
+PROCTOR_WEBHOOK_MAX_RETRIES = int(_env("PROCTOR_WEBHOOK_MAX_RETRIES", "8"))
+PROCTOR_WEBHOOK_BACKOFF_S = _env_float("PROCTOR_WEBHOOK_BACKOFF_S", 10.0)
+# After a secret rotation the previous secret keeps verifying for this long.
+PROCTOR_SECRET_GRACE_S = int(_env("PROCTOR_SECRET_GRACE_S", str(24 * 3600)))
+
+CELERY_BEAT_SCHEDULE = {
+    "purge-expired-evidence": {
+        "task": "proctoring.tasks_webhooks.purge_expired",
+        "schedule": 24 * 3600,
+    }
+}
+CELERY_TASK_ROUTES["proctoring.tasks_webhooks.deliver_webhook"] = {"queue": "default"}

@@ -1,29 +1,90 @@
-"""Django admin: clients (credentials shown once), attempts with their violations inline."""
+"""Django admin: clients (secrets never shown after creation), the attempt review workflow,
+webhook deliveries with a resend button, and per-detector precision of reviewed violations."""
 
+import mimetypes
+
+from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
 
-from proctoring import signing
-from proctoring.models import Attempt, AttemptStatusChange, Client, Violation
+from proctoring import review_pictures, review_selectors, signing
+from proctoring.exceptions import ProctoringError
+from proctoring.models import (
+    Attempt,
+    AttemptAuditEntry,
+    AttemptStatusChange,
+    Client,
+    Evidence,
+    EvidenceKind,
+    ReviewVerdict,
+    Violation,
+    ViolationReview,
+    ViolationVerdict,
+    WebhookDelivery,
+)
+from proctoring.services import reviews, webhooks
+from proctoring.services.secrets import client_secret_rotate
+from proctoring.statuses import ANALYSIS_TYPES, AttemptStatus
+
+REVIEW_PERMISSION = "proctoring.review_attempt"
+JPEG_HEAD_BYTES = 65536
+LOOKUP_KEY_CHOICES_MAX = 50
 
 
 @admin.register(Client)
 class ClientAdmin(admin.ModelAdmin):
-    list_display = ["name", "client_id", "is_active", "created_at"]
+    list_display = ["name", "client_id", "is_active", "webhook_url", "retention_days", "created_at"]
     search_fields = ["name", "client_id"]
-    readonly_fields = ["client_id", "created_at"]
-    fields = ["name", "client_id", "is_active", "created_at"]
+    # The secret (plain or encrypted) is never a field here: it is shown once, in a message.
+    readonly_fields = ["client_id", "created_at", "previous_secret_valid_until"]
+    fields = [
+        "name",
+        "client_id",
+        "is_active",
+        "webhook_url",
+        "retention_days",
+        "created_at",
+        "previous_secret_valid_until",
+    ]
+    actions = ["rotate_secret"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "webhook_url":
+            kwargs["assume_scheme"] = "https"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @admin.display(description="previous secret valid until")
+    def previous_secret_valid_until(self, obj: Client):
+        return obj.previous_secret_expires_at or "—"
 
     def save_model(self, request, obj, form, change) -> None:
         if not change:
             secret = signing.new_client_secret()
             obj.client_id = signing.new_client_id()
             obj.secret_encrypted = signing.encrypt_secret(secret)
-            messages.warning(
-                request,
-                f"client_id {obj.client_id} — client_secret {secret} — copy the secret now, "
-                "it is not shown again.",
-            )
+            _show_secret_once(request, obj.client_id, secret)
         super().save_model(request, obj, form, change)
+
+    @admin.action(description="Rotate the secret (the old one works for a grace period)")
+    def rotate_secret(self, request, queryset) -> None:
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        for client in queryset:
+            _show_secret_once(request, client.client_id, client_secret_rotate(client=client))
+
+
+def _show_secret_once(request, client_id: str, secret: str) -> None:
+    messages.warning(
+        request,
+        f"client_id {client_id} — client_secret {secret} — copy the secret now, "
+        "it is not shown again.",
+    )
 
 
 class ViolationInline(admin.TabularInline):
@@ -48,25 +109,83 @@ class StatusChangeInline(admin.TabularInline):
         return False
 
 
+class AuditInline(admin.TabularInline):
+    model = AttemptAuditEntry
+    extra = 0
+    can_delete = False
+    fields = ["at", "action", "actor", "actor_label", "before", "after", "comment"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class NeedsReviewFilter(admin.SimpleListFilter):
+    title = "needs review"
+    parameter_name = "needs_review"
+
+    def lookups(self, request, model_admin):
+        return [("yes", f"score below {settings.PROCTOR_REVIEW_THRESHOLD:g}, unreviewed")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(
+                status=AttemptStatus.STOPPED,
+                trust_score__lt=settings.PROCTOR_REVIEW_THRESHOLD,
+                review_verdict=ReviewVerdict.UNREVIEWED,
+            )
+        return queryset
+
+
+class LookupKeyFilter(admin.SimpleListFilter):
+    title = "lookup key"
+    parameter_name = "lookup_key"
+
+    def lookups(self, request, model_admin):
+        keys = (
+            Attempt.objects.exclude(lookup_key="")
+            .values_list("lookup_key", flat=True)
+            .distinct()
+            .order_by("lookup_key")[:LOOKUP_KEY_CHOICES_MAX]
+        )
+        return [(key, key) for key in keys]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(lookup_key=self.value()) if self.value() else queryset
+
+
 @admin.register(Attempt)
 class AttemptAdmin(admin.ModelAdmin):
+    change_form_template = "admin/proctoring/attempt/change_form.html"
     list_display = [
         "test_attempt_id",
         "client",
         "status",
         "trust_score",
+        "review_verdict",
         "evidence_status",
+        "lookup_key",
         "started_at",
         "finished_at",
     ]
-    list_filter = ["status", "evidence_status", "client"]
+    list_filter = [
+        NeedsReviewFilter,
+        "review_verdict",
+        "status",
+        "evidence_status",
+        "client",
+        LookupKeyFilter,
+    ]
     search_fields = ["test_attempt_id", "lookup_key"]
     ordering = ["-created_at"]
-    # Status only changes through services.attempts.attempt_transition, never by hand here.
+    # Status and verdict change only through their transition functions, never by hand here.
     readonly_fields = [
         "client",
         "test_attempt_id",
         "status",
+        "review_verdict",
+        "reviewed_at",
+        "reviewed_by",
         "created_at",
         "started_at",
         "stop_requested_at",
@@ -80,7 +199,241 @@ class AttemptAdmin(admin.ModelAdmin):
         "lookup_key",
         "test_duration_min",
     ]
-    inlines = [ViolationInline, StatusChangeInline]
+    inlines = [ViolationInline, StatusChangeInline, AuditInline]
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<str:object_id>/evidence/<int:evidence_id>/file/",
+                wrap(self.evidence_file_view),
+                name="proctoring_attempt_evidence_file",
+            ),
+            path(
+                "<str:object_id>/review/",
+                wrap(require_POST(self.review_view)),
+                name="proctoring_attempt_review",
+            ),
+            path(
+                "<str:object_id>/violations/<int:violation_id>/review/",
+                wrap(require_POST(self.violation_review_view)),
+                name="proctoring_attempt_violation_review",
+            ),
+        ] + super().get_urls()
+
+    def _attempt(self, request, object_id) -> Attempt:
+        attempt = get_object_or_404(Attempt.objects.select_related("client"), pk=object_id)
+        if not self.has_view_permission(request, attempt):
+            raise PermissionDenied
+        return attempt
+
+    def evidence_file_view(self, request, object_id, evidence_id):
+        """Evidence for staff with view permission only; MEDIA_URL is never routed."""
+        attempt = self._attempt(request, object_id)
+        evidence = get_object_or_404(Evidence, pk=evidence_id, attempt=attempt)
+        if not evidence.file.name or not evidence.file.storage.exists(evidence.file.name):
+            raise Http404("evidence file is gone")
+        content_type = mimetypes.guess_type(evidence.file.name)[0] or "application/octet-stream"
+        response = FileResponse(evidence.file.open("rb"), content_type=content_type)
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    def review_view(self, request, object_id):
+        attempt = self._attempt(request, object_id)
+        if not request.user.has_perm(REVIEW_PERMISSION):
+            raise PermissionDenied
+        try:
+            reviews.attempt_review_transition(
+                attempt=attempt,
+                to_verdict=request.POST.get("verdict", ""),
+                reviewer=request.user,
+                comment=request.POST.get("comment", "")[:2000],
+            )
+            messages.success(request, f"Verdict recorded: {request.POST.get('verdict')}.")
+        except ProctoringError as exc:
+            messages.error(request, exc.message)
+        return HttpResponseRedirect(_change_url(attempt))
+
+    def violation_review_view(self, request, object_id, violation_id):
+        attempt = self._attempt(request, object_id)
+        if not request.user.has_perm(REVIEW_PERMISSION):
+            raise PermissionDenied
+        violation = get_object_or_404(Violation, pk=violation_id, attempt=attempt)
+        verdict = request.POST.get("verdict", "")
+        if verdict not in ViolationVerdict.values:
+            messages.error(request, f"Unknown violation verdict '{verdict}'.")
+        else:
+            reviews.violation_review_set(
+                violation=violation,
+                verdict=verdict,
+                reviewer=request.user,
+                comment=request.POST.get("comment", "")[:2000],
+            )
+            messages.success(request, f"Violation {violation.pk} {verdict}.")
+        return HttpResponseRedirect(_change_url(attempt))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        attempt = Attempt.objects.filter(pk=object_id).first()
+        extra = dict(extra_context or {})
+        if attempt is not None and self.has_view_permission(request, attempt):
+            extra.update(review_context(request, attempt))
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+
+def _change_url(attempt: Attempt) -> str:
+    return reverse("admin:proctoring_attempt_change", args=[attempt.pk])
+
+
+def _evidence_url(evidence: Evidence) -> str:
+    return reverse(
+        "admin:proctoring_attempt_evidence_file", args=[evidence.attempt_id, evidence.pk]
+    )
+
+
+def _photo_size(evidence: Evidence) -> tuple[int, int]:
+    try:
+        with evidence.file.open("rb") as handle:
+            head = handle.read(JPEG_HEAD_BYTES)
+    except OSError:
+        return review_pictures.FALLBACK_SIZE
+    return review_pictures.jpeg_size(head) or review_pictures.FALLBACK_SIZE
+
+
+def _evidence_item(evidence: Evidence) -> dict:
+    url = _evidence_url(evidence)
+    item = {"evidence": evidence, "url": url, "clock": review_pictures.clock(evidence.at_s)}
+    if evidence.kind in (EvidenceKind.PHOTO, EvidenceKind.RANDOM_PHOTO, EvidenceKind.SCREENSHOT):
+        faces = (evidence.data or {}).get("faces") or []
+        item["picture"] = mark_safe(  # noqa: S308 (built from escaped values)
+            review_pictures.faces_overlay_svg(
+                image_url=url, size=_photo_size(evidence), faces=faces
+            )
+        )
+    return item
+
+
+def _duration_s(attempt: Attempt, violations: list[Violation]) -> float:
+    if attempt.started_at and attempt.finished_at:
+        return (attempt.finished_at - attempt.started_at).total_seconds()
+    if attempt.test_duration_min:
+        return attempt.test_duration_min * 60.0
+    return max((v.end_s for v in violations), default=0.0)
+
+
+def _timeline(attempt: Attempt, violations: list[Violation], evidence: list[Evidence]) -> str:
+    present = {v.type for v in violations}
+    lanes = sorted(ANALYSIS_TYPES | present, key=lambda t: (t not in present, t))
+    spans = [
+        review_pictures.Span(
+            v.type,
+            v.start_s,
+            v.end_s,
+            f"{v.get_type_display()} {review_pictures.clock(v.start_s)}"
+            f"–{review_pictures.clock(v.end_s)} ({v.duration_s:.1f} s)",
+        )
+        for v in violations
+    ]
+    markers = [
+        review_pictures.Span(e.type, e.at_s, e.at_s, f"{e.kind} at {review_pictures.clock(e.at_s)}")
+        for e in evidence
+        if e.type
+    ]
+    return review_pictures.timeline_svg(
+        spans=spans, markers=markers, duration_s=_duration_s(attempt, violations), lanes=lanes
+    )
+
+
+def review_context(request, attempt: Attempt) -> dict:
+    """What the attempt page shows a reviewer: timeline, evidence, breakdown, verdict forms."""
+    violations = review_selectors.attempt_violations_with_evidence(attempt=attempt)
+    evidence = list(review_selectors.attempt_evidence(attempt=attempt))
+    reviewed = {r.violation_id: r for r in ViolationReview.objects.filter(attempt=attempt)}
+    for violation in violations:
+        violation.review_row = reviewed.get(violation.pk)
+        violation.clock = review_pictures.clock(violation.start_s)
+    allowed = reviews.REVIEW_TRANSITIONS.get(attempt.review_verdict, frozenset())
+    can_review = request.user.has_perm(REVIEW_PERMISSION)
+    return {
+        "timeline_svg": mark_safe(_timeline(attempt, violations, evidence)),  # noqa: S308
+        "evidence_items": [_evidence_item(e) for e in evidence],
+        "review_violations": violations,
+        "breakdown_components": (attempt.score_breakdown or {}).get("components", []),
+        "verdict_choices": [c for c in ReviewVerdict.choices if c[0] in allowed],
+        "can_review": can_review and attempt.status == AttemptStatus.STOPPED,
+        "review_threshold": settings.PROCTOR_REVIEW_THRESHOLD,
+    }
+
+
+@admin.register(ViolationReview)
+class ViolationReviewAdmin(admin.ModelAdmin):
+    """Reviewed violations, with the per-detector precision figure above the list."""
+
+    change_list_template = "admin/proctoring/violationreview/change_list.html"
+    list_display = ["attempt", "type", "detector", "verdict", "reviewer", "at"]
+    list_filter = ["detector", "type", "verdict"]
+    readonly_fields = [f.name for f in ViolationReview._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        extra = {**(extra_context or {}), "precision_rows": review_selectors.detector_precision()}
+        return super().changelist_view(request, extra_context=extra)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    change_form_template = "admin/proctoring/webhookdelivery/change_form.html"
+    list_display = [
+        "id",
+        "client",
+        "event",
+        "attempt",
+        "status",
+        "tries",
+        "last_status_code",
+        "created_at",
+    ]
+    list_filter = ["status", "event", "client"]
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+    actions = ["resend"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<str:object_id>/resend/",
+                wrap(require_POST(self.resend_view)),
+                name="proctoring_webhookdelivery_resend",
+            )
+        ] + super().get_urls()
+
+    def resend_view(self, request, object_id):
+        delivery = get_object_or_404(WebhookDelivery, pk=object_id)
+        if not self.has_change_permission(request, delivery):
+            raise PermissionDenied
+        webhooks.webhook_resend(delivery=delivery)
+        messages.success(request, format_html("Delivery {} queued again.", delivery.pk))
+        return HttpResponseRedirect(
+            reverse("admin:proctoring_webhookdelivery_change", args=[delivery.pk])
+        )
+
+    @admin.action(description="Resend the selected deliveries")
+    def resend(self, request, queryset) -> None:
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        for delivery in queryset:
+            webhooks.webhook_resend(delivery=delivery)
+        messages.success(request, f"{queryset.count()} deliveries queued again.")

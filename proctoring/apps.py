@@ -9,3 +9,4 @@ class ProctoringConfig(AppConfig):
 
     def ready(self) -> None:
         from proctoring import checks, worker_hooks  # noqa: F401  (registration side effects)
+        from proctoring.services import webhooks  # noqa: F401  (connects attempt.scored)

@@ -8,6 +8,14 @@ from django.db import models
 from proctoring.statuses import AttemptStatus, EvidenceStatus, ViolationType
 
 TEST_ATTEMPT_ID_MAX_LENGTH = 40
+DEFAULT_RETENTION_DAYS = 90
+
+
+class ReviewVerdict(models.TextChoices):
+    UNREVIEWED = "unreviewed", "Unreviewed"
+    CLEARED = "cleared", "Cleared"
+    CONFIRMED = "confirmed", "Confirmed"
+    INCONCLUSIVE = "inconclusive", "Inconclusive"
 
 
 class Client(models.Model):
@@ -21,6 +29,13 @@ class Client(models.Model):
     thresholds = models.JSONField(default=dict, blank=True)
     score_profile = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Where attempt.scored / attempt.reviewed events are POSTed (signed with the client secret).
+    webhook_url = models.URLField(max_length=500, blank=True, default="")
+    # Evidence files and observations older than this are purged (purge_expired).
+    retention_days = models.PositiveIntegerField(default=DEFAULT_RETENTION_DAYS)
+    # After a rotation the old secret keeps verifying until this time (attempts in flight).
+    previous_secret_encrypted = models.TextField(blank=True, default="", editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.client_id})"
@@ -54,6 +69,18 @@ class Attempt(models.Model):
     evidence_status = models.CharField(
         max_length=16, choices=EvidenceStatus.choices, default=EvidenceStatus.PROCESSING
     )
+    # The reviewer's verdict: its own small state, changed only by services.reviews.
+    review_verdict = models.CharField(
+        max_length=16, choices=ReviewVerdict.choices, default=ReviewVerdict.UNREVIEWED
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reviewed_attempts",
+    )
 
     class Meta:
         constraints = [
@@ -63,6 +90,7 @@ class Attempt(models.Model):
         ]
         indexes = [models.Index(fields=["client", "status"])]
         ordering = ["-created_at"]
+        permissions = [("review_attempt", "Can set review verdicts on attempts")]
 
     def __str__(self) -> str:
         return self.test_attempt_id
@@ -192,3 +220,75 @@ class Evidence(models.Model):
 
     class Meta:
         ordering = ["at_s", "id"]
+
+
+# --- Review of single violations, webhook deliveries ---------------------------------------
+
+
+class ViolationVerdict(models.TextChoices):
+    CONFIRMED = "confirmed", "Confirmed"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class ViolationReview(models.Model):
+    """A reviewer's judgement of one violation, with the detector that produced it.
+
+    Type, span and detector are copied so the per-detector precision figure survives a re-score
+    (which rebuilds the model-derived violations).
+    """
+
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="violation_reviews")
+    violation = models.OneToOneField(
+        Violation, null=True, blank=True, on_delete=models.SET_NULL, related_name="review"
+    )
+    type = models.CharField(max_length=32, choices=ViolationType.choices)
+    start_s = models.FloatField()
+    end_s = models.FloatField()
+    detector = models.CharField(max_length=32)
+    verdict = models.CharField(max_length=16, choices=ViolationVerdict.choices)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    comment = models.TextField(blank=True, default="")
+    at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["attempt", "start_s", "id"]
+        indexes = [models.Index(fields=["detector", "type", "verdict"])]
+
+
+class WebhookEvent(models.TextChoices):
+    ATTEMPT_SCORED = "attempt.scored", "Attempt scored"
+    ATTEMPT_REVIEWED = "attempt.reviewed", "Attempt reviewed"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or being sent) to a client's webhook URL; the log shown in the admin."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    attempt = models.ForeignKey(
+        Attempt, null=True, blank=True, on_delete=models.CASCADE, related_name="webhook_deliveries"
+    )
+    event = models.CharField(max_length=32, choices=WebhookEvent.choices)
+    url = models.URLField(max_length=500)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    tries = models.PositiveIntegerField(default=0)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_tried_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["client", "created_at"])]

@@ -1,6 +1,7 @@
 """Reads, each scoped to the calling client."""
 
 from django.db.models import Count, QuerySet
+from django.utils import timezone
 
 import trust_score
 from proctoring import signing
@@ -16,8 +17,10 @@ def client_get_by_credentials(*, client_id: str, client_secret: str) -> Client |
     client = Client.objects.filter(client_id=client_id, is_active=True).first()
     if client is None:
         return None
-    stored = signing.decrypt_secret(client.secret_encrypted)
-    return client if signing.constant_time_equals(stored, client_secret) else None
+    matches = [
+        signing.constant_time_equals(s, client_secret) for s in client_secrets(client=client)
+    ]
+    return client if any(matches) else None
 
 
 def client_get_for_agent(
@@ -27,9 +30,10 @@ def client_get_for_agent(
     client = Client.objects.filter(client_id=client_id, is_active=True).first()
     if client is None:
         raise AuthenticationFailed(UNKNOWN_CLIENT_MESSAGE)
-    secret = signing.decrypt_secret(client.secret_encrypted)
-    if not signing.verify_test_attempt_hash(
-        client_secret=secret, test_attempt_id=test_attempt_id, candidate=hashed_test_attempt_id
+    if not signing.verify_hmac_any(
+        secrets_=client_secrets(client=client),
+        message=test_attempt_id,
+        candidate=hashed_test_attempt_id,
     ):
         raise InvalidHash("hashed_test_attempt_id does not match test_attempt_id for this client.")
     return client
@@ -78,3 +82,12 @@ def attempt_thresholds(*, attempt: Attempt) -> Thresholds:
 def attempt_score_profile(*, attempt: Attempt) -> trust_score.Profile:
     client_level = trust_score.Profile.from_dict(attempt.client.score_profile or {})
     return trust_score.Profile.from_dict(attempt.score_profile or {}, base=client_level)
+
+
+def client_secrets(*, client: Client) -> list[str]:
+    """The secrets that verify now: the current one, and the previous one during its grace."""
+    current = [signing.decrypt_secret(client.secret_encrypted)]
+    expires = client.previous_secret_expires_at
+    if client.previous_secret_encrypted and expires and expires > timezone.now():
+        return current + [signing.decrypt_secret(client.previous_secret_encrypted)]
+    return current

@@ -72,3 +72,60 @@ def decrypt_secret(token: str) -> str:
 
 def constant_time_equals(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+# --- Results page, evidence links, webhooks (issue #5) -------------------------------------
+
+EVIDENCE_LINK_SALT = "proctoring.evidence-download"
+WEBHOOK_SIGNATURE_HEADER = "X-Proctor-Signature"
+
+
+def verify_hmac_any(*, secrets_: list[str], message: str, candidate: str) -> bool:
+    """True when `candidate` is the HMAC of `message` under any of the secrets (rotation)."""
+    results = [
+        verify_test_attempt_hash(client_secret=s, test_attempt_id=message, candidate=candidate)
+        for s in secrets_
+    ]
+    return any(results)
+
+
+def evidence_link_token(*, client_id: str, evidence_id: int) -> str:
+    """A signed, timestamped token naming one evidence file of one client."""
+    from django.core import signing as django_signing
+
+    return django_signing.dumps(
+        {"c": client_id, "e": evidence_id}, salt=EVIDENCE_LINK_SALT, compress=False
+    )
+
+
+def evidence_link_read(*, token: str, max_age_s: int) -> tuple[str, int] | None:
+    """(client_id, evidence_id) when the token is authentic and younger than max_age_s."""
+    from django.core import signing as django_signing
+
+    try:
+        value = django_signing.loads(token, salt=EVIDENCE_LINK_SALT, max_age=max_age_s)
+    except django_signing.BadSignature:  # SignatureExpired is a BadSignature
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("e"), int):
+        return None
+    return str(value.get("c")), value["e"]
+
+
+def webhook_signature(*, secret: str, timestamp: int, body: bytes) -> str:
+    """The X-Proctor-Signature header: t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">."""
+    signed = f"{timestamp}.".encode() + body
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def webhook_verify(*, secret: str, header: str, body: bytes, now: int, tolerance_s: int) -> bool:
+    """The reference check a receiver runs (docs/api.md shows the same in plain Python)."""
+    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
+    try:
+        timestamp = int(parts.get("t", ""))
+    except ValueError:
+        return False
+    if abs(now - timestamp) > tolerance_s:
+        return False
+    expected = webhook_signature(secret=secret, timestamp=timestamp, body=body).split("v1=")[1]
+    return hmac.compare_digest(expected, parts.get("v1", ""))

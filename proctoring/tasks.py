@@ -64,3 +64,6 @@ def finalize_attempt(self, attempt_id: int) -> None:
     if not done:
         # Analysis still pending: poll again instead of blocking a worker.
         raise self.retry(countdown=FINALIZE_POLL_S)
+
+
+from proctoring.tasks_webhooks import deliver_webhook, purge_expired  # noqa: E402,F401

@@ -50,3 +50,14 @@ def redis_client():
     client = redis_lib.Redis.from_url(settings.REDIS_URL)
     client.ping()
     return client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(request):
+    """Throttle and failed-HMAC counters live in Redis for minutes: no test inherits them."""
+    yield
+    if "redis_client" in request.fixturenames or request.node.get_closest_marker("django_db"):
+        client = redis_lib.Redis.from_url(settings.REDIS_URL)
+        for pattern in ("*throttle_*", "*hmac-failures*"):
+            for key in client.scan_iter(match=pattern):
+                client.delete(key)

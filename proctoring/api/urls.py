@@ -4,16 +4,46 @@ from django.urls import path
 
 from proctoring.api import views
 
+ATTEMPT = "attempts/<str:test_attempt_id>/"
+
 urlpatterns = [
     path("health/", views.HealthView.as_view(), name="health"),
-    path("attempts/", views.AttemptCreateView.as_view(), name="attempt-create"),
+    path("attempts/", views.AttemptListCreateView.as_view(), name="attempt-create"),
+    path(ATTEMPT, views.AttemptDetailView.as_view(), name="attempt-detail"),
+    path(f"{ATTEMPT}rescore/", views.AttemptRescoreView.as_view(), name="attempt-rescore"),
+    path(f"{ATTEMPT}violations/", views.ViolationListView.as_view(), name="violation-list"),
     path(
-        "attempts/<str:test_attempt_id>/", views.AttemptDetailView.as_view(), name="attempt-detail"
+        f"{ATTEMPT}violations/<str:violation_id>/",
+        views.ViolationDetailView.as_view(),
+        name="violation-detail",
+    ),
+    path(f"{ATTEMPT}evidence/", views.EvidenceListView.as_view(), name="evidence-list"),
+    path(
+        f"{ATTEMPT}evidence/<str:evidence_id>/link/",
+        views.EvidenceLinkView.as_view(),
+        name="evidence-link",
     ),
     path(
-        "attempts/<str:test_attempt_id>/rescore/",
-        views.AttemptRescoreView.as_view(),
-        name="attempt-rescore",
+        "evidence/download/<str:token>/",
+        views.EvidenceDownloadView.as_view(),
+        name="evidence-download",
+    ),
+    path("results/", views.ResultsView.as_view(), name="results"),
+    path("usage/", views.UsageView.as_view(), name="usage"),
+    path(
+        "webhooks/deliveries/",
+        views.WebhookDeliveryListView.as_view(),
+        name="webhook-delivery-list",
+    ),
+    path(
+        "webhooks/deliveries/<str:delivery_id>/",
+        views.WebhookDeliveryDetailView.as_view(),
+        name="webhook-delivery-detail",
+    ),
+    path(
+        "webhooks/deliveries/<str:delivery_id>/resend/",
+        views.WebhookDeliveryResendView.as_view(),
+        name="webhook-delivery-resend",
     ),
     path("agent/sessions/", views.AgentSessionView.as_view(), name="agent-session"),
     path("agent/stop/", views.AgentStopView.as_view(), name="agent-stop"),

@@ -1,16 +1,29 @@
-"""API v1 views: validate input, call one service, serialize the output."""
+"""API v1 views: validate input, call one service or selector, serialize the output."""
 
+import time
+
+from django.http import FileResponse
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers as drf_serializers
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from proctoring import selectors
+from proctoring import review_selectors, selectors
 from proctoring.api import serializers as s
+from proctoring.api.guards import hmac_failure_limit
+from proctoring.api.pagination import paginated
+from proctoring.api.schema import AUTH, BINARY_FILE, COMMON, errors
+from proctoring.models import Attempt
 from proctoring.options import validate_options
 from proctoring.sdp import validate_offer
-from proctoring.services import attempts, scoring
+from proctoring.services import attempts, evidence_access, scoring, webhooks
+
+ATTEMPT_404 = ["attempt_not_found"]
+TAGS_ATTEMPTS = ["attempts"]
 
 
 class HealthView(APIView):
@@ -19,14 +32,53 @@ class HealthView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    @extend_schema(
+        tags=["service"],
+        responses={200: inline_serializer("Health", {"status": drf_serializers.CharField()})},
+    )
     def get(self, request: Request) -> Response:
         return Response({"status": "ok"})
 
 
-class AttemptCreateView(APIView):
-    """POST {test_attempt_id, options?} -> 201 attempt; 400 validation_error/unknown_option,
-    401 not_authenticated/unknown_client, 409 attempt_exists."""
+def _attempt_body(request: Request, attempt: Attempt) -> dict:
+    attempt.violation_list = review_selectors.attempt_violations_with_evidence(attempt=attempt)
+    attempt.violation_counts = selectors.attempt_violation_counts(attempt=attempt)
+    return s.AttemptOutput(attempt, context={"request": request}).data
 
+
+class AttemptListCreateView(APIView):
+    """Create an attempt, or list the client's attempts (filtered, ordered, paginated)."""
+
+    @extend_schema(
+        operation_id="v1_attempts_list",
+        tags=TAGS_ATTEMPTS,
+        parameters=[s.AttemptListQuery],
+        responses={
+            200: s.AttemptPageOutput,
+            **errors(e400=["validation_error"], e404=["not_found"], **AUTH),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        query = _validated(s.AttemptListQuery, request.query_params)
+        filters = review_selectors.AttemptFilters(
+            **{k: v for k, v in query.items() if k not in ("page", "page_size")}
+        )
+        found = review_selectors.attempt_list(client=request.user, filters=filters)
+        return Response(paginated(request, found, s.AttemptSummaryOutput))
+
+    @extend_schema(
+        tags=TAGS_ATTEMPTS,
+        request=s.AttemptCreateInput,
+        responses={
+            201: s.AttemptOutput,
+            **errors(
+                e400=["invalid_json", "validation_error", "unknown_option"],
+                e409=["attempt_exists"],
+                e415=["unsupported_media_type"],
+                **AUTH,
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = _validated(s.AttemptCreateInput, request.data)
         attempt = attempts.attempt_create(
@@ -36,24 +88,40 @@ class AttemptCreateView(APIView):
             thresholds=data["thresholds"],
             score_profile=data["score_profile"],
         )
-        return Response(s.AttemptOutput(attempt).data, status=status.HTTP_201_CREATED)
+        return Response(_attempt_body(request, attempt), status=status.HTTP_201_CREATED)
 
 
 class AttemptDetailView(APIView):
-    """GET -> 200 attempt with violations; 401; 404 attempt_not_found (also for other clients')."""
+    """One attempt: score and breakdown, violation counts, violations with evidence links."""
 
+    @extend_schema(
+        tags=TAGS_ATTEMPTS,
+        responses={200: s.AttemptOutput, **errors(e404=ATTEMPT_404, **AUTH)},
+    )
     def get(self, request: Request, test_attempt_id: str) -> Response:
         attempt = selectors.attempt_get_for_client(
             client=request.user, test_attempt_id=test_attempt_id
         )
-        return Response(s.AttemptOutput(attempt).data)
+        return Response(_attempt_body(request, attempt))
 
 
 class AttemptRescoreView(APIView):
-    """POST {thresholds?, score_profile?, comment?} -> 200 attempt re-scored from its stored
-    observations (no model runs); 400 validation_error, 401, 404 attempt_not_found,
-    409 attempt_not_stopped."""
+    """Re-score from stored observations (no model runs) with other thresholds or weights."""
 
+    @extend_schema(
+        tags=TAGS_ATTEMPTS,
+        request=s.RescoreInput,
+        responses={
+            200: s.AttemptOutput,
+            **errors(
+                e400=["invalid_json", "validation_error"],
+                e404=ATTEMPT_404,
+                e409=["attempt_not_stopped"],
+                e415=["unsupported_media_type"],
+                **AUTH,
+            ),
+        },
+    )
     def post(self, request: Request, test_attempt_id: str) -> Response:
         data = _validated(s.RescoreInput, request.data)
         attempt = selectors.attempt_get_for_client(
@@ -66,7 +134,205 @@ class AttemptRescoreView(APIView):
             actor_label=f"client {request.user.client_id}",
             comment=data["comment"],
         )
-        return Response(s.AttemptOutput(attempt).data)
+        return Response(_attempt_body(request, attempt))
+
+
+class ViolationListView(APIView):
+    """The attempt's violations in time order, each with its evidence."""
+
+    @extend_schema(
+        tags=TAGS_ATTEMPTS,
+        responses={200: s.ViolationOutput(many=True), **errors(e404=ATTEMPT_404, **AUTH)},
+    )
+    def get(self, request: Request, test_attempt_id: str) -> Response:
+        attempt = selectors.attempt_get_for_client(
+            client=request.user, test_attempt_id=test_attempt_id
+        )
+        found = review_selectors.attempt_violations_with_evidence(attempt=attempt)
+        return Response(s.ViolationOutput(found, many=True, context={"request": request}).data)
+
+
+class ViolationDetailView(APIView):
+    """One violation with its evidence."""
+
+    @extend_schema(
+        tags=TAGS_ATTEMPTS,
+        responses={
+            200: s.ViolationOutput,
+            **errors(e404=["violation_not_found"], **AUTH),
+        },
+    )
+    def get(self, request: Request, test_attempt_id: str, violation_id: str) -> Response:
+        violation = review_selectors.violation_get_for_client(
+            client=request.user, test_attempt_id=test_attempt_id, violation_id=violation_id
+        )
+        return Response(s.ViolationOutput(violation, context={"request": request}).data)
+
+
+class EvidenceListView(APIView):
+    """Every evidence file of the attempt (violation evidence and random photos)."""
+
+    @extend_schema(
+        tags=["evidence"],
+        responses={200: s.EvidenceOutput(many=True), **errors(e404=ATTEMPT_404, **AUTH)},
+    )
+    def get(self, request: Request, test_attempt_id: str) -> Response:
+        attempt = selectors.attempt_get_for_client(
+            client=request.user, test_attempt_id=test_attempt_id
+        )
+        found = review_selectors.attempt_evidence(attempt=attempt).select_related("attempt")
+        return Response(s.EvidenceOutput(found, many=True, context={"request": request}).data)
+
+
+class EvidenceLinkView(APIView):
+    """Mint a download URL for one evidence file, valid PROCTOR_EVIDENCE_URL_TTL_S (5 min)."""
+
+    @extend_schema(
+        tags=["evidence"],
+        request=None,
+        responses={200: s.EvidenceLinkOutput, **errors(e404=["evidence_not_found"], **AUTH)},
+    )
+    def post(self, request: Request, test_attempt_id: str, evidence_id: str) -> Response:
+        evidence = review_selectors.evidence_get_for_client(
+            client=request.user, test_attempt_id=test_attempt_id, evidence_id=evidence_id
+        )
+        link = evidence_access.evidence_link_mint(client=request.user, evidence=evidence)
+        path = reverse("evidence-download", kwargs={"token": link.token})
+        url = request.build_absolute_uri(path)
+        return Response(s.EvidenceLinkOutput({"url": url, "expires_at": link.expires_at}).data)
+
+
+class EvidenceDownloadView(APIView):
+    """The file behind a signed link; the link is the credential, so no other auth."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        tags=["evidence"],
+        responses={
+            (200, "application/octet-stream"): BINARY_FILE,
+            **errors(e403=["invalid_link"], e404=["evidence_not_found"], **COMMON),
+        },
+    )
+    def get(self, request: Request, token: str):
+        evidence = evidence_access.evidence_for_link(token=token)
+        handle = evidence.file.open("rb")
+        name = evidence.file.name.rsplit("/", 1)[-1]
+        response = FileResponse(handle, as_attachment=True, filename=name)
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class ResultsView(APIView):
+    """All attempts of a client for a page that must not hold the secret (SDK showResults).
+
+    Credential: clientId, unixTimestamp and base64 (or hex) HMAC-SHA256 of the timestamp under
+    the client secret; refused when older than 60 s. Failed checks are rate-limited.
+    """
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        tags=["results"],
+        auth=[],
+        parameters=[s.ResultsQuery],
+        responses={
+            200: s.AttemptPageOutput,
+            **errors(
+                e400=["validation_error"],
+                e401=["unknown_client"],
+                e403=["invalid_hash", "timestamp_expired"],
+                e404=["not_found"],
+                **COMMON,
+            ),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        query = _validated(s.ResultsQuery, request.query_params)
+        with hmac_failure_limit(request, client_id=query["clientId"]):
+            client = review_selectors.client_get_for_results(
+                client_id=query["clientId"],
+                unix_timestamp=query["unixTimestamp"],
+                hashed_unix_timestamp=query["hashedUnixTimestamp"],
+                now=time.time(),
+            )
+        filters = review_selectors.AttemptFilters(lookup_key=query.get("lookup_key"))
+        found = review_selectors.attempt_list(client=client, filters=filters)
+        return Response(paginated(request, found, s.AttemptSummaryOutput))
+
+
+class UsageView(APIView):
+    """Attempts and minutes proctored for the calling client, per month (UTC)."""
+
+    @extend_schema(tags=["usage"], responses={200: s.UsageOutput, **errors(**AUTH)})
+    def get(self, request: Request) -> Response:
+        months = review_selectors.client_usage_by_month(client=request.user)
+        body = {
+            "client_id": request.user.client_id,
+            "total_attempts": sum(m["attempts"] for m in months),
+            "total_minutes": round(sum(m["minutes"] for m in months), 2),
+            "months": months,
+        }
+        return Response(s.UsageOutput(body).data)
+
+
+class WebhookDeliveryListView(APIView):
+    """The client's webhook delivery log, newest first."""
+
+    @extend_schema(
+        operation_id="v1_webhooks_deliveries_list",
+        tags=["webhooks"],
+        parameters=[s.PageQuery],
+        responses={
+            200: s.WebhookDeliveryPageOutput,
+            **errors(e400=["validation_error"], e404=["not_found"], **AUTH),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        _validated(s.PageQuery, request.query_params)
+        found = review_selectors.webhook_deliveries(client=request.user)
+        return Response(paginated(request, found, s.WebhookDeliveryOutput))
+
+
+class WebhookDeliveryDetailView(APIView):
+    """One delivery: payload, tries, last HTTP status or error."""
+
+    @extend_schema(
+        tags=["webhooks"],
+        responses={200: s.WebhookDeliveryOutput, **errors(e404=["delivery_not_found"], **AUTH)},
+    )
+    def get(self, request: Request, delivery_id: str) -> Response:
+        delivery = review_selectors.webhook_delivery_get_for_client(
+            client=request.user, delivery_id=delivery_id
+        )
+        return Response(s.WebhookDeliveryOutput(delivery).data)
+
+
+class WebhookDeliveryResendView(APIView):
+    """Send a delivery again (same id and payload, fresh signature): 202."""
+
+    @extend_schema(
+        tags=["webhooks"],
+        request=None,
+        responses={202: s.WebhookDeliveryOutput, **errors(e404=["delivery_not_found"], **AUTH)},
+    )
+    def post(self, request: Request, delivery_id: str) -> Response:
+        delivery = review_selectors.webhook_delivery_get_for_client(
+            client=request.user, delivery_id=delivery_id
+        )
+        delivery = webhooks.webhook_resend(delivery=delivery)
+        return Response(s.WebhookDeliveryOutput(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+
+AGENT_AUTH_ERRORS = {
+    "e400": ["invalid_json", "validation_error"],
+    "e401": ["unknown_client"],
+    "e403": ["invalid_hash"],
+    "e415": ["unsupported_media_type"],
+    **COMMON,
+}
 
 
 class AgentView(APIView):
@@ -75,31 +341,53 @@ class AgentView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    def _attempt(self, data: dict):
-        client = selectors.client_get_for_agent(
-            client_id=data["client_id"],
-            test_attempt_id=data["test_attempt_id"],
-            hashed_test_attempt_id=data["hashed_test_attempt_id"],
-        )
+    def _client(self, request: Request, data: dict):
+        with hmac_failure_limit(request, client_id=data["client_id"]):
+            return selectors.client_get_for_agent(
+                client_id=data["client_id"],
+                test_attempt_id=data["test_attempt_id"],
+                hashed_test_attempt_id=data["hashed_test_attempt_id"],
+            )
+
+    def _attempt(self, request: Request, data: dict):
+        client = self._client(request, data)
         return selectors.attempt_get_for_client(
             client=client, test_attempt_id=data["test_attempt_id"]
         )
 
 
 class AgentSessionView(AgentView):
-    """POST offer -> 201 {session_id, resumed, attempt, answer}. Errors: 400 invalid_json,
-    validation_error, unknown_option, invalid_sdp; 401 unknown_client; 403 invalid_hash;
-    409 attempt_stopped; 503 ingest_unavailable."""
+    """Start or resume the attempt's media session with an SDP offer; 201 with the answer."""
 
+    @extend_schema(
+        tags=["agent"],
+        auth=[],
+        request=s.AgentSessionInput,
+        responses={
+            201: inline_serializer(
+                "AgentSession",
+                {
+                    "session_id": drf_serializers.UUIDField(),
+                    "resumed": drf_serializers.BooleanField(),
+                    "attempt": s.AttemptStatusOutput(),
+                    "answer": drf_serializers.DictField(child=drf_serializers.CharField()),
+                },
+            ),
+            **errors(
+                **{
+                    **AGENT_AUTH_ERRORS,
+                    "e400": ["invalid_json", "validation_error", "unknown_option", "invalid_sdp"],
+                },
+                e409=["attempt_stopped"],
+                e503=["ingest_unavailable"],
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = _validated(s.AgentSessionInput, request.data)
         options = validate_options(data["options"])
         offer = validate_offer(data["offer"])
-        client = selectors.client_get_for_agent(
-            client_id=data["client_id"],
-            test_attempt_id=data["test_attempt_id"],
-            hashed_test_attempt_id=data["hashed_test_attempt_id"],
-        )
+        client = self._client(request, data)
         started = attempts.attempt_start_session(
             client=client, test_attempt_id=data["test_attempt_id"], options=options, offer=offer
         )
@@ -113,11 +401,20 @@ class AgentSessionView(AgentView):
 
 
 class AgentStopView(AgentView):
-    """POST -> 202 {status: stopping}, or 200 with the status when already stopped.
-    Errors: 401, 403 invalid_hash, 404 attempt_not_found, 409 attempt_not_started."""
+    """Stop monitoring: 202 {status: stopping}, or 200 with the status when already stopped."""
 
+    @extend_schema(
+        tags=["agent"],
+        auth=[],
+        request=s.AgentCredentialsInput,
+        responses={
+            200: s.AttemptStatusOutput,
+            202: s.AttemptStatusOutput,
+            **errors(**AGENT_AUTH_ERRORS, e404=ATTEMPT_404, e409=["attempt_not_started"]),
+        },
+    )
     def post(self, request: Request) -> Response:
-        attempt = self._attempt(_validated(s.AgentCredentialsInput, request.data))
+        attempt = self._attempt(request, _validated(s.AgentCredentialsInput, request.data))
         was_stopped = attempt.status == "stopped"
         attempt = attempts.attempt_stop(attempt=attempt)
         code = status.HTTP_200_OK if was_stopped else status.HTTP_202_ACCEPTED
@@ -125,11 +422,16 @@ class AgentStopView(AgentView):
 
 
 class AgentStatusView(AgentView):
-    """POST -> 200 {test_attempt_id, status, started_at, finished_at, trust_score,
-    evidence_status}."""
+    """The attempt's status and, once scored, its Trust Score."""
 
+    @extend_schema(
+        tags=["agent"],
+        auth=[],
+        request=s.AgentCredentialsInput,
+        responses={200: s.AttemptStatusOutput, **errors(**AGENT_AUTH_ERRORS, e404=ATTEMPT_404)},
+    )
     def post(self, request: Request) -> Response:
-        attempt = self._attempt(_validated(s.AgentCredentialsInput, request.data))
+        attempt = self._attempt(request, _validated(s.AgentCredentialsInput, request.data))
         return Response(s.AttemptStatusOutput(attempt).data)
 
 

@@ -1,0 +1,46 @@
+"""Rate limits per client and per IP (state in the Redis cache, shared by all web workers)."""
+
+import hashlib
+
+from django.conf import settings
+from rest_framework.throttling import SimpleRateThrottle
+
+from proctoring.models import Client
+
+
+def claimed_client_id(request) -> str:
+    """The client a request speaks for: the authenticated one, else the one it names."""
+    if isinstance(request.user, Client):
+        return request.user.client_id
+    named = request.query_params.get("clientId") or request.query_params.get("client_id")
+    if not named and request.method == "POST":
+        data = request.data
+        named = data.get("client_id") if isinstance(data, dict) else None
+    return str(named)[:64] if named else ""
+
+
+def key_part(value: str) -> str:
+    """Client-supplied text made safe and bounded for a cache key."""
+    return hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()[:32]
+
+
+class _SettingsRateThrottle(SimpleRateThrottle):
+    def get_rate(self) -> str | None:
+        return settings.PROCTOR_THROTTLE_RATES.get(self.scope)
+
+
+class ClientRateThrottle(_SettingsRateThrottle):
+    scope = "client"
+
+    def get_cache_key(self, request, view) -> str | None:
+        ident = claimed_client_id(request)
+        return (
+            self.cache_format % {"scope": self.scope, "ident": key_part(ident)} if ident else None
+        )
+
+
+class IpRateThrottle(_SettingsRateThrottle):
+    scope = "ip"
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
