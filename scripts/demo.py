@@ -73,28 +73,17 @@ def hashed_attempt_id(secret: str) -> str:
 def run_agent(stack: Stack, credentials: dict) -> dict:
     media = SHARED / "media"
     args = [
-        sys.executable,
-        "-m",
-        "agent",
-        "run",
-        "--server",
-        stack.url,
-        "--client-id",
-        credentials["client_id"],
-        "--test-attempt-id",
-        ATTEMPT_ID,
-        "--hashed-test-attempt-id",
-        hashed_attempt_id(credentials["client_secret"]),
-        "--camera",
-        str(media / "fake_camera_640x480_15fps_2s.y4m"),
-        "--microphone",
-        str(media / "fake_mic_16k_2s.wav"),
-        "--duration",
-        str(STREAM_SECONDS),
-        "--ice-host",
-        "127.0.0.1",
-        "--json",
+        *(sys.executable, "-m", "agent", "run", "--server", stack.url),
+        *("--client-id", credentials["client_id"], "--test-attempt-id", ATTEMPT_ID),
+        *("--hashed-test-attempt-id", hashed_attempt_id(credentials["client_secret"])),
+        *("--camera", str(media / "fake_camera_640x480_15fps_2s.y4m")),
+        *("--microphone", str(media / "fake_mic_16k_2s.wav")),
+        *("--duration", str(STREAM_SECONDS), "--ice-host", "127.0.0.1", "--json"),
     ]
+    if not os.environ.get("DISPLAY"):
+        # No screen to share on a headless machine: the screen-based options are off.
+        off = {"tabSwitch": False, "captureSwitchedTab": False, "detectMultipleScreens": False}
+        args += ["--options", json.dumps({"trackingOptions": off})]
     print(f"agent: streaming the sample camera and microphone for {STREAM_SECONDS} s ...")
     process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     stopped = {}
