@@ -2,6 +2,7 @@
 
 import importlib.metadata
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -126,3 +127,26 @@ def test_production_refuses_to_start_without_its_secrets(missing):
     )
     assert done.returncode != 0
     assert f"{missing} must be set when PROCTOR_ENV=production" in done.stderr
+
+
+def test_production_settings_pass_the_deploy_checks():
+    from cryptography.fernet import Fernet
+
+    env = dict(
+        os.environ,
+        PROCTOR_ENV="production",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(60),
+        DJANGO_ALLOWED_HOSTS="exam.example.com",
+        PROCTOR_SECRET_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+    )
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "no issues" in done.stdout
