@@ -16,6 +16,7 @@ from agent.codes import AgentError
 from agent.console import HumanPrinter, JsonPrinter
 from agent.lifecycle import AutoProctor
 from agent.tracks import DEFAULT_MAX_FPS
+from agent.webrtc import DEFAULT_MAX_VIDEO_BITRATE
 
 STATUS_INTERVAL_S = 1.0
 EXIT_OK, EXIT_AGENT_ERROR, EXIT_BAD_OPTIONS = 0, 1, 2
@@ -51,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="offer exactly these host ICE addresses (e.g. 127.0.0.1 for a local server)",
     )
     run.add_argument("--max-fps", type=float, default=DEFAULT_MAX_FPS)
+    run.add_argument(
+        "--max-bitrate", type=int, default=DEFAULT_MAX_VIDEO_BITRATE, help="video bits per second"
+    )
     run.add_argument("--json", action="store_true", help="one JSON object per event on stdout")
     run.add_argument("-v", "--verbose", action="store_true", help="log to stderr at INFO level")
     return parser
@@ -98,6 +102,7 @@ async def run(args: argparse.Namespace, options: dict[str, Any] | None) -> int:
         ice_host_addresses=args.ice_hosts,
         on_event=printer,
         max_fps=args.max_fps,
+        max_video_bitrate=args.max_bitrate,
     )
     try:
         await agent.setup(options)

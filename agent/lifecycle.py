@@ -34,9 +34,11 @@ from agent.tracking import (
 from agent.tracks import DEFAULT_MAX_FPS, RateLimitedVideoTrack
 from agent.webrtc import (
     CAMERA_LABEL,
+    DEFAULT_MAX_VIDEO_BITRATE,
     MICROPHONE_LABEL,
     SCREEN_LABEL,
     MediaSession,
+    cap_video_bitrate,
     use_host_addresses,
 )
 from agent.x11 import ToolError
@@ -104,6 +106,7 @@ class AutoProctor:
         ice_host_addresses: Sequence[str] | None = None,
         on_event: Listener | None = None,
         max_fps: float = DEFAULT_MAX_FPS,
+        max_video_bitrate: int = DEFAULT_MAX_VIDEO_BITRATE,
         stop_deadline_s: float = STOP_DEADLINE_S,
         http_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -122,6 +125,7 @@ class AutoProctor:
         self.photo_seed = photo_seed
         self.ice_host_addresses = list(ice_host_addresses) if ice_host_addresses else None
         self.max_fps = max_fps
+        self.max_video_bitrate = max_video_bitrate
         self.stop_deadline_s = stop_deadline_s
         self.options: dict[str, Any] | None = None
         self.state = State.CREATED
@@ -320,6 +324,7 @@ class AutoProctor:
         assert self.options is not None
         if self.ice_host_addresses is not None:
             use_host_addresses(self.ice_host_addresses)
+        cap_video_bitrate(self.max_video_bitrate)
         session = MediaSession(
             self._open_tracks(),
             self._on_channel_message,

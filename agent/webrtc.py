@@ -13,6 +13,7 @@ from typing import Any
 
 import aioice.ice
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.codecs import h264, vpx
 from aiortc.mediastreams import MediaStreamTrack
 
 from agent.codes import AgentError, ErrorCode
@@ -43,6 +44,20 @@ def use_host_addresses(addresses: Sequence[str] | None) -> None:
         return [a for a in chosen if (use_ipv6 if ":" in a else use_ipv4)]
 
     aioice.ice.get_host_addresses = get_host_addresses
+
+
+# The server analyses one frame per second: a webcam stream needs a still-sharp 640x480 frame,
+# not a video call's motion. aiortc lets the receiver's bandwidth feedback push VP8 to 1.5 Mbps
+# on a LAN; capping it cuts the packets the ingest decrypts and decodes (docs/benchmarks.md).
+DEFAULT_MAX_VIDEO_BITRATE = 300_000
+
+
+def cap_video_bitrate(max_bps: int) -> None:
+    """Bound aiortc's encoders at `max_bps` for this process (its bounds are module constants)."""
+    for codec in (vpx, h264):
+        codec.MAX_BITRATE = max_bps
+        codec.DEFAULT_BITRATE = min(codec.DEFAULT_BITRATE, max_bps)
+        codec.MIN_BITRATE = min(codec.MIN_BITRATE, max_bps)
 
 
 class MediaSession:

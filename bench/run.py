@@ -8,7 +8,16 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from bench import api_load, counting, env, report, scoring, violation_latency
+from bench import (
+    api_load,
+    counting,
+    e2e_capacity,
+    env,
+    ingest_capacity,
+    report,
+    scoring,
+    violation_latency,
+)
 
 RESULTS_DIR = env.ROOT / "bench" / "results"
 FULL_RESULTS = RESULTS_DIR / "latest.json"
@@ -17,7 +26,14 @@ DOC = env.ROOT / "docs" / "benchmarks.md"
 START_MARK = "<!-- bench:results:start -->"
 END_MARK = "<!-- bench:results:end -->"
 # Priority order of the issue; each module has NAME, TITLE, run(mode), markdown(), targets().
-MODULES: tuple[ModuleType, ...] = (counting, scoring, violation_latency, api_load)
+MODULES: tuple[ModuleType, ...] = (
+    counting,
+    scoring,
+    violation_latency,
+    api_load,
+    ingest_capacity,
+    e2e_capacity,
+)
 BY_NAME = {module.NAME: module for module in MODULES}
 
 

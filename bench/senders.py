@@ -1,0 +1,348 @@
+"""Candidates without encoders: pre-encoded VP8/Opus replayed over real WebRTC sessions.
+
+`encode_media()` runs aiortc's own encoders once (the agent's codecs and settings) and stores the
+encoded frames; `python -m bench.senders SPEC.json` then opens one peer connection per stream,
+starts a real session with `POST /api/v1/agent/sessions/` exactly as the agent does, and replays
+the stored frames at their media times. aiortc's `RTCRtpSender` packs an `av.Packet` returned by
+`track.recv()` without encoding it (`_next_encoded_frame`: `isinstance(data, Frame)` encodes,
+anything else goes to `encoder.pack`), so a sender costs SRTP and packetisation only.
+
+Protocol with the coordinator: one JSON line per stream on stdout once its first video and audio
+frames are sent (`ready`), then `stop` on stdin (or the spec's `max_s`) closes every connection
+and prints one `done` line with what was sent.
+"""
+
+import asyncio
+import json
+import os
+import pickle
+import sys
+import time
+import wave
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import cv2
+import httpx
+import numpy as np
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.codecs.opus import OpusEncoder
+from aiortc.codecs.vpx import Vp8Encoder, VpxPayloadDescriptor
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from bench import media
+
+VIDEO_CLOCK = 90000  # aiortc's VIDEO_TIME_BASE
+AUDIO_CLOCK = 48000  # Opus' RTP clock
+# aiortc's receiver sends REMB; on a LAN (and on loopback) the agent's VP8 encoder is driven to
+# aiortc's MAX_BITRATE within about 10 s and stays there (measured: 1.2 Mbps after 5 s, 1.5 Mbps
+# from 10 s on). That steady state is "the agent's default encoder settings".
+AGENT_VIDEO_BITRATE = 1_500_000
+SCREEN_SIZE = (1920, 1080)
+SCREEN_FPS = 1  # agent.screen.SCREEN_FPS
+SCREEN_FRAMES = 30
+MICROPHONE = "fake_mic_16k_2s.wav"
+# Loops of the 9.4 s one-face/two-face pattern in one encoded sequence (one keyframe per replay).
+CAMERA_LOOPS = 3
+# A webcam is never still: a little shake and sensor noise keep VP8 busy like a real one.
+SHAKE_PX = 2
+NOISE_SIGMA = 3.0
+SESSIONS_PATH = "/api/v1/agent/sessions/"
+AGENT_OPTIONS = {
+    "trackingOptions": {
+        "tabSwitch": False,
+        "captureSwitchedTab": False,
+        "detectMultipleScreens": False,
+        "photosAtRandom": False,
+    }
+}
+GATHER_TIMEOUT_S = 10.0
+CONNECT_TIMEOUT_S = 30.0
+FIRST_PACKET_TIMEOUT_S = 10.0
+HTTP_TIMEOUT_S = 60.0
+NICE = 10  # the candidates' machines: the stack under test gets the CPU first
+
+
+@dataclass
+class Encoded:
+    """One track's encoded frames: (payload, ticks from the first frame) and its loop period."""
+
+    frames: list[tuple[bytes, int]]
+    clock: int
+    period_ticks: int
+
+    @property
+    def seconds(self) -> float:
+        return self.period_ticks / self.clock
+
+    @property
+    def bytes_per_s(self) -> float:
+        return sum(len(data) for data, _ in self.frames) / self.seconds
+
+
+def _vp8(frames: list[np.ndarray], fps: float, bitrate: int) -> Encoded:
+    """aiortc's Vp8Encoder at a fixed target bitrate, its RTP payloads joined back into frames."""
+    encoder = Vp8Encoder()
+    encoder.target_bitrate = bitrate
+    step = round(VIDEO_CLOCK / fps)
+    out = []
+    for index, bgr in enumerate(frames):
+        frame = av.VideoFrame.from_ndarray(bgr, format="bgr24")
+        frame.pts, frame.time_base = index * step, Fraction(1, VIDEO_CLOCK)
+        payloads, timestamp = encoder.encode(frame, force_keyframe=index == 0)
+        data = b"".join(VpxPayloadDescriptor.parse(p)[1] for p in payloads)
+        out.append((data, timestamp))
+    first = out[0][1]
+    return Encoded([(d, t - first) for d, t in out], VIDEO_CLOCK, len(frames) * step)
+
+
+def camera_frames(fps: float) -> list[np.ndarray]:
+    """bench.media's pattern (1 face 5.8 s, 2 faces 3.6 s) with camera shake and sensor noise."""
+    from proctoring.analysis.vision import letterbox
+
+    size = (media.WIDTH, media.HEIGHT)
+    one = letterbox(cv2.imread(str(media.MEDIA_DIR / media.ONE_FACE_IMAGE)), size=size)
+    two = letterbox(cv2.imread(str(media.MEDIA_DIR / media.TWO_FACES_IMAGE)), size=size)
+    rng = np.random.default_rng(6)
+    frames = []
+    for _ in range(CAMERA_LOOPS):
+        pattern = [one] * round(media.ONE_FACE_S * fps) + [two] * round(media.TWO_FACES_S * fps)
+        for image in pattern:
+            dx, dy = rng.integers(-SHAKE_PX, SHAKE_PX + 1, size=2)
+            shifted = np.roll(image, (int(dy), int(dx)), axis=(0, 1)).astype(np.int16)
+            noise = rng.normal(0, NOISE_SIGMA, size=shifted.shape).astype(np.int16)
+            frames.append(np.clip(shifted + noise, 0, 255).astype(np.uint8))
+    return frames
+
+
+def screen_frames() -> list[np.ndarray]:
+    """A desktop-like screen: static text, a clock that changes every frame, a line every 5 s."""
+    width, height = SCREEN_SIZE
+    base = np.full((height, width, 3), 235, np.uint8)
+    cv2.rectangle(base, (0, 0), (width, 40), (60, 60, 60), -1)
+    for row in range(60):
+        text = f"Question {row + 1}: lorem ipsum dolor sit amet, consectetur adipiscing elit"
+        cv2.putText(base, text, (40, 80 + row * 16), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (20, 20, 20))
+    frames = []
+    for second in range(SCREEN_FRAMES):
+        image = base.copy()
+        clock = f"00:{second // 60:02d}:{second % 60:02d}"
+        cv2.putText(image, clock, (width - 160, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255,) * 3)
+        for line in range(second // 5):
+            cv2.putText(
+                image, f"answer typed {line}", (1000, 200 + line * 30),
+                cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 120),
+            )  # fmt: skip
+        frames.append(image)
+    return frames
+
+
+def _opus(path: Path) -> Encoded:
+    """aiortc's OpusEncoder (48 kHz stereo, 20 ms, 96 kbps voip) over the WAV, one loop."""
+    with wave.open(str(path)) as wav:
+        rate, pcm = wav.getframerate(), wav.readframes(wav.getnframes())
+    samples = np.frombuffer(pcm, np.int16)
+    chunk = rate // 50
+    per_loop = len(samples) // chunk
+    # Opus holds one frame back: encode one more (silent) chunk, keep exactly one loop's packets.
+    samples = np.concatenate([samples[: per_loop * chunk], np.zeros(chunk, np.int16)])
+    encoder, out = OpusEncoder(), []
+    for index in range(per_loop + 1):
+        frame = av.AudioFrame.from_ndarray(
+            samples[index * chunk : (index + 1) * chunk].reshape(1, -1), format="s16", layout="mono"
+        )
+        frame.sample_rate, frame.pts = rate, index * chunk
+        frame.time_base = Fraction(1, rate)
+        payloads, timestamp = encoder.encode(frame)
+        out += [(payload, timestamp) for payload in payloads]
+    period = per_loop * AUDIO_CLOCK // 50
+    return Encoded(out[: period * 50 // AUDIO_CLOCK], AUDIO_CLOCK, period)
+
+
+def encode_media(directory: Path, fps: float, bitrate: int = AGENT_VIDEO_BITRATE) -> Path:
+    """Encode the camera at `fps`, the microphone and the screen once; a pickle for the senders."""
+    path = directory / f"media_{fps:g}fps_{bitrate // 1000}k.pkl"
+    if not path.exists():
+        encoded = {
+            "camera": _vp8(camera_frames(fps), fps, bitrate),
+            "microphone": _opus(media.MEDIA_DIR / MICROPHONE),
+            "screen": _vp8(screen_frames(), SCREEN_FPS, bitrate),
+            "fps": fps,
+            "bitrate": bitrate,
+        }
+        path.write_bytes(pickle.dumps(encoded))
+    return path
+
+
+def describe(path: Path) -> dict[str, Any]:
+    encoded = pickle.loads(path.read_bytes())  # noqa: S301  (our own file)
+    return {
+        name: {
+            "kbps": round(encoded[name].bytes_per_s * 8 / 1000, 1),
+            "frames_per_s": round(len(encoded[name].frames) / encoded[name].seconds, 2),
+            "loop_s": encoded[name].seconds,
+        }
+        for name in ("camera", "microphone", "screen")
+    } | {"fps": encoded["fps"], "target_bitrate": encoded["bitrate"]}
+
+
+class PacketTrack(MediaStreamTrack):
+    """Returns pre-encoded `av.Packet`s at their media times, looping with continuous pts."""
+
+    def __init__(self, kind: str, encoded: Encoded, track_id: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self._id = track_id
+        self._encoded = encoded
+        self._time_base = Fraction(1, encoded.clock)
+        self._index = 0
+        self._start: float | None = None
+        self.t0: float | None = None  # wall time the first frame was handed to the sender
+        self.sent = 0
+        self.bytes = 0
+
+    async def recv(self) -> av.Packet:
+        if self.readyState != "live":
+            raise MediaStreamError
+        loop, index = divmod(self._index, len(self._encoded.frames))
+        data, ticks = self._encoded.frames[index]
+        ticks += loop * self._encoded.period_ticks
+        if self._start is None:
+            self._start, self.t0 = time.monotonic(), time.time()
+        delay = self._start + float(ticks * self._time_base) - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        packet = av.Packet(data)
+        packet.pts, packet.time_base = ticks, self._time_base
+        self._index += 1
+        self.sent += 1
+        self.bytes += len(data)
+        return packet
+
+
+async def _wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        await asyncio.sleep(0.05)
+
+
+class Stream:
+    def __init__(self, spec: dict[str, Any], encoded: dict[str, Any], screen: bool) -> None:
+        self.spec = spec
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.tracks = {
+            "camera": PacketTrack("video", encoded["camera"], "camera"),
+            "microphone": PacketTrack("audio", encoded["microphone"], "microphone"),
+        }
+        if screen:
+            self.tracks["screen"] = PacketTrack("video", encoded["screen"], "screen")
+        for track in self.tracks.values():
+            self.pc.addTrack(track)
+        self.pc.createDataChannel("events")
+        self.session_id: str | None = None
+        self.error: str | None = None
+
+    async def start(self, http: httpx.AsyncClient, server: dict[str, str]) -> dict[str, Any]:
+        started = time.monotonic()
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        await _wait_for(
+            lambda: self.pc.iceGatheringState == "complete", GATHER_TIMEOUT_S, "ICE gathering"
+        )
+        payload = {
+            "client_id": server["client_id"],
+            "test_attempt_id": self.spec["attempt_id"],
+            "hashed_test_attempt_id": self.spec["hashed"],
+            "options": AGENT_OPTIONS,
+            "offer": {"type": "offer", "sdp": self.pc.localDescription.sdp},
+        }
+        response = await http.post(server["url"] + SESSIONS_PATH, json=payload)
+        if response.status_code != httpx.codes.CREATED:
+            raise RuntimeError(f"session create: HTTP {response.status_code} {response.text[:200]}")
+        body = response.json()
+        self.session_id = body["session_id"]
+        await self.pc.setRemoteDescription(RTCSessionDescription(**body["answer"]))
+        await _wait_for(
+            lambda: self.pc.connectionState == "connected", CONNECT_TIMEOUT_S, "connection"
+        )
+        connected_s = time.monotonic() - started
+        await _wait_for(
+            lambda: all(t.t0 is not None for t in self.tracks.values()),
+            FIRST_PACKET_TIMEOUT_S,
+            "first packets",
+        )
+        return {
+            "event": "ready",
+            "attempt_id": self.spec["attempt_id"],
+            "session_id": self.session_id,
+            "connect_s": connected_s,
+            "t0": {name: track.t0 for name, track in self.tracks.items()},
+        }
+
+    def sent(self) -> dict[str, Any]:
+        return {
+            "attempt_id": self.spec["attempt_id"],
+            "session_id": self.session_id,
+            "error": self.error,
+            "frames": {name: t.sent for name, t in self.tracks.items()},
+            "bytes": {name: t.bytes for name, t in self.tracks.items()},
+        }
+
+
+def _emit(line: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(line) + "\n")
+    sys.stdout.flush()
+
+
+async def _start_one(stream: Stream, http: httpx.AsyncClient, server: dict, delay: float) -> None:
+    await asyncio.sleep(delay)
+    try:
+        _emit(await stream.start(http, server))
+    except Exception as error:  # reported to the coordinator, which counts it as not ready
+        stream.error = f"{type(error).__name__}: {error}"
+        _emit({"event": "failed", "attempt_id": stream.spec["attempt_id"], "error": stream.error})
+
+
+async def main_async(spec: dict[str, Any]) -> None:
+    from agent.webrtc import use_host_addresses
+
+    use_host_addresses(["127.0.0.1"])
+    encoded = pickle.loads(Path(spec["media"]).read_bytes())  # noqa: S301  (our own file)
+    streams = [Stream(s, encoded, spec["screen"]) for s in spec["streams"]]
+    loop = asyncio.get_running_loop()
+    stop = loop.run_in_executor(None, sys.stdin.readline)
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_S) as http:
+        starts = [
+            asyncio.create_task(_start_one(s, http, spec["server"], i * spec["stagger_s"]))
+            for i, s in enumerate(streams)
+        ]
+        await asyncio.wait([stop], timeout=spec["max_s"])
+        for task in starts:
+            task.cancel()
+    started = time.perf_counter()
+    await asyncio.gather(*(s.pc.close() for s in streams), return_exceptions=True)
+    usage = os.times()
+    _emit(
+        {
+            "event": "done",
+            "streams": [s.sent() for s in streams],
+            "close_s": time.perf_counter() - started,
+            "cpu_s": usage.user + usage.system,
+        }
+    )
+
+
+def main(argv: list[str]) -> int:
+    os.nice(NICE)
+    spec = json.loads(Path(argv[0]).read_text())
+    asyncio.run(main_async(spec))
+    # The executor thread still waits on stdin when max_s ended the run.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
