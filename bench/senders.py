@@ -37,10 +37,11 @@ from bench import media
 
 VIDEO_CLOCK = 90000  # aiortc's VIDEO_TIME_BASE
 AUDIO_CLOCK = 48000  # Opus' RTP clock
-# aiortc's receiver sends REMB; on a LAN (and on loopback) the agent's VP8 encoder is driven to
-# aiortc's MAX_BITRATE within about 10 s and stays there (measured: 1.2 Mbps after 5 s, 1.5 Mbps
-# from 10 s on). That steady state is "the agent's default encoder settings".
-AGENT_VIDEO_BITRATE = 1_500_000
+# The agent caps its VP8 encoder at agent.webrtc.DEFAULT_MAX_VIDEO_BITRATE. Without that cap,
+# aiortc's receiver feedback (REMB) drives it to aiortc's MAX_BITRATE within about 10 s on a LAN
+# (measured: 1.2 Mbps after 5 s, 1.5 Mbps from 10 s on): that is the "before" baseline.
+AGENT_VIDEO_BITRATE = 300_000
+UNCAPPED_VIDEO_BITRATE = 1_500_000
 SCREEN_SIZE = (1920, 1080)
 SCREEN_FPS = 1  # agent.screen.SCREEN_FPS
 SCREEN_FRAMES = 30
