@@ -62,6 +62,9 @@ def test_agent_session_is_analysed_and_scored(stack, new_client, anonymous_api):
     names = [e["event"] for e in events if e["event"] in LIFECYCLE]
     assert names == LIFECYCLE
     stopped = next(e for e in events if e["event"] == "apMonitoringStopped")
+    # The server pushed each violation back over the data channel as it started.
+    pushed = {e["detail"]["code"] for e in events if e["event"] == "apEvidenceEvent"}
+    assert {5002, 5004} <= pushed
 
     attempt = Attempt.objects.get(test_attempt_id="e2e-attempt-1")
     assert attempt.status == AttemptStatus.STOPPED
