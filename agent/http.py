@@ -22,6 +22,9 @@ HEALTH_TIMEOUT_S = 5.0
 RETRY_FIRST_DELAY_S = 0.25
 RETRY_MAX_DELAY_S = 5.0
 STATUS_POLL_INTERVAL_S = 0.5
+# Polling slows down while the score is pending: many candidates stop at the same moment.
+STATUS_POLL_MAX_INTERVAL_S = 3.0
+TOO_MANY_REQUESTS = 429
 
 
 def redact(value: str) -> str:
@@ -46,6 +49,14 @@ def _server_error(response: httpx.Response, action: str) -> AgentError:
         server_code=server_code,
         http_status=response.status_code,
     )
+
+
+def _retry_after(response: httpx.Response) -> float:
+    """Seconds from a Retry-After header (delta form), else 0."""
+    try:
+        return min(float(response.headers.get("Retry-After", 0)), RETRY_MAX_DELAY_S * 6)
+    except ValueError:
+        return 0.0
 
 
 def _unreachable(server: str, exc: Exception) -> AgentError:
@@ -113,9 +124,11 @@ class ServerClient:
         while True:
             try:
                 response = await self._http.post(path, json=self._credentials)
-                if response.status_code < 500:
+                if response.status_code < 500 and response.status_code != TOO_MANY_REQUESTS:
                     break
                 failure: AgentError = _server_error(response, action)
+                # A rate limit is temporary: wait at least as long as the server asks.
+                delay = max(delay, _retry_after(response))
             except httpx.HTTPError as exc:
                 failure = _unreachable(self.server, exc)
             if deadline.remaining() < delay:
@@ -137,14 +150,16 @@ class ServerClient:
 
     async def wait_stopped(self, deadline: Deadline) -> dict:
         """Poll the attempt's status until it is `stopped` (the Trust Score is then final)."""
+        interval = STATUS_POLL_INTERVAL_S
         while True:
             status = await self._post_with_retry(STATUS_PATH, "status", deadline)
             if status.get("status") == "stopped":
                 return status
-            if deadline.remaining() < STATUS_POLL_INTERVAL_S:
+            if deadline.remaining() < interval:
                 raise AgentError(
                     ErrorCode.FAILED_TO_LOAD,
                     f"attempt not stopped within {deadline.seconds:g} s "
                     f"(last status {status.get('status')!r})",
                 )
-            await asyncio.sleep(STATUS_POLL_INTERVAL_S)
+            await asyncio.sleep(interval)
+            interval = min(interval * 1.5, STATUS_POLL_MAX_INTERVAL_S)

@@ -150,7 +150,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A task not acknowledged this long after delivery (its worker died) is delivered again.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": int(_env("PROCTOR_VISIBILITY_TIMEOUT_S", "300"))
+    "visibility_timeout": int(_env("PROCTOR_VISIBILITY_TIMEOUT_S", "90"))
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
@@ -231,6 +231,9 @@ PROCTOR_THROTTLE_RATES = {
     "client": _env("PROCTOR_THROTTLE_CLIENT", "600/min"),
     # Everyone, by remote address.
     "ip": _env("PROCTOR_THROTTLE_IP", "1200/min"),
+    # Agent endpoints: per attempt (client_id + test_attempt_id), and per address.
+    "agent": _env("PROCTOR_THROTTLE_AGENT", "120/min"),
+    "agent_ip": _env("PROCTOR_THROTTLE_AGENT_IP", "12000/min"),
 }
 # Failed HMAC checks (agent invalid_hash, results page) allowed per window, per client and per IP.
 PROCTOR_HMAC_FAILURES_PER_CLIENT = int(_env("PROCTOR_HMAC_FAILURES_PER_CLIENT", "20"))

@@ -11,7 +11,13 @@ from proctoring.services import analysis as analysis_service
 from proctoring.services.observations import Sample
 from proctoring.services.scoring import attempt_finalize
 
-DB_RETRY = {"autoretry_for": (DatabaseError,), "retry_backoff": True, "max_retries": 10}
+# Backoff stays under the broker visibility timeout, so a retried task is not delivered twice.
+DB_RETRY = {
+    "autoretry_for": (DatabaseError,),
+    "retry_backoff": True,
+    "retry_backoff_max": 60,
+    "max_retries": 10,
+}
 FINALIZE_POLL_S = 0.5
 
 

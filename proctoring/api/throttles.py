@@ -44,3 +44,20 @@ class IpRateThrottle(_SettingsRateThrottle):
 
     def get_cache_key(self, request, view) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class AttemptRateThrottle(_SettingsRateThrottle):
+    """Agent endpoints: one candidate's attempt, so an exam of many candidates shares nothing."""
+
+    scope = "agent"
+
+    def get_cache_key(self, request, view) -> str | None:
+        data = request.data if isinstance(request.data, dict) else {}
+        ident = f"{claimed_client_id(request)}/{str(data.get('test_attempt_id', ''))[:40]}"
+        return self.cache_format % {"scope": self.scope, "ident": key_part(ident)}
+
+
+class AgentIpRateThrottle(IpRateThrottle):
+    """A looser per-address bound for agents: an exam hall puts many candidates behind one NAT."""
+
+    scope = "agent_ip"

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from proctoring import review_selectors, selectors
 from proctoring.api import serializers as s
+from proctoring.api import throttles
 from proctoring.api.guards import hmac_failure_limit
 from proctoring.api.pagination import paginated
 from proctoring.api.schema import AUTH, BINARY_FILE, COMMON, errors
@@ -340,6 +341,8 @@ class AgentView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    # Per candidate, not per integrator: all candidates of an exam stop and poll at once.
+    throttle_classes = [throttles.AttemptRateThrottle, throttles.AgentIpRateThrottle]
 
     def _client(self, request: Request, data: dict):
         with hmac_failure_limit(request, client_id=data["client_id"]):

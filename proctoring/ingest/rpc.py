@@ -23,6 +23,8 @@ CONTROL_KEY = "proctor:ingest:control:{node}"
 NODE_STALE_S = 6.0
 HEARTBEAT_INTERVAL_S = 2.0
 REPLY_TTL_S = 60
+# A control list whose ingest died is never read: let it expire.
+CONTROL_TTL_S = 3600
 
 _pool: redis.ConnectionPool | None = None
 
@@ -72,10 +74,18 @@ def request_answer(
 
 def request_close(*, node: str, session_id: uuid.UUID, reason: str) -> None:
     message = {"op": "close", "session_id": str(session_id), "reason": reason}
-    sync_redis().rpush(CONTROL_KEY.format(node=node), json.dumps(message))
+    _send_control(node, message)
 
 
 def request_push(*, node: str, session_id: uuid.UUID, message: dict[str, Any]) -> None:
     """Ask the ingest that owns the session to send `message` to the agent's events channel."""
     body = {"op": "push", "session_id": str(session_id), "message": message}
-    sync_redis().rpush(CONTROL_KEY.format(node=node), json.dumps(body))
+    _send_control(node, body)
+
+
+def _send_control(node: str, message: dict[str, Any]) -> None:
+    key = CONTROL_KEY.format(node=node)
+    with sync_redis().pipeline() as pipe:
+        pipe.rpush(key, json.dumps(message))
+        pipe.expire(key, CONTROL_TTL_S)
+        pipe.execute()

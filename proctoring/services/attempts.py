@@ -5,8 +5,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import Count, F, Max
 from django.utils import timezone
 
 import trust_score
@@ -27,6 +28,7 @@ from proctoring.models import (
     Observation,
     Violation,
 )
+from proctoring.services.observations import media_session_close
 from proctoring.statuses import (
     VIOLATION_CODES,
     AttemptStatus,
@@ -165,8 +167,27 @@ def _record_offline_gap(attempt: Attempt, *, until_s: float) -> None:
     logger.info("attempt %s: offline for %.1f s before resuming", attempt.pk, gap)
 
 
+def media_sessions_reap(*, attempt: Attempt) -> int:
+    """Close the open sessions of ingest processes that stopped heartbeating (they crashed).
+
+    What they analysed stays; what they had not handed over is lost with them, and the time
+    without media shows as an offline gap when the agent resumes.
+    """
+    try:
+        alive = set(rpc.live_nodes(rpc.sync_redis()))
+    except redis.RedisError:
+        return 0  # cannot tell a dead ingest from an unreachable Redis: leave them to finalize
+    orphans = attempt.sessions.filter(ended_at__isnull=True).exclude(ingest_node__in=alive)
+    for session in orphans.annotate(observed=Count("observations")):
+        media_session_close(
+            session_id=session.pk, samples_enqueued=session.observed, reason="ingest_lost"
+        )
+    return len(orphans)
+
+
 def _close_previous_sessions(attempt: Attempt) -> None:
     """The agent replaced its connection: tell the ingest to close what may still be open."""
+    media_sessions_reap(attempt=attempt)
     stale = [(s.ingest_node, s.id) for s in attempt.sessions.filter(ended_at__isnull=True)]
 
     def close_them() -> None:

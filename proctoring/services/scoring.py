@@ -15,7 +15,7 @@ from proctoring.analysis.thresholds import Thresholds
 from proctoring.exceptions import Conflict, ValidationFailed
 from proctoring.models import Attempt, AttemptAuditEntry, Observation, Violation
 from proctoring.services.agent_events import away_close
-from proctoring.services.attempts import attempt_transition
+from proctoring.services.attempts import attempt_transition, media_sessions_reap
 from proctoring.statuses import (
     ANALYSIS_TYPES,
     UNSCORED_TYPES,
@@ -101,6 +101,7 @@ def attempt_finalize(*, attempt_id: int) -> bool:
     attempt = Attempt.objects.select_for_update().select_related("client").get(pk=attempt_id)
     if attempt.status != AttemptStatus.STOPPING:
         return True
+    media_sessions_reap(attempt=attempt)
     pending = selectors.attempt_analysis_pending(attempt=attempt)
     if pending != 0 and not _finalize_deadline_passed(attempt):
         return False

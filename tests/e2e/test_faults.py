@@ -359,11 +359,6 @@ def test_media_killed_agent_resumes_and_attempt_is_scored(make_stack, agents, ne
     assert attempt.violations.filter(type=ViolationType.OFFLINE).exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the killed ingest's MediaSession stays open (ended_at NULL, samples_enqueued NULL) "
-    "for ever: nothing on the server closes a session whose ingest node stopped heartbeating",
-)
 def test_media_killed_leaves_no_open_session(make_stack, agents, new_client):
     stack = make_stack(PROCTOR_FINALIZE_TIMEOUT_S="5")
     run = agents(stack, new_client, "fault-media-orphan", 8)
@@ -375,6 +370,10 @@ def test_media_killed_leaves_no_open_session(make_stack, agents, new_client):
 
     attempt = Attempt.objects.get(test_attempt_id="fault-media-orphan")
     assert not attempt.sessions.filter(ended_at__isnull=True).exists()
+    # The dead ingest's session is closed by the server with what it had analysed.
+    lost = attempt.sessions.get(close_reason="ingest_lost")
+    assert lost.samples_enqueued == lost.observations.count()
+    assert attempt.status == AttemptStatus.STOPPED
 
 
 # -- stop with work still queued -----------------------------------------------------------------

@@ -20,8 +20,11 @@ def started_attempt(new_client: NewClient, *, test_attempt_id="f-1", minutes_ago
     )
 
 
-def open_session(attempt: Attempt, *, offset_s: float = 0.0) -> MediaSession:
-    return MediaSession.objects.create(attempt=attempt, ingest_node="", offset_s=offset_s)
+LIVE_NODE = "node-alive"
+
+
+def open_session(attempt: Attempt, *, offset_s: float = 0.0, node: str = LIVE_NODE) -> MediaSession:
+    return MediaSession.objects.create(attempt=attempt, ingest_node=node, offset_s=offset_s)
 
 
 def face_data(count: int, *, score: float = 0.8) -> dict:

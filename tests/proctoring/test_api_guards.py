@@ -105,7 +105,7 @@ def test_request_rate_is_limited_per_client(api, settings):
 
 
 def test_request_rate_is_limited_per_ip_on_agent_endpoints(anonymous_api, new_client, settings):
-    settings.PROCTOR_THROTTLE_RATES = {"client": "100/min", "ip": "2/min"}
+    settings.PROCTOR_THROTTLE_RATES = {"agent": "100/min", "agent_ip": "2/min"}
     codes = [
         anonymous_api.post(
             "/api/v1/agent/status/",
@@ -117,24 +117,22 @@ def test_request_rate_is_limited_per_ip_on_agent_endpoints(anonymous_api, new_cl
     assert codes == [404, 404, 429]
 
 
-def test_agent_endpoints_are_limited_by_the_client_id_they_name(
+def test_agent_endpoints_are_limited_per_attempt_not_per_integrator(
     anonymous_api, new_client, settings
 ):
-    settings.PROCTOR_THROTTLE_RATES = {"client": "2/min", "ip": "100/min"}
-    for i in range(2):
-        anonymous_api.post(
-            "/api/v1/agent/status/",
-            agent_body(new_client, good=True),
-            format="json",
-            REMOTE_ADDR=f"10.0.0.{i}",
+    # All candidates of one exam stop and poll at the same time: one candidate's polling must
+    # not use up another's allowance, whatever address it comes from.
+    settings.PROCTOR_THROTTLE_RATES = {"agent": "2/min", "agent_ip": "100/min"}
+
+    def status(attempt_id: str, address: str) -> int:
+        body = agent_body(new_client, good=True, attempt_id=attempt_id)
+        response = anonymous_api.post(
+            "/api/v1/agent/status/", body, format="json", REMOTE_ADDR=address
         )
-    blocked = anonymous_api.post(
-        "/api/v1/agent/status/",
-        agent_body(new_client, good=True),
-        format="json",
-        REMOTE_ADDR="10.0.0.99",
-    )
-    assert blocked.status_code == 429
+        return response.status_code
+
+    assert [status("cand-1", f"10.0.0.{i}") for i in range(3)] == [404, 404, 429]
+    assert status("cand-2", "10.0.0.50") == 404
 
 
 def test_oversized_bodies_are_refused_on_every_api(api, anonymous_api, settings):

@@ -1,18 +1,28 @@
 """Finalize waits for every sample sent before stop, then scores; past its deadline it says so."""
 
 import datetime as dt
+import time
 
 import pytest
 from django.utils import timezone
 
+from proctoring.ingest import rpc
 from proctoring.models import Attempt, AttemptAuditEntry
 from proctoring.services.attempts import attempt_stop
 from proctoring.services.observations import media_session_close
 from proctoring.services.scoring import attempt_finalize, attempt_rescore
 from proctoring.statuses import AttemptStatus, EvidenceStatus
-from tests.proctoring.factories import open_session, record_frame, started_attempt
+from tests.proctoring.factories import LIVE_NODE, open_session, record_frame, started_attempt
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def live_ingest(redis_client):
+    """The sessions' ingest process heartbeats, as a running `run_media` does."""
+    redis_client.zadd(rpc.NODES_KEY, {LIVE_NODE: time.time() + 3600})
+    yield
+    redis_client.zrem(rpc.NODES_KEY, LIVE_NODE)
 
 
 def test_waits_while_a_session_is_open_then_scores_everything(new_client):
@@ -167,3 +177,18 @@ def test_rescore_endpoint_and_command(new_client, api, other_client, anonymous_a
     expected = f"{attempt.test_attempt_id}: trust score 100.0 -> {attempt.trust_score}"
     assert out.getvalue().strip() == expected
     assert attempt.audit_entries.count() == 2
+
+
+def test_sessions_of_a_dead_ingest_are_closed_with_what_they_analysed(new_client):
+    attempt = started_attempt(new_client)
+    dead = open_session(attempt, node="node-crashed")
+    live = open_session(attempt, offset_s=30.0)
+    record_frame(dead, 0, 1)
+    record_frame(dead, 1, 1)
+    attempt_stop(attempt=attempt)
+    assert attempt_finalize(attempt_id=attempt.pk) is False  # the live one is still streaming
+    dead.refresh_from_db()
+    assert (dead.close_reason, dead.samples_enqueued) == ("ingest_lost", 2)
+    assert dead.ended_at is not None
+    live.refresh_from_db()
+    assert live.ended_at is None

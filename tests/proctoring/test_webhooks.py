@@ -22,7 +22,10 @@ from tests.proctoring.factories import open_session, record_frame, started_attem
 from tests.proctoring.test_api_integrator import media_root, scored_attempt  # noqa: F401
 
 pytestmark = pytest.mark.django_db
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs" / "api.md"
+README = ROOT / "README.md"
+VERIFIER = re.compile(r"<!-- verifier:start -->\s*```python\n(.*?)```", re.S)
 
 
 class Receiver:
@@ -61,12 +64,16 @@ def receiver():
 
 
 def reference_verifier():
-    """Executes the verifier exactly as docs/api.md prints it."""
-    text = DOCS.read_text()
-    block = re.search(r"<!-- verifier:start -->\s*```python\n(.*?)```", text, re.S).group(1)
+    """Executes the verifier exactly as the README prints it."""
+    block = VERIFIER.search(README.read_text()).group(1)
     namespace: dict = {}
-    exec(compile(block, str(DOCS), "exec"), namespace)  # noqa: S102 (our own docs)
+    exec(compile(block, str(README), "exec"), namespace)  # noqa: S102 (our own docs)
     return namespace["verify_proctor_signature"]
+
+
+def test_the_readme_and_the_api_docs_show_the_same_verifier():
+    readme = VERIFIER.search(README.read_text()).group(1)
+    assert readme == VERIFIER.search(DOCS.read_text()).group(1)
 
 
 def test_finalize_sends_a_signed_attempt_scored(
