@@ -61,11 +61,14 @@ def observation_record(
     *, sample: Sample, kind: str, data: dict[str, Any], evidence: EvidenceFile | None = None
 ) -> Observation | None:
     """Store one observation (once, whatever the redeliveries) and extend violations it confirms."""
-    session = MediaSession.objects.get(pk=sample.session_id)
-    # Locking the attempt row serialises merges of one attempt across parallel workers.
-    attempt = Attempt.objects.select_for_update().get(pk=session.attempt_id)
+    session = MediaSession.objects.select_related("attempt__client").get(pk=sample.session_id)
+    attempt = session.attempt
     th = attempt_thresholds(attempt=attempt)
     finding = _finding(session, sample, kind, data, th)
+    if finding:
+        # Locking the attempt row serialises merges of one attempt across parallel workers. A
+        # clean sample (most of them) cannot confirm anything, so it skips the lock and the merge.
+        attempt = Attempt.objects.select_for_update().get(pk=session.attempt_id)
     observation, created = Observation.objects.get_or_create(
         session=session,
         kind=kind,
@@ -79,7 +82,7 @@ def observation_record(
             "finding": finding,
         },
     )
-    if not created or attempt.status == AttemptStatus.STOPPED:
+    if not created or not finding or attempt.status == AttemptStatus.STOPPED:
         return observation if created else None
     for violation in _extend_confirmed(attempt, session, kind, sample.seq, th):
         _on_violation_started(attempt, session, violation, evidence)
