@@ -7,7 +7,7 @@ import trust_score
 from proctoring import signing
 from proctoring.analysis.thresholds import Thresholds
 from proctoring.exceptions import AttemptNotFound, AuthenticationFailed, InvalidHash
-from proctoring.models import Attempt, Client, MediaSession, Observation, Violation
+from proctoring.models import Attempt, Client, MediaSession, Violation
 
 ATTEMPT_NOT_FOUND_MESSAGE = "No attempt with this test_attempt_id for this client."
 UNKNOWN_CLIENT_MESSAGE = "Unknown or inactive client."
@@ -55,10 +55,6 @@ def attempt_violation_counts(*, attempt: Attempt) -> dict[str, int]:
     return {row["type"]: row["n"] for row in rows}
 
 
-def attempt_open_sessions(*, attempt: Attempt) -> QuerySet[MediaSession]:
-    return MediaSession.objects.filter(attempt=attempt, ended_at__isnull=True)
-
-
 def attempt_analysis_pending(*, attempt: Attempt) -> int:
     """Samples handed to workers but not yet observed; -1 while a session is still open."""
     sessions = list(
@@ -67,10 +63,6 @@ def attempt_analysis_pending(*, attempt: Attempt) -> int:
     if any(s.ended_at is None or s.samples_enqueued is None for s in sessions):
         return -1
     return sum(max(0, s.samples_enqueued - s.observed) for s in sessions)
-
-
-def attempt_observations(*, attempt: Attempt) -> QuerySet[Observation]:
-    return Observation.objects.filter(attempt=attempt).order_by("attempt_time", "id")
 
 
 def attempt_thresholds(*, attempt: Attempt) -> Thresholds:
