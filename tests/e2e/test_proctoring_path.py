@@ -104,12 +104,20 @@ def test_recording_and_test_taker_photo_are_kept(stack, new_client):
     options = json.loads(HEADLESS_OPTIONS)
     # Random photos are off: one could fall inside these few seconds and blur the count.
     options["trackingOptions"].update(recordSession=True, testTakerPhoto=True, photosAtRandom=False)
+    options.update(
+        userDetails={"name": "Ada Lovelace", "email": "ada@example.com"},
+        lookupKey="course-42",
+        testDuration=45,
+    )
     args = agent_args(stack, new_client, "e2e-attempt-3", 4)
     args[args.index("--options") + 1] = json.dumps(options)
     done = subprocess.run(args, capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
 
     attempt = Attempt.objects.get(test_attempt_id="e2e-attempt-3")
+    # The SDK's top-level options reach the attempt.
+    assert attempt.user_details == {"name": "Ada Lovelace", "email": "ada@example.com"}
+    assert (attempt.lookup_key, attempt.test_duration_min) == ("course-42", 45)
     session = attempt.sessions.get()
     assert session.recording.name.endswith(".webm")
     with session.recording.open("rb") as recording:
