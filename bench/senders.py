@@ -34,6 +34,7 @@ from aiortc.codecs.vpx import Vp8Encoder, VpxPayloadDescriptor
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from bench import media
+from scripts.stack import HEADLESS_TRACKING
 
 VIDEO_CLOCK = 90000  # aiortc's VIDEO_TIME_BASE
 AUDIO_CLOCK = 48000  # Opus' RTP clock
@@ -52,14 +53,7 @@ CAMERA_LOOPS = 3
 SHAKE_PX = 2
 NOISE_SIGMA = 3.0
 SESSIONS_PATH = "/api/v1/agent/sessions/"
-AGENT_OPTIONS = {
-    "trackingOptions": {
-        "tabSwitch": False,
-        "captureSwitchedTab": False,
-        "detectMultipleScreens": False,
-        "photosAtRandom": False,
-    }
-}
+AGENT_OPTIONS = {"trackingOptions": {**HEADLESS_TRACKING, "photosAtRandom": False}}
 GATHER_TIMEOUT_S = 10.0
 CONNECT_TIMEOUT_S = 30.0
 FIRST_PACKET_TIMEOUT_S = 10.0

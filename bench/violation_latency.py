@@ -16,6 +16,7 @@ from bench.agent_probe import ONSET_EVENT
 from bench.env import MEDIA_DIR
 from bench.report import fmt, percentile, summary, table
 from bench.stack import Credentials, log_tails, new_client, running_stack
+from scripts.stack import HEADLESS_TRACKING
 
 NAME = "violation_latency"
 TITLE = "4. Violation latency (second face appears -> visible in the API)"
@@ -27,15 +28,7 @@ TAIL_S = 2.0
 # A violation's first sampled frame can sit this far before its onset's media time (pts jitter).
 ONSET_SLACK_S = 0.1
 MICROPHONE = "silence.wav"
-# Camera and microphone only: the screen features need a desktop, which this benchmark has not.
-AGENT_OPTIONS = {
-    "trackingOptions": {
-        "tabSwitch": False,
-        "captureSwitchedTab": False,
-        "detectMultipleScreens": False,
-        "photosAtRandom": False,
-    }
-}
+AGENT_OPTIONS = {"trackingOptions": {**HEADLESS_TRACKING, "photosAtRandom": False}}
 AGENT_TIMEOUT_S = 300
 MULTIPLE = "multiple_humans"
 MEDIA_STARTED = "apMonitoringStarted"

@@ -1,11 +1,12 @@
 """Clients, attempts, media sessions, raw observations and the violations merged from them."""
 
+import datetime as dt
 import uuid
 
 from django.conf import settings
 from django.db import models
 
-from proctoring.statuses import AttemptStatus, EvidenceStatus, ViolationType
+from proctoring.statuses import VIOLATION_CODES, AttemptStatus, EvidenceStatus, ViolationType
 
 TEST_ATTEMPT_ID_MAX_LENGTH = 40
 DEFAULT_RETENTION_DAYS = 90
@@ -193,6 +194,33 @@ class Violation(models.Model):
     class Meta:
         ordering = ["start_s", "id"]
         indexes = [models.Index(fields=["attempt", "type", "start_s"])]
+
+    @classmethod
+    def for_span(
+        cls,
+        *,
+        attempt: "Attempt",
+        type: str,
+        start_s: float,
+        end_s: float,
+        details: dict,
+        observation_count: int = 1,
+    ) -> "Violation":
+        """An unsaved violation: the code follows the type, wall times follow the attempt."""
+        violation = cls(
+            attempt=attempt,
+            type=type,
+            code=VIOLATION_CODES[type],
+            details=details,
+            observation_count=observation_count,
+        )
+        violation.set_span(start_s, end_s)
+        return violation
+
+    def set_span(self, start_s: float, end_s: float) -> None:
+        self.start_s, self.end_s = start_s, end_s
+        self.started_at = self.attempt.started_at + dt.timedelta(seconds=start_s)
+        self.ended_at = self.attempt.started_at + dt.timedelta(seconds=end_s)
 
     @property
     def duration_s(self) -> float:

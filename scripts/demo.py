@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 from scripts.embedded_redis import EmbeddedRedis
-from scripts.stack import ROOT, Stack, free_port
+from scripts.stack import HEADLESS_TRACKING, ROOT, Stack, free_port
 
 DEMO_DIR = ROOT / "var" / "demo"
 SHARED = ROOT.parent / "shared"
@@ -82,8 +82,7 @@ def run_agent(stack: Stack, credentials: dict) -> dict:
     ]
     if not os.environ.get("DISPLAY"):
         # No screen to share on a headless machine: the screen-based options are off.
-        off = {"tabSwitch": False, "captureSwitchedTab": False, "detectMultipleScreens": False}
-        args += ["--options", json.dumps({"trackingOptions": off})]
+        args += ["--options", json.dumps({"trackingOptions": HEADLESS_TRACKING})]
     print(f"agent: streaming the sample camera and microphone for {STREAM_SECONDS} s ...")
     process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     stopped = {}

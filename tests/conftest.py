@@ -30,14 +30,24 @@ def basic_auth(client_id: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
 
 
+def client_api(credentials: NewClient) -> APIClient:
+    client = APIClient()
+    client.credentials(
+        HTTP_AUTHORIZATION=basic_auth(credentials.client.client_id, credentials.client_secret)
+    )
+    return client
+
+
 @pytest.fixture
 def api(new_client) -> APIClient:
     """An API client authenticated as `new_client`."""
-    client = APIClient()
-    client.credentials(
-        HTTP_AUTHORIZATION=basic_auth(new_client.client.client_id, new_client.client_secret)
-    )
-    return client
+    return client_api(new_client)
+
+
+@pytest.fixture
+def other_api(other_client) -> APIClient:
+    """An API client authenticated as `other_client`: for the cross-tenant 404s."""
+    return client_api(other_client)
 
 
 @pytest.fixture

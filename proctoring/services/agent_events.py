@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from proctoring.models import Attempt, Evidence, EvidenceKind, MediaSession, Violation
-from proctoring.statuses import VIOLATION_CODES, AttemptStatus, ViolationType
+from proctoring.statuses import AttemptStatus, ViolationType
 
 logger = logging.getLogger(__name__)
 
@@ -33,18 +33,11 @@ def _clean_detail(detail: Any) -> dict[str, Any]:
 
 
 def _point(attempt: Attempt, type: str, at_s: float, details: dict[str, Any]) -> Violation:
-    at = attempt.started_at + dt.timedelta(seconds=at_s)
-    return Violation.objects.create(
-        attempt=attempt,
-        type=type,
-        code=VIOLATION_CODES[type],
-        start_s=at_s,
-        end_s=at_s,
-        started_at=at,
-        ended_at=at,
-        details=details,
-        observation_count=1,
+    violation = Violation.for_span(
+        attempt=attempt, type=type, start_s=at_s, end_s=at_s, details=details
     )
+    violation.save()
+    return violation
 
 
 def _open_away(attempt: Attempt) -> Violation | None:
@@ -59,8 +52,7 @@ def away_close(*, attempt: Attempt, at_s: float) -> None:
     """End the current away interval (on return, or at stop while still away)."""
     away = _open_away(attempt)
     if away is not None:
-        away.end_s = max(away.start_s, at_s)
-        away.ended_at = attempt.started_at + dt.timedelta(seconds=away.end_s)
+        away.set_span(away.start_s, max(away.start_s, at_s))
         away.details = {k: v for k, v in away.details.items() if k != "open"}
         away.save()
 

@@ -1,6 +1,5 @@
 """Attempt lifecycle: create, start or resume a media session, stop; the one status transition."""
 
-import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,6 @@ from proctoring.models import (
 )
 from proctoring.services.observations import media_session_close
 from proctoring.statuses import (
-    VIOLATION_CODES,
     AttemptStatus,
     ViolationType,
     is_transition_allowed,
@@ -154,16 +152,13 @@ def _record_offline_gap(attempt: Attempt, *, until_s: float) -> None:
     gap = until_s - since_s
     if gap < OFFLINE_MIN_S:
         return
-    Violation.objects.create(
+    Violation.for_span(
         attempt=attempt,
         type=ViolationType.OFFLINE,
-        code=VIOLATION_CODES[ViolationType.OFFLINE],
         start_s=since_s,
         end_s=until_s,
-        started_at=attempt.started_at + dt.timedelta(seconds=since_s),
-        ended_at=attempt.started_at + dt.timedelta(seconds=until_s),
         details={"seconds": round(gap, 1)},
-    )
+    ).save()
     logger.info("attempt %s: offline for %.1f s before resuming", attempt.pk, gap)
 
 

@@ -1,6 +1,5 @@
 """Record raw observations idempotently and turn them into violations as they arrive."""
 
-import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from proctoring.models import (
     Violation,
 )
 from proctoring.selectors import attempt_thresholds
-from proctoring.statuses import VIOLATION_CODES, AttemptStatus, ViolationType
+from proctoring.statuses import AttemptStatus, ViolationType
 
 logger = logging.getLogger(__name__)
 
@@ -150,24 +149,17 @@ def violation_extend(
         ).order_by("start_s", "id")
     )
     if not touching:
-        violation = Violation.objects.create(
-            attempt=attempt,
-            type=type,
-            code=VIOLATION_CODES[type],
-            start_s=span.start,
-            end_s=span.end,
-            started_at=_at(attempt, span.start),
-            ended_at=_at(attempt, span.end),
-            details=details,
+        violation = Violation.for_span(
+            attempt=attempt, type=type, start_s=span.start, end_s=span.end, details=details
         )
+        violation.save()
         return violation, True
     keep, *absorbed = touching
     (merged,) = merge_spans([Span(v.start_s, v.end_s) for v in touching] + [span], gap=gap)
     for other in absorbed:
         keep.details = findings.merge_details(keep.details, other.details)
     keep.details = findings.merge_details(keep.details, details)
-    keep.start_s, keep.end_s = merged.start, merged.end
-    keep.started_at, keep.ended_at = _at(attempt, merged.start), _at(attempt, merged.end)
+    keep.set_span(merged.start, merged.end)
     keep.save()
     Violation.objects.filter(pk__in=[v.pk for v in absorbed]).delete()
     return keep, False
@@ -199,10 +191,6 @@ def _on_violation_started(attempt, session, violation: Violation, evidence: Evid
         )
 
 
-def _at(attempt: Attempt, seconds: float) -> dt.datetime:
-    return attempt.started_at + dt.timedelta(seconds=seconds)
-
-
 def media_session_close(*, session_id: uuid.UUID | str, samples_enqueued: int, reason: str) -> None:
     """The ingest reports how many samples it handed over; finalize waits for that many."""
     updated = MediaSession.objects.filter(pk=session_id, ended_at__isnull=True).update(
@@ -224,16 +212,13 @@ def analysis_gaps_record(*, session_id: uuid.UUID | str, spans: list[tuple[float
     merged = merge_spans([Span(start, end) for start, end in spans], gap=0.0)
     for span in merged:
         start, end = session.offset_s + span.start, session.offset_s + span.end
-        Violation.objects.create(
+        Violation.for_span(
             attempt=attempt,
             type=ViolationType.ANALYSIS_GAP,
-            code=VIOLATION_CODES[ViolationType.ANALYSIS_GAP],
             start_s=start,
             end_s=end,
-            started_at=_at(attempt, start),
-            ended_at=_at(attempt, end),
             details={"samples_dropped": len(spans)},
-        )
+        ).save()
     logger.error(
         "session %s: %d samples not analysed (%d gaps)", session_id, len(spans), len(merged)
     )

@@ -1,6 +1,5 @@
 """Finalize a stopped attempt (wait for its analysis, rebuild violations, score) and re-score."""
 
-import datetime as dt
 import logging
 from typing import Any
 
@@ -19,7 +18,6 @@ from proctoring.services.attempts import attempt_transition, media_sessions_reap
 from proctoring.statuses import (
     ANALYSIS_TYPES,
     UNSCORED_TYPES,
-    VIOLATION_CODES,
     AttemptStatus,
     EvidenceStatus,
     ViolationType,
@@ -53,14 +51,11 @@ def attempt_violations_rebuild(
     )
     Violation.objects.filter(attempt=attempt, type__in=ANALYSIS_TYPES).delete()
     Violation.objects.bulk_create(
-        Violation(
+        Violation.for_span(
             attempt=attempt,
             type=i.type,
-            code=VIOLATION_CODES[i.type],
             start_s=i.start,
             end_s=i.end,
-            started_at=attempt.started_at + dt.timedelta(seconds=i.start),
-            ended_at=attempt.started_at + dt.timedelta(seconds=i.end),
             details=i.details,
             observation_count=i.observations,
         )

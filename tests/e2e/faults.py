@@ -25,7 +25,7 @@ import psutil
 import redis
 
 from proctoring import signing
-from scripts.stack import Stack, free_port
+from scripts.stack import HEADLESS_TRACKING, Stack, free_port
 
 LOOPBACK = "127.0.0.1"
 REDIS_READY_TIMEOUT_S = 10.0
@@ -35,12 +35,6 @@ POLL_S = 0.2
 MEDIA_READY_MARK = "media ingest"  # "media ingest <node> ready"
 WORKER_READY_MARK = "ready."
 AGENT_TIMEOUT_S = 150.0
-# No display here: the screen-dependent options are off (the desktop tests cover them).
-HEADLESS_TRACKING = {
-    "tabSwitch": False,
-    "captureSwitchedTab": False,
-    "detectMultipleScreens": False,
-}
 
 
 def wait_for(predicate, *, timeout: float, what: str, interval: float = POLL_S):

@@ -9,6 +9,7 @@ import pytest
 from proctoring import signing
 from proctoring.models import Attempt
 from proctoring.statuses import AttemptStatus, EvidenceStatus, ViolationType
+from scripts.stack import HEADLESS_TRACKING
 from tests.conftest import MEDIA_DIR, basic_auth
 
 pytestmark = pytest.mark.e2e
@@ -18,16 +19,7 @@ MICROPHONE = MEDIA_DIR / "fake_mic_16k_2s.wav"
 # The fake camera shows 1 face for frames 0-14 and 6 faces from frame 15 (1.0 s) of each loop.
 SIX_FACES_FROM_S = 1.0
 STREAM_SECONDS = 8
-# No display here: the screen-dependent options are off (the desktop tests cover them).
-HEADLESS_OPTIONS = json.dumps(
-    {
-        "trackingOptions": {
-            "tabSwitch": False,
-            "captureSwitchedTab": False,
-            "detectMultipleScreens": False,
-        }
-    }
-)
+HEADLESS_OPTIONS = json.dumps({"trackingOptions": HEADLESS_TRACKING})
 LIFECYCLE = [
     "apSetupCompleted",
     "apMonitoringStarted",

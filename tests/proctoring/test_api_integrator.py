@@ -12,12 +12,10 @@ import numpy as np
 import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from proctoring import signing
 from proctoring.models import Attempt, Evidence, Violation, WebhookDelivery
 from proctoring.statuses import AttemptStatus, EvidenceStatus
-from tests.conftest import basic_auth
 
 pytestmark = pytest.mark.django_db
 
@@ -80,15 +78,6 @@ def scored_attempt(
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-
-
-@pytest.fixture
-def other_api(other_client) -> APIClient:
-    client = APIClient()
-    client.credentials(
-        HTTP_AUTHORIZATION=basic_auth(other_client.client.client_id, other_client.client_secret)
-    )
-    return client
 
 
 # --- list, filters, ordering, pagination ---------------------------------------------------
