@@ -170,9 +170,10 @@ PROCTOR_SECRET_ENCRYPTION_KEY = _env(
 PROCTOR_MODEL_DIR = Path(_env("PROCTOR_MODEL_DIR", str(BASE_DIR.parent / "shared" / "models")))
 # scrfd_500m (InsightFace buffalo_sc, non-commercial), scrfd_2.5g, or yunet (MIT).
 PROCTOR_DETECTOR = _env("PROCTOR_DETECTOR", "scrfd_500m")
-# SCRFD's main input, WIDTHxHEIGHT in multiples of 32. The default 640x480 keeps a small person
-# in the background countable; 320x256 is about 2.5x faster (docs/benchmarks.md, docs/accuracy.md).
-PROCTOR_DETECTOR_INPUT = _env("PROCTOR_DETECTOR_INPUT", "640x480")
+# SCRFD's main input, WIDTHxHEIGHT in multiples of 32. The default 320x256 refines its doubtful
+# detections in crops; 640x480 (+ a 160x128 close-up pass) is the earlier, slower profile
+# (docs/decisions/0005-face-detector-default.md, docs/accuracy.md).
+PROCTOR_DETECTOR_INPUT = _env("PROCTOR_DETECTOR_INPUT", "320x256")
 PROCTOR_VIDEO_SAMPLE_FPS = _env_float("PROCTOR_VIDEO_SAMPLE_FPS", 1.0)
 PROCTOR_AUDIO_WINDOW_S = _env_float("PROCTOR_AUDIO_WINDOW_S", 1.0)
 PROCTOR_JPEG_QUALITY = int(_env("PROCTOR_JPEG_QUALITY", "85"))

@@ -42,13 +42,29 @@ YUNET_TOP_K = 5000
 #   (640, 480)              19.7 ms  misses the close-up
 #   (320, 256)               5.7 ms  all right, but a group shrunk to 1/4 scores as low as 0.53
 #   (640, 480) + (128, 128) 19.4 ms  all right
-#   (640, 480) + (160, 128) 19.7 ms  all right; the small pass alone costs 2.1 ms  <- chosen
+#   (640, 480) + (160, 128) 19.7 ms  all right; the small pass alone costs 2.1 ms
 # det_2.5g in the same order: 97.7, 73.3, 19.9, 75.9, 76.9 ms.
-# 640x480 matches a 4:3 webcam frame with no padding and keeps small faces well above threshold;
-# 160x128 holds a whole 4:3 frame at 160x120, where a face filling the frame has a normal size.
-SCRFD_MAIN_INPUT = (640, 480)
+# The default is one 320x256 pass plus a refinement of its doubtful candidates (below): at
+# 320x256 a close-up has a normal size, and a small background face (25-75 px in the 640x480
+# frame) still shows up, but often under the threshold (0.12-0.47 on the --augment composites).
+# With the refinement it counts every labelled image, video frame and --augment probe that
+# 640x480 + 160x128 counts (and 3 probes more), at about 2.5x its speed (docs/benchmarks.md).
+SCRFD_MAIN_INPUT = (320, 256)
 SCRFD_CLOSEUP_INPUT = (160, 128)
-SCRFD_INPUT_SIZES = (SCRFD_MAIN_INPUT, SCRFD_CLOSEUP_INPUT)
+SCRFD_INPUT_SIZES = (SCRFD_MAIN_INPUT,)
+# A main input this high or more sees a frame-filling face as too large (480 misses it, 256 finds
+# it), so it gets the 160x128 close-up pass; 160x128 holds a whole 4:3 frame at 160x120.
+SCRFD_CLOSEUP_FROM_HEIGHT = 384
+# Refinement: a detection scoring at least SCRFD_CANDIDATE_SCORE but under the threshold is looked
+# at again in a square crop around it, SCRFD_REFINE_CONTEXT times its box, run at
+# SCRFD_REFINE_INPUT, so a small face is seen at about twice the size. Non-faces score under 0.1
+# at 320x256 except clutter and the cat (chelsea.png, 0.32), which then cost one crop each.
+# 0.05 instead of 0.1, a 96 px crop input, or a context of 4 each lost probes that 640x480 found.
+SCRFD_CANDIDATE_SCORE = 0.1
+SCRFD_REFINE_INPUT = (128, 128)
+SCRFD_REFINE_CONTEXT = 2.5
+SCRFD_REFINE_MIN_SIDE = 48  # pixels of the frame; a tinier crop holds no countable face
+SCRFD_REFINE_MAX = 6  # crops per frame, best candidates first: bounds a crowded frame's cost
 SCRFD_SIZE_MULTIPLE = 32  # SCRFD's stride-32 feature map; other sizes crash its box decoder
 # YuNet runs at the frame's own size: 14 ms at 640x480 but 57 ms at 1280x886, so larger frames are
 # shrunk to fit this first. It finds the close-up both at 112x112 and letterboxed to 640x480,
@@ -88,7 +104,7 @@ class HumanCounter(Protocol):
 
 
 class ScrfdCounter:
-    """InsightFace SCRFD at a main scale plus a close-up scale, merged with NMS."""
+    """InsightFace SCRFD: full-frame passes, then doubtful candidates looked at again in crops."""
 
     def __init__(
         self,
@@ -99,27 +115,49 @@ class ScrfdCounter:
         input_sizes: tuple[tuple[int, int], ...] = SCRFD_INPUT_SIZES,
         merge_iou: float = MERGE_IOU_THRESHOLD,
         threads: int = DEFAULT_THREADS,
+        refine: bool = True,
     ) -> None:
         _check_unit_interval("score_threshold", score_threshold)
         _check_unit_interval("merge_iou", merge_iou)
         _check_scrfd_sizes(input_sizes)
         self.name = name
         self._input_sizes = tuple(input_sizes)
+        self._threshold = score_threshold
         self._merge_iou = merge_iou
+        self._refine = refine
         self._model = _load_scrfd(model_file, threads=threads)
         self._model.prepare(
             ctx_id=-1,  # CPU
             input_size=self._input_sizes[0],  # the model-level keyword; det_size is ignored
-            det_thresh=score_threshold,
+            # The model keeps what scores this much; detect() splits sure faces from candidates.
+            det_thresh=min(score_threshold, SCRFD_CANDIDATE_SCORE) if refine else score_threshold,
             nms_thresh=merge_iou,
         )
 
     def detect(self, bgr: np.ndarray) -> list[Face]:
         _check_frame(bgr)
         # One pass per scale (not insightface 2.x's built-in multi-scale, absent from 0.7.x).
-        passes = [self._model.detect(bgr, input_size=size)[0] for size in self._input_sizes]
-        merged = non_max_suppression(np.vstack(passes), iou_threshold=self._merge_iou)
+        found = np.vstack([self._model.detect(bgr, input_size=s)[0] for s in self._input_sizes])
+        sure = found[found[:, 4] >= self._threshold]
+        if self._refine:
+            doubtful = _apart_from(found[found[:, 4] < self._threshold], sure, self._merge_iou)
+            sure = np.vstack([sure, *self._refined(bgr, doubtful)])
+        merged = non_max_suppression(sure, iou_threshold=self._merge_iou)
         return _to_faces(merged, frame=bgr)
+
+    def _refined(self, bgr: np.ndarray, candidates: np.ndarray) -> list[np.ndarray]:
+        """The faces found in a crop around each candidate, in frame coordinates."""
+        best_first = candidates[np.argsort(-candidates[:, 4], kind="stable")][:SCRFD_REFINE_MAX]
+        found = []
+        for row in best_first:
+            x0, y0, side = _crop_around(row[:4], frame=bgr)
+            crop = bgr[y0 : y0 + side, x0 : x0 + side]
+            faces = self._model.detect(crop, input_size=SCRFD_REFINE_INPUT)[0]
+            faces = faces[faces[:, 4] >= self._threshold].copy()
+            faces[:, [0, 2]] += x0
+            faces[:, [1, 3]] += y0
+            found.append(faces)
+        return found
 
 
 class YunetCounter:
@@ -187,7 +225,11 @@ def load_counter(
         raise AnalysisError(f"unknown face detector {name!r}; choose one of: {known}")
     extra: dict = {} if score_threshold is None else {"score_threshold": score_threshold}
     if main_input is not None and counter_class is ScrfdCounter:
-        extra["input_sizes"] = (main_input, SCRFD_CLOSEUP_INPUT)
+        # A large main input sees small faces with sure scores: refining its doubtful candidates
+        # there only added false faces (t1.jpg 7 for 6, a darkened three_faces.png 4 for 3).
+        large = main_input[1] >= SCRFD_CLOSEUP_FROM_HEIGHT
+        extra["input_sizes"] = (main_input, SCRFD_CLOSEUP_INPUT) if large else (main_input,)
+        extra["refine"] = not large
     return counter_class(model_path(name, model_dir=model_dir), name=name, threads=threads, **extra)
 
 
@@ -208,7 +250,7 @@ def non_max_suppression(detections: np.ndarray, *, iou_threshold: float) -> np.n
     """Rows [x1, y1, x2, y2, score] kept by greedy NMS, best score first."""
     order = np.argsort(-detections[:, 4], kind="stable")
     boxes = detections[:, :4]
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    areas = _areas(boxes)
     keep = []
     while order.size:
         best, rest = order[0], order[1:]
@@ -274,6 +316,33 @@ def _load_scrfd(model_file: str | os.PathLike[str], *, threads: int) -> Any:
     if not hasattr(model, "detect"):
         raise AnalysisError(f"{model_file} is not a face detection model")
     return model
+
+
+def _apart_from(candidates: np.ndarray, faces: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """The candidates that are not one of `faces` seen again (at another scale, say)."""
+    if not len(faces) or not len(candidates):
+        return candidates
+    top_left = np.maximum(candidates[:, None, :2], faces[None, :, :2])
+    bottom_right = np.minimum(candidates[:, None, 2:4], faces[None, :, 2:4])
+    overlap = np.clip(bottom_right - top_left, 0, None).prod(axis=2)
+    union = _areas(candidates)[:, None] + _areas(faces)[None, :] - overlap
+    iou = overlap / np.maximum(union, np.finfo(np.float32).eps)
+    return candidates[(iou <= iou_threshold).all(axis=1)]
+
+
+def _areas(rows: np.ndarray) -> np.ndarray:
+    return (rows[:, 2] - rows[:, 0]) * (rows[:, 3] - rows[:, 1])
+
+
+def _crop_around(box: np.ndarray, *, frame: np.ndarray) -> tuple[int, int, int]:
+    """(x0, y0, side) of a square crop centred on the box with context, inside the frame."""
+    height, width = frame.shape[:2]
+    x1, y1, x2, y2 = box
+    side = max(SCRFD_REFINE_CONTEXT * max(x2 - x1, y2 - y1), SCRFD_REFINE_MIN_SIDE)
+    side = int(min(side, width, height))
+    x0 = int(np.clip((x1 + x2 - side) / 2, 0, width - side))
+    y0 = int(np.clip((y1 + y2 - side) / 2, 0, height - side))
+    return x0, y0, side
 
 
 def _to_faces(detections: np.ndarray, *, frame: np.ndarray) -> list[Face]:
