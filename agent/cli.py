@@ -16,7 +16,7 @@ from agent.codes import AgentError
 from agent.console import HumanPrinter, JsonPrinter
 from agent.lifecycle import AutoProctor
 from agent.tracks import DEFAULT_MAX_FPS
-from agent.webrtc import DEFAULT_MAX_VIDEO_BITRATE
+from agent.webrtc import DEFAULT_AUDIO_FRAME_MS, DEFAULT_MAX_VIDEO_BITRATE, OPUS_FRAME_MS
 
 STATUS_INTERVAL_S = 1.0
 EXIT_OK, EXIT_AGENT_ERROR, EXIT_BAD_OPTIONS = 0, 1, 2
@@ -54,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-fps", type=float, default=DEFAULT_MAX_FPS)
     run.add_argument(
         "--max-bitrate", type=int, default=DEFAULT_MAX_VIDEO_BITRATE, help="video bits per second"
+    )
+    run.add_argument(
+        "--audio-frame-ms",
+        type=int,
+        choices=OPUS_FRAME_MS,
+        default=DEFAULT_AUDIO_FRAME_MS,
+        help="Opus milliseconds per packet",
     )
     run.add_argument("--json", action="store_true", help="one JSON object per event on stdout")
     run.add_argument("-v", "--verbose", action="store_true", help="log to stderr at INFO level")
@@ -103,6 +110,7 @@ async def run(args: argparse.Namespace, options: dict[str, Any] | None) -> int:
         on_event=printer,
         max_fps=args.max_fps,
         max_video_bitrate=args.max_bitrate,
+        audio_frame_ms=args.audio_frame_ms,
     )
     try:
         await agent.setup(options)

@@ -34,11 +34,14 @@ from agent.tracking import (
 from agent.tracks import DEFAULT_MAX_FPS, RateLimitedVideoTrack
 from agent.webrtc import (
     CAMERA_LABEL,
+    DEFAULT_AUDIO_FRAME_MS,
     DEFAULT_MAX_VIDEO_BITRATE,
     MICROPHONE_LABEL,
+    OPUS_FRAME_MS,
     SCREEN_LABEL,
     MediaSession,
     cap_video_bitrate,
+    set_audio_frame,
     use_host_addresses,
 )
 from agent.x11 import ToolError
@@ -107,6 +110,7 @@ class AutoProctor:
         on_event: Listener | None = None,
         max_fps: float = DEFAULT_MAX_FPS,
         max_video_bitrate: int = DEFAULT_MAX_VIDEO_BITRATE,
+        audio_frame_ms: int = DEFAULT_AUDIO_FRAME_MS,
         stop_deadline_s: float = STOP_DEADLINE_S,
         http_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -126,6 +130,9 @@ class AutoProctor:
         self.ice_host_addresses = list(ice_host_addresses) if ice_host_addresses else None
         self.max_fps = max_fps
         self.max_video_bitrate = max_video_bitrate
+        if audio_frame_ms not in OPUS_FRAME_MS:
+            raise ValueError(f"audio_frame_ms is one of {OPUS_FRAME_MS}, not {audio_frame_ms}")
+        self.audio_frame_ms = audio_frame_ms
         self.stop_deadline_s = stop_deadline_s
         self.options: dict[str, Any] | None = None
         self.state = State.CREATED
@@ -325,6 +332,7 @@ class AutoProctor:
         if self.ice_host_addresses is not None:
             use_host_addresses(self.ice_host_addresses)
         cap_video_bitrate(self.max_video_bitrate)
+        set_audio_frame(self.audio_frame_ms)
         session = MediaSession(
             self._open_tracks(),
             self._on_channel_message,

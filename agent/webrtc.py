@@ -12,9 +12,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aioice.ice
+import aiortc.codecs
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from aiortc.codecs import h264, vpx
+from aiortc.codecs import h264, opus, vpx
 from aiortc.mediastreams import MediaStreamTrack
+from av import AudioResampler
 
 from agent.codes import AgentError, ErrorCode
 
@@ -58,6 +60,39 @@ def cap_video_bitrate(max_bps: int) -> None:
         codec.MAX_BITRATE = max_bps
         codec.DEFAULT_BITRATE = min(codec.DEFAULT_BITRATE, max_bps)
         codec.MIN_BITRATE = min(codec.MIN_BITRATE, max_bps)
+
+
+# aiortc packs 20 ms of Opus per packet: 50 packets/s, more than the capped camera sends. The
+# ingest pays SRTP, jitter-buffer and decode work per packet, so 60 ms frames (the longest Opus
+# frame, RFC 6716) cut its audio packets to 17/s; audio analysis works on 1 s windows anyway.
+DEFAULT_AUDIO_FRAME_MS = 60
+OPUS_FRAME_MS = (10, 20, 40, 60)
+
+
+class FramedOpusEncoder(opus.OpusEncoder):
+    """aiortc's Opus encoder with a chosen frame length (its own is fixed at 20 ms)."""
+
+    frame_ms = 20
+
+    def __init__(self) -> None:
+        super().__init__()
+        # libopus must be told the frame length too: fed longer frames, it still emits 20 ms
+        # packets, which aiortc would send under one RTP timestamp and the receiver not decode.
+        self.codec.options = {**self.codec.options, "frame_duration": str(self.frame_ms)}
+        self.resampler = AudioResampler(
+            format="s16",
+            layout="stereo",
+            rate=opus.SAMPLE_RATE,
+            frame_size=opus.SAMPLE_RATE * self.frame_ms // 1000,
+        )
+
+
+def set_audio_frame(ms: int) -> None:
+    """Make aiortc's senders in this process pack `ms` of Opus per packet."""
+    if ms not in OPUS_FRAME_MS:
+        raise ValueError(f"an Opus frame is one of {OPUS_FRAME_MS} ms, not {ms}")
+    FramedOpusEncoder.frame_ms = ms
+    aiortc.codecs.OpusEncoder = FramedOpusEncoder  # what aiortc's get_encoder() instantiates
 
 
 class MediaSession:

@@ -26,6 +26,7 @@ class Received:
     video_sizes: list[tuple[int, int]] = field(default_factory=list)
     video_pts: list[int] = field(default_factory=list)
     audio_frames: int = 0
+    audio_frame_samples: set[int] = field(default_factory=set)  # per channel, at 48 kHz
     screen_sizes: list[tuple[int, int]] = field(default_factory=list)
     # (kind, track id) per received track, in m-line order within each session
     tracks: list[tuple[str, str]] = field(default_factory=list)
@@ -175,6 +176,7 @@ class FakeServer:
                     self.received.video_pts.append(frame.pts)
                 else:
                     self.received.audio_frames += 1
+                    self.received.audio_frame_samples.add(frame.samples)
 
 
 class ThreadedFakeServer:

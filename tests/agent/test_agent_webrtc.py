@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from agent import AgentError, AutoProctor, ErrorCode
+from agent.webrtc import DEFAULT_AUDIO_FRAME_MS
 from tests.agent.agent_fake_server import VIOLATION, FakeServer
 from tests.agent.support import CREDENTIALS, NO_DESKTOP_OPTIONS, run
 
@@ -15,6 +16,7 @@ STREAM_S = 3.0
 MAX_FPS = 5
 FPS_MARGIN = 1.5
 RTP_VIDEO_CLOCK = 90_000
+OPUS_SAMPLES_PER_PACKET = 48_000 * DEFAULT_AUDIO_FRAME_MS // 1000
 LIFECYCLE = {
     "apSetupCompleted",
     "apMonitoringStarted",
@@ -58,7 +60,9 @@ async def _stream_session(media, loopback_ice) -> tuple[FakeServer, list, dict, 
 def _assert_media_received(received) -> None:
     assert len(received.video_sizes) >= 2 * STREAM_S
     assert set(received.video_sizes) == {(640, 480)}
-    assert received.audio_frames >= 25 * STREAM_S  # 20 ms Opus frames: 50/s
+    # 60 ms Opus frames (the agent's default): 2,880 samples each, about 17 a second.
+    assert received.audio_frame_samples == {OPUS_SAMPLES_PER_PACKET}
+    assert received.audio_frames >= 0.5 * STREAM_S * 1000 / DEFAULT_AUDIO_FRAME_MS
     # The limiter holds in media time (RTP's 90 kHz clock) and in frames actually received.
     gaps = [b - a for a, b in zip(received.video_pts, received.video_pts[1:], strict=False)]
     assert min(gaps) >= RTP_VIDEO_CLOCK / MAX_FPS
@@ -106,3 +110,8 @@ def test_agent_streams_camera_and_microphone_to_a_real_peer(media, loopback_ice)
         "cannot start(): monitoring was stopped for this test attempt; it cannot restart"
     )
     assert _non_daemon_threads() <= threads_before
+
+
+def test_an_opus_frame_length_that_opus_lacks_is_refused():
+    with pytest.raises(ValueError, match="one of"):
+        AutoProctor(**CREDENTIALS, server="http://127.0.0.1:1", audio_frame_ms=25)
