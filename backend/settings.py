@@ -153,10 +153,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": int(_env("PROCTOR_VISIBILITY_TIMEOUT_S", "90"))
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {
-    "proctoring.tasks.analyze_video_frame": {"queue": "analysis"},
-    "proctoring.tasks.analyze_audio_window": {"queue": "analysis"},
-}
+CELERY_TASK_ROUTES = {"proctoring.tasks.analyze_samples": {"queue": "analysis"}}
 CELERY_TASK_SOFT_TIME_LIMIT = 30
 CELERY_TASK_TIME_LIMIT = 60
 CELERY_TASK_ALWAYS_EAGER = _env("CELERY_TASK_ALWAYS_EAGER", "0") == "1"
@@ -192,6 +189,12 @@ PROCTOR_ICE_PORT_RANGE = _env("PROCTOR_ICE_PORT_RANGE", "")
 # bytes of encoded samples), then drops them and records an analysis gap.
 PROCTOR_INGEST_HOLD_S = _env_float("PROCTOR_INGEST_HOLD_S", 60.0)
 PROCTOR_INGEST_HOLD_BYTES = int(_env("PROCTOR_INGEST_HOLD_BYTES", str(256 * 1024 * 1024)))
+# Video frames and audio windows of all sessions go to the workers in batches, one message
+# each: a batch leaves when its oldest sample has waited this long (violation latency grows by
+# at most this much), or at this many samples or bytes of encoded samples.
+PROCTOR_BATCH_WINDOW_S = _env_float("PROCTOR_BATCH_WINDOW_S", 0.2)
+PROCTOR_BATCH_MAX_ITEMS = int(_env("PROCTOR_BATCH_MAX_ITEMS", "32"))
+PROCTOR_BATCH_MAX_BYTES = int(_env("PROCTOR_BATCH_MAX_BYTES", str(2 * 1024 * 1024)))
 # How long the web process waits for an ingest process to answer an SDP offer.
 PROCTOR_OFFER_TIMEOUT_S = _env_float("PROCTOR_OFFER_TIMEOUT_S", 10.0)
 

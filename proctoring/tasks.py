@@ -8,6 +8,7 @@ from django.db import DatabaseError
 
 from proctoring.services import agent_events
 from proctoring.services import analysis as analysis_service
+from proctoring.services.analysis import MediaSample
 from proctoring.services.observations import Sample
 from proctoring.services.scoring import attempt_finalize
 
@@ -22,19 +23,24 @@ FINALIZE_POLL_S = 0.5
 
 
 @shared_task(acks_late=True, **DB_RETRY)
-def analyze_video_frame(
-    session_id: str, seq: int, media_time: float, duration_s: float, jpeg_b64: str
-) -> None:
-    sample = Sample(session_id=session_id, seq=seq, media_time=media_time, duration_s=duration_s)
-    analysis_service.video_frame_analyze(sample=sample, jpeg=base64.b64decode(jpeg_b64))
+def analyze_samples(items: list[dict]) -> None:
+    """A batch of video frames and audio windows, from any sessions of one media process.
+
+    Each item: kind ("video" or "audio"), session_id, seq, media_time, duration_s, and content
+    (base64 of a JPEG frame, or of 16 kHz mono int16 PCM). A retry or a redelivery runs the whole
+    batch again; what was recorded the first time is skipped.
+    """
+    analysis_service.samples_analyze(samples=[_media_sample(item) for item in items])
 
 
-@shared_task(acks_late=True, **DB_RETRY)
-def analyze_audio_window(
-    session_id: str, seq: int, media_time: float, duration_s: float, pcm_b64: str
-) -> None:
-    sample = Sample(session_id=session_id, seq=seq, media_time=media_time, duration_s=duration_s)
-    analysis_service.audio_window_analyze(sample=sample, pcm=base64.b64decode(pcm_b64))
+def _media_sample(item: dict) -> MediaSample:
+    sample = Sample(
+        session_id=item["session_id"],
+        seq=item["seq"],
+        media_time=item["media_time"],
+        duration_s=item["duration_s"],
+    )
+    return MediaSample(kind=item["kind"], sample=sample, content=base64.b64decode(item["content"]))
 
 
 @shared_task(acks_late=True, **DB_RETRY)

@@ -1,7 +1,9 @@
 """Messages for the broker, sent in order by one thread, and held while the broker is down.
 
-A sample that cannot be handed over within the hold time is dropped and reported, so the
-attempt shows an analysis gap instead of losing it silently.
+Batch items (analysis samples) that follow each other in the queue go to the broker as one
+message, so the broker and the workers pay their per-message cost once per batch. A sample that
+cannot be handed over within the hold time is dropped and reported, so the attempt shows an
+analysis gap instead of losing it silently.
 """
 
 import logging
@@ -18,19 +20,35 @@ RETRY_MIN_S = 0.2
 RETRY_MAX_S = 2.0
 
 
+@dataclass(frozen=True)
+class Batching:
+    """When a batch leaves: its oldest item has waited `window_s`, or it is full."""
+
+    window_s: float
+    max_items: int
+    max_bytes: int
+
+
+NO_BATCHING = Batching(window_s=0.0, max_items=1, max_bytes=0)
+
+
 @dataclass
 class OutboxMessage:
+    """A task call of its own (`args`), or one `item` of a batch the task receives as a list."""
+
     task: Any  # a Celery task
-    args: list
     size: int
+    args: list | None = None
+    item: dict | None = None
     created: float = field(default_factory=time.monotonic)
     done: Future = field(default_factory=Future)  # True once sent, False when dropped
 
 
 class Outbox:
-    def __init__(self, *, hold_s: float, max_bytes: int) -> None:
+    def __init__(self, *, hold_s: float, max_bytes: int, batching: Batching = NO_BATCHING) -> None:
         self._hold_s = hold_s
         self._max_bytes = max_bytes
+        self._batching = batching
         self._queue: deque[OutboxMessage] = deque()
         self._bytes = 0
         self._cond = threading.Condition()
@@ -53,25 +71,53 @@ class Outbox:
         logger.error("sample dropped (%s) after %.1f s", why, time.monotonic() - message.created)
         message.done.set_result(False)
 
-    def _next(self) -> OutboxMessage | None:
-        """The oldest message still worth sending; None only once closed and drained."""
+    def _take(self) -> list[OutboxMessage] | None:
+        """The next send, taken off the queue; None only once closed and drained."""
         with self._cond:
             while True:
                 while self._queue and time.monotonic() - self._queue[0].created > self._hold_s:
                     self._drop(self._queue.popleft(), "broker unreachable for too long")
-                if self._queue:
-                    return self._queue[0]
-                if self._closed:
-                    return None
-                self._cond.wait()
+                if not self._queue:
+                    if self._closed:
+                        return None
+                    self._cond.wait()
+                    continue
+                group, wait_s = self._head_group()
+                if wait_s > 0 and not self._closed:
+                    self._cond.wait(wait_s)  # a put() wakes us to look again
+                    continue
+                for _ in group:
+                    self._queue.popleft()
+                return group
+
+    def _head_group(self) -> tuple[list[OutboxMessage], float]:
+        """The head message, or the run of batch items at the head; and how long it may still wait.
+
+        A full batch, or one that a message of another kind cuts short, leaves at once.
+        """
+        head = self._queue[0]
+        if head.item is None:
+            return [head], 0.0
+        group: list[OutboxMessage] = []
+        size = 0
+        for message in self._queue:
+            full = len(group) == self._batching.max_items or (
+                group and size + message.size > self._batching.max_bytes
+            )
+            if full or message.item is None or message.task is not head.task:
+                return group, 0.0
+            group.append(message)
+            size += message.size
+        return group, self._batching.window_s - (time.monotonic() - head.created)
 
     def _run(self) -> None:
         delay = RETRY_MIN_S
-        while (message := self._next()) is not None:
+        while (group := self._take()) is not None:
             try:
-                # No retry inside kombu: the hold time here is the one retry policy.
-                message.task.apply_async(args=message.args, retry=False)
+                self._send(group)
             except Exception as exc:  # kombu raises several connection errors
+                with self._cond:
+                    self._queue.extendleft(reversed(group))  # still the oldest: sent first
                 self._note_outage(exc)
                 time.sleep(delay)
                 delay = min(RETRY_MAX_S, delay * 2)
@@ -79,9 +125,16 @@ class Outbox:
             delay = RETRY_MIN_S
             self._note_recovery()
             with self._cond:
-                self._queue.popleft()
-                self._bytes -= message.size
-            message.done.set_result(True)
+                self._bytes -= sum(message.size for message in group)
+            for message in group:
+                message.done.set_result(True)
+
+    @staticmethod
+    def _send(group: list[OutboxMessage]) -> None:
+        head = group[0]
+        args = head.args if head.item is None else [[message.item for message in group]]
+        # No retry inside kombu: the hold time here is the one retry policy.
+        head.task.apply_async(args=args, retry=False)
 
     def _note_outage(self, exc: Exception) -> None:
         if self._broker_down_since is None:

@@ -1,7 +1,9 @@
 """Hands samples to Celery: encoding on a worker thread, sending through the outbox.
 
-Both stay off the event loop. Every returned future resolves to True once the message reached
-the broker, or False when it was dropped after the outbox's hold time.
+Both stay off the event loop. Video frames and audio windows of every session go out in batches
+of `analyze_samples` (PROCTOR_BATCH_*); photos and agent events go one by one. Every returned
+future resolves to True once its message reached the broker, or False when it was dropped after
+the outbox's hold time.
 """
 
 import base64
@@ -13,14 +15,10 @@ import av
 import cv2
 from django.conf import settings
 
-from proctoring.ingest.outbox import Outbox, OutboxMessage
+from proctoring.ingest.outbox import Batching, Outbox, OutboxMessage
 from proctoring.ingest.sampling import AudioWindow
-from proctoring.tasks import (
-    analyze_audio_window,
-    analyze_video_frame,
-    record_agent_event,
-    store_photo,
-)
+from proctoring.models import ObservationKind
+from proctoring.tasks import analyze_samples, record_agent_event, store_photo
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +28,13 @@ class SamplePublisher:
         # One encoding thread keeps each session's samples in order and bounds the work.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="encode")
         self._outbox = Outbox(
-            hold_s=settings.PROCTOR_INGEST_HOLD_S, max_bytes=settings.PROCTOR_INGEST_HOLD_BYTES
+            hold_s=settings.PROCTOR_INGEST_HOLD_S,
+            max_bytes=settings.PROCTOR_INGEST_HOLD_BYTES,
+            batching=Batching(
+                window_s=settings.PROCTOR_BATCH_WINDOW_S,
+                max_items=settings.PROCTOR_BATCH_MAX_ITEMS,
+                max_bytes=settings.PROCTOR_BATCH_MAX_BYTES,
+            ),
         )
         self._quality = [int(cv2.IMWRITE_JPEG_QUALITY), settings.PROCTOR_JPEG_QUALITY]
 
@@ -60,16 +64,21 @@ class SamplePublisher:
     ) -> Future:
         def build() -> OutboxMessage:
             jpeg = self._jpeg_b64(frame)
-            args = [session_id, seq, media_time, duration_s, jpeg]
-            return OutboxMessage(task=analyze_video_frame, args=args, size=len(jpeg))
+            return _sample(ObservationKind.VIDEO, session_id, seq, media_time, duration_s, jpeg)
 
         return self._submit(build)
 
     def audio(self, *, session_id: str, window: AudioWindow) -> Future:
         def build() -> OutboxMessage:
             pcm = base64.b64encode(window.pcm.tobytes()).decode()
-            args = [session_id, window.seq, window.media_time, window.duration_s, pcm]
-            return OutboxMessage(task=analyze_audio_window, args=args, size=len(pcm))
+            return _sample(
+                ObservationKind.AUDIO,
+                session_id,
+                window.seq,
+                window.media_time,
+                window.duration_s,
+                pcm,
+            )
 
         return self._submit(build)
 
@@ -79,7 +88,7 @@ class SamplePublisher:
         def build() -> OutboxMessage:
             jpeg = self._jpeg_b64(frame)
             args = [session_id, media_time, kind, reason, jpeg]
-            return OutboxMessage(task=store_photo, args=args, size=len(jpeg))
+            return OutboxMessage(task=store_photo, size=len(jpeg), args=args)
 
         return self._submit(build)
 
@@ -88,7 +97,7 @@ class SamplePublisher:
     ) -> Future:
         def build() -> OutboxMessage:
             args = [session_id, key, code, received_at, detail]
-            return OutboxMessage(task=record_agent_event, args=args, size=len(str(detail)))
+            return OutboxMessage(task=record_agent_event, size=len(str(detail)), args=args)
 
         return self._submit(build)
 
@@ -102,3 +111,18 @@ class SamplePublisher:
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True)
         self._outbox.close()
+
+
+def _sample(
+    kind: str, session_id: str, seq: int, media_time: float, duration_s: float, content: str
+) -> OutboxMessage:
+    """One item of an `analyze_samples` batch (the task documents the fields)."""
+    item = {
+        "kind": str(kind),
+        "session_id": session_id,
+        "seq": seq,
+        "media_time": media_time,
+        "duration_s": duration_s,
+        "content": content,
+    }
+    return OutboxMessage(task=analyze_samples, size=len(content), item=item)

@@ -1,8 +1,10 @@
-"""Run the models on one sample and record what they saw (called by the analysis tasks)."""
+"""Run the models on batches of samples and record what they saw (called by the analysis task)."""
 
 import functools
 import io
 import wave
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
@@ -11,14 +13,30 @@ from proctoring.analysis import audio, vision
 from proctoring.models import EvidenceKind, ObservationKind
 from proctoring.services.observations import (
     EvidenceFile,
+    ObservationKey,
+    Observed,
     Sample,
-    observation_exists,
-    observation_record,
+    observation_key,
+    observations_record,
+    observations_recorded,
 )
 
 # Sub-window of the level meter: Silero's 32 ms step, so loud/quiet lines up with speech steps.
 LEVEL_STEP_SAMPLES = audio.WINDOW_SAMPLES
 LEVEL_DECIMALS = 1
+
+
+@dataclass(frozen=True)
+class MediaSample:
+    """A sample as the ingest sent it: a JPEG frame, or 16 kHz mono int16 PCM."""
+
+    kind: str
+    sample: Sample
+    content: bytes
+
+    @property
+    def key(self) -> ObservationKey:
+        return observation_key(kind=self.kind, sample=self.sample)
 
 
 @functools.cache
@@ -47,27 +65,39 @@ def step_levels_dbfs(pcm: np.ndarray) -> list[float]:
     ]
 
 
-def video_frame_analyze(*, sample: Sample, jpeg: bytes) -> None:
-    if observation_exists(sample=sample, kind=ObservationKind.VIDEO):
-        return  # a redelivered task: the model already ran for this frame
+def samples_analyze(*, samples: Sequence[MediaSample]) -> None:
+    """Run the models on a batch and record what they saw, skipping what is recorded already."""
+    recorded = observations_recorded(keys=[s.key for s in samples])
+    # A redelivered batch: the model already ran for these, and they are stored.
+    fresh = [s for s in samples if s.key not in recorded]
+    observations_record(observed=[_analyze(s) for s in fresh])
+
+
+def _analyze(item: MediaSample) -> Observed:
+    if item.kind == ObservationKind.VIDEO:
+        return _video_frame_observed(sample=item.sample, jpeg=item.content)
+    if item.kind == ObservationKind.AUDIO:
+        return _audio_window_observed(sample=item.sample, pcm=item.content)
+    raise ValueError(f"unknown sample kind {item.kind!r}")
+
+
+def _video_frame_observed(*, sample: Sample, jpeg: bytes) -> Observed:
     faces = [face.to_dict() for face in human_counter().detect(vision.decode_jpeg(jpeg))]
-    data = {"count": len(faces), "faces": faces}
     evidence = EvidenceFile(
         kind=EvidenceKind.PHOTO, extension="jpg", content=jpeg, data={"faces": faces}
     )
-    observation_record(sample=sample, kind=ObservationKind.VIDEO, data=data, evidence=evidence)
+    data = {"count": len(faces), "faces": faces}
+    return Observed(kind=ObservationKind.VIDEO, sample=sample, data=data, evidence=evidence)
 
 
-def audio_window_analyze(*, sample: Sample, pcm: bytes) -> None:
-    if observation_exists(sample=sample, kind=ObservationKind.AUDIO):
-        return
+def _audio_window_observed(*, sample: Sample, pcm: bytes) -> Observed:
     samples = np.frombuffer(pcm, dtype=np.int16)
     data = voice_detector().analyze(samples).to_dict()
     data["levels_dbfs"] = step_levels_dbfs(samples)
     evidence = EvidenceFile(
         kind=EvidenceKind.AUDIO, extension="wav", content=wav_bytes(samples), data={}
     )
-    observation_record(sample=sample, kind=ObservationKind.AUDIO, data=data, evidence=evidence)
+    return Observed(kind=ObservationKind.AUDIO, sample=sample, data=data, evidence=evidence)
 
 
 def wav_bytes(samples: np.ndarray) -> bytes:

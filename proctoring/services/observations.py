@@ -2,6 +2,8 @@
 
 import logging
 import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +11,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from proctoring.analysis import findings
@@ -49,60 +52,157 @@ class EvidenceFile:
     data: dict[str, Any]
 
 
-def observation_exists(*, sample: Sample, kind: str) -> bool:
-    return Observation.objects.filter(
-        session_id=sample.session_id, kind=kind, seq=sample.seq
-    ).exists()
+ObservationKey = tuple[str, str, int]  # (session id, kind, seq): one sample, recorded once
 
 
-@transaction.atomic
-def observation_record(
-    *, sample: Sample, kind: str, data: dict[str, Any], evidence: EvidenceFile | None = None
-) -> Observation | None:
-    """Store one observation (once, whatever the redeliveries) and extend violations it confirms."""
-    session = MediaSession.objects.select_related("attempt__client").get(pk=sample.session_id)
-    attempt = session.attempt
-    th = attempt_thresholds(attempt=attempt)
-    finding = _finding(session, sample, kind, data, th)
-    if finding:
-        # Locking the attempt row serialises merges of one attempt across parallel workers. A
-        # clean sample (most of them) cannot confirm anything, so it skips the lock and the merge.
-        attempt = Attempt.objects.select_for_update().get(pk=session.attempt_id)
-    observation, created = Observation.objects.get_or_create(
-        session=session,
-        kind=kind,
-        seq=sample.seq,
-        defaults={
-            "attempt": attempt,
-            "media_time": sample.media_time,
-            "attempt_time": session.offset_s + sample.media_time,
-            "duration_s": sample.duration_s,
-            "data": data,
-            "finding": finding,
-        },
+@dataclass(frozen=True)
+class Observed:
+    """What the models saw in one sample, ready to record."""
+
+    kind: str
+    sample: Sample
+    data: dict[str, Any]
+    evidence: EvidenceFile | None = None
+
+
+@dataclass(frozen=True)
+class _Judged:
+    observed: Observed
+    session: MediaSession
+    thresholds: Thresholds
+    finding: str
+
+
+def observation_key(*, kind: str, sample: Sample) -> ObservationKey:
+    return str(sample.session_id), str(kind), sample.seq
+
+
+def observations_recorded(*, keys: Iterable[ObservationKey]) -> set[ObservationKey]:
+    """Which of these samples are recorded already (a redelivered batch): one query."""
+    seqs: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for session_id, kind, seq in keys:
+        seqs[(session_id, kind)].append(seq)
+    if not seqs:
+        return set()
+    query = Q()
+    for (session_id, kind), stream_seqs in seqs.items():
+        query |= Q(session_id=session_id, kind=kind, seq__in=stream_seqs)
+    rows = Observation.objects.filter(query).values_list("session_id", "kind", "seq")
+    return {(str(session_id), kind, seq) for session_id, kind, seq in rows}
+
+
+def observations_record(*, observed: Sequence[Observed]) -> None:
+    """Store a batch of observations (once, whatever the redeliveries) and extend violations.
+
+    A clean sample (most of them) cannot confirm anything: the batch's clean samples go in one
+    insert. A sample with a finding takes the per-sample path under the attempt's lock.
+    """
+    judged = _judge(observed)
+    Observation.objects.bulk_create(
+        [_observation(j) for j in judged if not j.finding], ignore_conflicts=True
     )
-    if not created or not finding or attempt.status == AttemptStatus.STOPPED:
-        return observation if created else None
-    for violation in _extend_confirmed(attempt, session, kind, sample.seq, th):
-        _on_violation_started(attempt, session, violation, evidence)
-    return observation
+    for item in judged:
+        if item.finding:
+            _record_flagged(item)
 
 
-def _finding(session, sample: Sample, kind: str, data: dict, th: Thresholds) -> str:
-    if kind == ObservationKind.VIDEO:
-        return findings.video_finding(data, th)
-    previous = (
-        Observation.objects.filter(session=session, kind=kind, seq__lt=sample.seq)
+def _judge(observed: Sequence[Observed]) -> list[_Judged]:
+    """Each sample's finding; a session's samples in seq order, audio after the window before."""
+    contexts = _session_contexts({str(o.sample.session_id) for o in observed})
+    present = [o for o in observed if str(o.sample.session_id) in contexts]
+    ordered = sorted(present, key=lambda o: (str(o.sample.session_id), o.kind, o.sample.seq))
+    previous = _audio_before(ordered)
+    judged = []
+    for item in ordered:
+        session_id = str(item.sample.session_id)
+        session, th = contexts[session_id]
+        if item.kind == ObservationKind.VIDEO:
+            finding = findings.video_finding(item.data, th)
+        else:
+            finding = _audio_finding(item, previous.get(session_id), th)
+            previous[session_id] = item.data
+        judged.append(_Judged(item, session, th, finding))
+    return judged
+
+
+def _session_contexts(session_ids: set[str]) -> dict[str, tuple[MediaSession, Thresholds]]:
+    """Each session with its attempt, client and thresholds, loaded once for the whole batch."""
+    sessions = MediaSession.objects.select_related("attempt__client").in_bulk(session_ids)
+    for missing in session_ids - {str(pk) for pk in sessions}:
+        # Deleted since the sample was sent (its attempt was purged): nothing to record it on.
+        logger.warning("session %s no longer exists: its samples are not recorded", missing)
+    return {
+        str(pk): (session, attempt_thresholds(attempt=session.attempt))
+        for pk, session in sessions.items()
+    }
+
+
+def _audio_before(ordered: Sequence[Observed]) -> dict[str, dict[str, Any]]:
+    """The data of each session's last recorded audio window before its first in the batch."""
+    first: dict[str, int] = {}
+    for item in ordered:
+        if item.kind == ObservationKind.AUDIO:
+            first.setdefault(str(item.sample.session_id), item.sample.seq)
+    queries = [
+        Observation.objects.filter(session_id=session_id, kind=ObservationKind.AUDIO, seq__lt=seq)
         .order_by("-seq")
-        .values_list("data", flat=True)
-        .first()
-    )
+        .values_list("session_id", "data")[:1]
+        for session_id, seq in first.items()
+    ]
+    if not queries:
+        return {}
+    # One round trip, each branch an index lookup (LIMIT 1 per session, not a scan).
+    rows = queries[0].union(*queries[1:], all=True)
+    return {str(session_id): data for session_id, data in rows}
+
+
+def _audio_finding(item: Observed, previous: dict[str, Any] | None, th: Thresholds) -> str:
+    """The window's finding against the background so far; it carries the background on."""
+    sample, data = item.sample, item.data
     background = previous.get("background_next") if previous else None
     calibrated = sample.media_time >= th.background_calibration_s
     data["background_next"] = findings.next_background(
         background, data, elapsed_s=sample.media_time, th=th
     )
     return findings.audio_finding(data, background if calibrated else None, th)
+
+
+def _observation(item: _Judged) -> Observation:
+    return Observation(
+        session=item.session,
+        kind=item.observed.kind,
+        seq=item.observed.sample.seq,
+        **_recorded_fields(item),
+    )
+
+
+def _recorded_fields(item: _Judged) -> dict[str, Any]:
+    """What an observation holds besides its key (session, kind, seq)."""
+    sample, session = item.observed.sample, item.session
+    return {
+        "attempt_id": session.attempt_id,
+        "media_time": sample.media_time,
+        "attempt_time": session.offset_s + sample.media_time,
+        "duration_s": sample.duration_s,
+        "data": item.observed.data,
+        "finding": item.finding,
+    }
+
+
+@transaction.atomic
+def _record_flagged(item: _Judged) -> None:
+    session, kind, seq = item.session, item.observed.kind, item.observed.sample.seq
+    # Locking the attempt row serialises merges of one attempt across parallel workers.
+    attempt = Attempt.objects.select_for_update().filter(pk=session.attempt_id).first()
+    if attempt is None:
+        return  # purged since the batch began
+    _, created = Observation.objects.get_or_create(
+        session=session, kind=kind, seq=seq, defaults=_recorded_fields(item)
+    )
+    if not created or attempt.status == AttemptStatus.STOPPED:
+        return
+    for violation in _extend_confirmed(attempt, session, kind, seq, item.thresholds):
+        _on_violation_started(attempt, session, violation, item.observed.evidence)
 
 
 def _extend_confirmed(attempt, session, kind: str, seq: int, th: Thresholds) -> list[Violation]:

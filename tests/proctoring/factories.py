@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from proctoring.models import Attempt, MediaSession
 from proctoring.services.clients import NewClient
-from proctoring.services.observations import EvidenceFile, Sample, observation_record
+from proctoring.services.observations import EvidenceFile, Observed, Sample, observations_record
 from proctoring.statuses import AttemptStatus
 
 
@@ -32,9 +32,23 @@ def face_data(count: int, *, score: float = 0.8) -> dict:
     return {"count": count, "faces": faces}
 
 
-def record_frame(session, seq: int, faces: int, *, evidence: EvidenceFile | None = None):
-    sample = Sample(session_id=session.id, seq=seq, media_time=float(seq), duration_s=1.0)
-    return observation_record(sample=sample, kind="video", data=face_data(faces), evidence=evidence)
+def sample_at(session, seq: int) -> Sample:
+    """Sample `seq` of the session, one per second from media time 0."""
+    return Sample(session_id=session.id, seq=seq, media_time=float(seq), duration_s=1.0)
+
+
+def frame_observed(session, seq: int, faces: int, *, evidence: EvidenceFile | None = None):
+    data = face_data(faces)
+    return Observed(kind="video", sample=sample_at(session, seq), data=data, evidence=evidence)
+
+
+def audio_observed(session, seq: int, data: dict) -> Observed:
+    return Observed(kind="audio", sample=sample_at(session, seq), data=data)
+
+
+def record_frame(session, seq: int, faces: int, *, evidence: EvidenceFile | None = None) -> None:
+    """Record one frame as a batch of its own."""
+    observations_record(observed=[frame_observed(session, seq, faces, evidence=evidence)])
 
 
 def audio_data(*, speech: bool, dbfs: float, levels: list[float] | None = None) -> dict:
@@ -48,6 +62,5 @@ def audio_data(*, speech: bool, dbfs: float, levels: list[float] | None = None) 
     }
 
 
-def record_audio(session, seq: int, data: dict):
-    sample = Sample(session_id=session.id, seq=seq, media_time=float(seq), duration_s=1.0)
-    return observation_record(sample=sample, kind="audio", data=data)
+def record_audio(session, seq: int, data: dict) -> None:
+    observations_record(observed=[audio_observed(session, seq, data)])

@@ -1,11 +1,11 @@
-"""The ingest's outbox: in-order delivery, holding through a broker outage, bounded loss."""
+"""The ingest's outbox: in-order delivery, batches, holding through an outage, bounded loss."""
 
 import threading
 import time
 
 from kombu.exceptions import OperationalError
 
-from proctoring.ingest.outbox import Outbox, OutboxMessage
+from proctoring.ingest.outbox import Batching, Outbox, OutboxMessage
 
 
 class Broker:
@@ -23,7 +23,7 @@ class Broker:
 
 
 def message(broker: Broker, n: int, size: int = 10) -> OutboxMessage:
-    return OutboxMessage(task=broker, args=[n], size=size)
+    return OutboxMessage(task=broker, size=size, args=[n])
 
 
 def test_messages_are_sent_in_order():
@@ -68,4 +68,90 @@ def test_memory_is_bounded_by_dropping_the_oldest():
     assert first.result(timeout=5) is False
     broker.down.clear()
     assert (second.result(timeout=10), third.result(timeout=10)) == (True, True)
+    outbox.close()
+
+
+# -- batches ------------------------------------------------------------------------------------
+
+
+def item(broker: Broker, n: int, size: int = 10) -> OutboxMessage:
+    return OutboxMessage(task=broker, size=size, item={"n": n})
+
+
+def batches(broker: Broker) -> list:
+    """What the broker received: a batch as its list of numbers, a message of its own as is."""
+    return [[i["n"] for i in sent] if isinstance(sent, list) else sent for sent in broker.sent]
+
+
+def batching(*, window_s: float = 30.0, max_items: int = 10, max_bytes: int = 1000) -> Batching:
+    return Batching(window_s=window_s, max_items=max_items, max_bytes=max_bytes)
+
+
+def test_a_batch_leaves_once_its_oldest_item_has_waited_the_window():
+    broker = Broker()
+    outbox = Outbox(hold_s=5, max_bytes=1000, batching=batching(window_s=0.3))
+    start = time.monotonic()
+    pending = [outbox.put(item(broker, n)) for n in range(3)]
+    time.sleep(0.1)
+    assert broker.sent == [] and not any(f.done() for f in pending)
+    assert [f.result(timeout=5) for f in pending] == [True, True, True]
+    assert time.monotonic() - start >= 0.3
+    assert batches(broker) == [[0, 1, 2]]
+    outbox.close()
+
+
+def test_a_full_batch_leaves_at_once_and_close_sends_the_rest():
+    broker = Broker()
+    outbox = Outbox(hold_s=5, max_bytes=1000, batching=batching(max_items=3))
+    pending = [outbox.put(item(broker, n)) for n in range(4)]
+    assert [f.result(timeout=2) for f in pending[:3]] == [True, True, True]
+    time.sleep(0.2)
+    assert not pending[3].done()  # alone in its batch: it waits for the 30 s window
+    outbox.close()
+    assert pending[3].result(timeout=0) is True
+    assert batches(broker) == [[0, 1, 2], [3]]
+
+
+def test_the_byte_bound_splits_batches():
+    broker = Broker()
+    outbox = Outbox(hold_s=5, max_bytes=1000, batching=batching(max_bytes=25))
+    pending = [outbox.put(item(broker, n, size=10)) for n in range(5)]
+    assert [f.result(timeout=2) for f in pending[:4]] == [True] * 4
+    outbox.close()
+    assert batches(broker) == [[0, 1], [2, 3], [4]]
+
+
+def test_a_message_of_its_own_ends_a_batch_and_order_is_kept():
+    broker = Broker()
+    outbox = Outbox(hold_s=5, max_bytes=1000, batching=batching())
+    first = [outbox.put(item(broker, n)) for n in range(2)]
+    single = outbox.put(message(broker, 99))
+    last = outbox.put(item(broker, 2))
+    assert [f.result(timeout=2) for f in [*first, single]] == [True] * 3
+    outbox.close()
+    assert last.result(timeout=0) is True
+    assert batches(broker) == [[0, 1], 99, [2]]
+
+
+def test_batched_items_past_the_hold_are_dropped_one_by_one():
+    broker = Broker()
+    broker.down.set()
+    outbox = Outbox(hold_s=0.5, max_bytes=1000, batching=batching(window_s=0.05))
+    dropped = [outbox.put(item(broker, n)) for n in range(2)]
+    assert [f.result(timeout=10) for f in dropped] == [False, False]
+    broker.down.clear()
+    assert outbox.put(item(broker, 2)).result(timeout=10) is True
+    assert batches(broker) == [[2]]
+    outbox.close()
+
+
+def test_after_an_outage_the_held_items_go_in_full_batches():
+    broker = Broker()
+    broker.down.set()
+    outbox = Outbox(hold_s=10, max_bytes=1000, batching=batching(window_s=0.05, max_items=3))
+    pending = [outbox.put(item(broker, n)) for n in range(7)]
+    time.sleep(0.5)
+    broker.down.clear()
+    assert [f.result(timeout=10) for f in pending] == [True] * 7
+    assert batches(broker) == [[0, 1, 2], [3, 4, 5], [6]]
     outbox.close()
