@@ -46,7 +46,8 @@ bench: $(STAMP) services
 	bash scripts/system_deps.sh requirements/apt-bench.txt
 	$(BIN)/python -m bench.run
 
-## 50 simulated candidates for 10 minutes against one node (not part of `make test`).
+## 50 simulated candidates (pre-encoded senders) for 10 minutes against one node; figures in
+## bench/results/soak.json and docs/benchmarks.md. Not part of `make test`; exits 1 if it fails.
 soak: $(STAMP) services
 	$(BIN)/python -m bench.soak
 

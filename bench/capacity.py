@@ -78,7 +78,9 @@ class Senders:
     ready: dict[str, dict] = field(default_factory=dict)  # attempt_id -> ready line
     failed: list[dict] = field(default_factory=list)
     done: list[dict] = field(default_factory=list)
+    stopped: list[dict] = field(default_factory=list)  # streams given a duration_s (the soak)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    log_dir: Path | None = None  # senders' stderr, else discarded
 
     def _read(self, proc: subprocess.Popen) -> None:
         for line in proc.stdout:
@@ -93,17 +95,24 @@ class Senders:
                     self.failed.append(message)
                 elif message["event"] == "done":
                     self.done.append(message)
+                elif message["event"] == "stopped":
+                    self.stopped.append(message)
 
     def spawn(self, spec_path: Path) -> None:
+        log = None
+        if self.log_dir is not None:
+            log = open(self.log_dir / f"sender-{len(self.procs)}.log", "wb")  # noqa: SIM115
         proc = subprocess.Popen(
             [sys.executable, "-m", "bench.senders", str(spec_path)],
             cwd=env.ROOT,
             env=env.bench_env(),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=log or subprocess.DEVNULL,
             text=True,
         )
+        if log is not None:
+            log.close()  # the child has its own copy
         self.procs.append(proc)
         threading.Thread(target=self._read, args=(proc,), daemon=True).start()
 

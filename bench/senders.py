@@ -9,14 +9,20 @@ anything else goes to `encoder.pack`), so a sender costs SRTP and packetisation 
 
 Protocol with the coordinator: one JSON line per stream on stdout once its first video and audio
 frames are sent (`ready`), then `stop` on stdin (or the spec's `max_s`) closes every connection
-and prints one `done` line with what was sent.
+and prints one `done` line with what was sent. With `duration_s` in the spec, each stream instead
+ends by itself that long after it is ready, the way the agent's `stop()` does (tracks stopped,
+flush delay, connection closed, `POST /api/v1/agent/stop/`, status polled until the attempt is
+scored, within `stop_deadline_s`), and prints a `stopped` line; `done` follows the last stream.
+Optional per stream: `delay_s` (else `stagger_s` x its index) and `client_id` (else the server's).
 """
 
 import asyncio
+import contextlib
 import json
 import os
 import pickle
 import sys
+import threading
 import time
 import wave
 from dataclasses import dataclass
@@ -29,10 +35,13 @@ import cv2
 import httpx
 import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from aiortc.codecs.opus import OpusEncoder
 from aiortc.codecs.vpx import Vp8Encoder, VpxPayloadDescriptor
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from agent.codes import AgentError
+from agent.http import Deadline, ServerClient
+from agent.lifecycle import FLUSH_DELAY_S, STOP_DEADLINE_S
+from agent.webrtc import FramedOpusEncoder
 from bench import media
 from scripts.stack import HEADLESS_TRACKING
 
@@ -47,6 +56,9 @@ SCREEN_SIZE = (1920, 1080)
 SCREEN_FPS = 1  # agent.screen.SCREEN_FPS
 SCREEN_FRAMES = 30
 MICROPHONE = "fake_mic_16k_2s.wav"
+# aiortc packs 20 ms of Opus per packet (the ingest benchmarks' setting); the agent now sends
+# agent.webrtc.DEFAULT_AUDIO_FRAME_MS (60 ms), which the soak replays.
+AIORTC_AUDIO_FRAME_MS = 20
 # Loops of the 9.4 s one-face/two-face pattern in one encoded sequence (one keyframe per replay).
 CAMERA_LOOPS = 3
 # A webcam is never still: a little shake and sensor noise keep VP8 busy like a real one.
@@ -135,16 +147,16 @@ def screen_frames() -> list[np.ndarray]:
     return frames
 
 
-def _opus(path: Path) -> Encoded:
-    """aiortc's OpusEncoder (48 kHz stereo, 20 ms, 96 kbps voip) over the WAV, one loop."""
+def _opus(path: Path, frame_ms: int) -> Encoded:
+    """The agent's Opus encoder (48 kHz stereo, 96 kbps voip, `frame_ms` per packet), one loop."""
     with wave.open(str(path)) as wav:
         rate, pcm = wav.getframerate(), wav.readframes(wav.getnframes())
     samples = np.frombuffer(pcm, np.int16)
-    chunk = rate // 50
+    chunk = rate * frame_ms // 1000
     per_loop = len(samples) // chunk
     # Opus holds one frame back: encode one more (silent) chunk, keep exactly one loop's packets.
     samples = np.concatenate([samples[: per_loop * chunk], np.zeros(chunk, np.int16)])
-    encoder, out = OpusEncoder(), []
+    encoder, out = type("Framed", (FramedOpusEncoder,), {"frame_ms": frame_ms})(), []
     for index in range(per_loop + 1):
         frame = av.AudioFrame.from_ndarray(
             samples[index * chunk : (index + 1) * chunk].reshape(1, -1), format="s16", layout="mono"
@@ -153,20 +165,25 @@ def _opus(path: Path) -> Encoded:
         frame.time_base = Fraction(1, rate)
         payloads, timestamp = encoder.encode(frame)
         out += [(payload, timestamp) for payload in payloads]
-    period = per_loop * AUDIO_CLOCK // 50
-    return Encoded(out[: period * 50 // AUDIO_CLOCK], AUDIO_CLOCK, period)
+    return Encoded(out[:per_loop], AUDIO_CLOCK, per_loop * AUDIO_CLOCK * frame_ms // 1000)
 
 
-def encode_media(directory: Path, fps: float, bitrate: int = AGENT_VIDEO_BITRATE) -> Path:
+def encode_media(
+    directory: Path,
+    fps: float,
+    bitrate: int = AGENT_VIDEO_BITRATE,
+    audio_frame_ms: int = AIORTC_AUDIO_FRAME_MS,
+) -> Path:
     """Encode the camera at `fps`, the microphone and the screen once; a pickle for the senders."""
-    path = directory / f"media_{fps:g}fps_{bitrate // 1000}k.pkl"
+    path = directory / f"media_{fps:g}fps_{bitrate // 1000}k_{audio_frame_ms}ms.pkl"
     if not path.exists():
         encoded = {
             "camera": _vp8(camera_frames(fps), fps, bitrate),
-            "microphone": _opus(media.MEDIA_DIR / MICROPHONE),
+            "microphone": _opus(media.MEDIA_DIR / MICROPHONE, audio_frame_ms),
             "screen": _vp8(screen_frames(), SCREEN_FPS, bitrate),
             "fps": fps,
             "bitrate": bitrate,
+            "audio_frame_ms": audio_frame_ms,
         }
         path.write_bytes(pickle.dumps(encoded))
     return path
@@ -181,7 +198,11 @@ def describe(path: Path) -> dict[str, Any]:
             "loop_s": encoded[name].seconds,
         }
         for name in ("camera", "microphone", "screen")
-    } | {"fps": encoded["fps"], "target_bitrate": encoded["bitrate"]}
+    } | {
+        "fps": encoded["fps"],
+        "target_bitrate": encoded["bitrate"],
+        "audio_frame_ms": encoded.get("audio_frame_ms", AIORTC_AUDIO_FRAME_MS),
+    }
 
 
 class PacketTrack(MediaStreamTrack):
@@ -249,9 +270,7 @@ class Stream:
             lambda: self.pc.iceGatheringState == "complete", GATHER_TIMEOUT_S, "ICE gathering"
         )
         payload = {
-            "client_id": server["client_id"],
-            "test_attempt_id": self.spec["attempt_id"],
-            "hashed_test_attempt_id": self.spec["hashed"],
+            **self.credentials(server),
             "options": AGENT_OPTIONS,
             "offer": {"type": "offer", "sdp": self.pc.localDescription.sdp},
         }
@@ -278,6 +297,39 @@ class Stream:
             "t0": {name: track.t0 for name, track in self.tracks.items()},
         }
 
+    def credentials(self, server: dict[str, str]) -> dict[str, str]:
+        return {
+            "client_id": self.spec.get("client_id", server["client_id"]),
+            "test_attempt_id": self.spec["attempt_id"],
+            "hashed_test_attempt_id": self.spec["hashed"],
+        }
+
+    async def finish(self, server: dict[str, str], deadline_s: float) -> dict[str, Any]:
+        """The agent's stop(): flush and close, request the stop, poll until scored (bounded)."""
+        started = time.monotonic()
+        for track in self.tracks.values():
+            track.stop()
+        await asyncio.sleep(FLUSH_DELAY_S)
+        await self.pc.close()
+        client = ServerClient(server["url"], self.credentials(server))
+        line: dict[str, Any] = {"event": "stopped", "attempt_id": self.spec["attempt_id"]}
+        try:
+            deadline = Deadline(deadline_s)
+            await client.request_stop(deadline)
+            status = await client.wait_stopped(deadline)
+            line.update(
+                ok=True,
+                trust_score=status.get("trust_score"),
+                evidence_status=status.get("evidence_status"),
+            )
+        except AgentError as error:
+            self.error = f"{int(error.code)}: {error.message}"
+            line.update(ok=False, error=self.error)
+        finally:
+            await client.aclose()
+        line["stop_s"] = time.monotonic() - started
+        return line
+
     def sent(self) -> dict[str, Any]:
         return {
             "attempt_id": self.spec["attempt_id"],
@@ -293,13 +345,40 @@ def _emit(line: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-async def _start_one(stream: Stream, http: httpx.AsyncClient, server: dict, delay: float) -> None:
+async def _run_one(stream: Stream, http: httpx.AsyncClient, spec: dict, delay: float) -> None:
     await asyncio.sleep(delay)
     try:
-        _emit(await stream.start(http, server))
+        _emit(await stream.start(http, spec["server"]))
     except Exception as error:  # reported to the coordinator, which counts it as not ready
         stream.error = f"{type(error).__name__}: {error}"
         _emit({"event": "failed", "attempt_id": stream.spec["attempt_id"], "error": stream.error})
+        return
+    if spec.get("duration_s") is None:
+        return  # streams until the coordinator's stop or max_s
+    await asyncio.sleep(spec["duration_s"])
+    deadline_s = spec.get("stop_deadline_s", STOP_DEADLINE_S)
+    try:
+        _emit(await stream.finish(spec["server"], deadline_s))
+    except Exception as error:  # as above: every stream is reported
+        stream.error = f"{type(error).__name__}: {error}"
+        line = {"event": "stopped", "attempt_id": stream.spec["attempt_id"], "ok": False}
+        _emit(line | {"error": stream.error})
+
+
+def _stdin_line() -> asyncio.Future:
+    """Done when a line (or EOF) arrives on stdin. A daemon thread, not the loop's executor:
+    asyncio.run() joins the executor's threads, and this one may never return."""
+    loop = asyncio.get_running_loop()
+    line = loop.create_future()
+
+    def read() -> None:
+        sys.stdin.readline()
+        # RuntimeError: the loop is already closed, nobody waits any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(lambda: line.done() or line.set_result(None))
+
+    threading.Thread(target=read, daemon=True).start()
+    return line
 
 
 async def main_async(spec: dict[str, Any]) -> None:
@@ -308,15 +387,20 @@ async def main_async(spec: dict[str, Any]) -> None:
     use_host_addresses(["127.0.0.1"])
     encoded = pickle.loads(Path(spec["media"]).read_bytes())  # noqa: S301  (our own file)
     streams = [Stream(s, encoded, spec["screen"]) for s in spec["streams"]]
-    loop = asyncio.get_running_loop()
-    stop = loop.run_in_executor(None, sys.stdin.readline)
+    stop = _stdin_line()
     async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_S) as http:
-        starts = [
-            asyncio.create_task(_start_one(s, http, spec["server"], i * spec["stagger_s"]))
+        runs = [
+            asyncio.create_task(
+                _run_one(s, http, spec, s.spec.get("delay_s", i * spec.get("stagger_s", 0.0)))
+            )
             for i, s in enumerate(streams)
         ]
-        await asyncio.wait([stop], timeout=spec["max_s"])
-        for task in starts:
+        # With duration_s the streams end by themselves; without, only stop or max_s ends them.
+        ends = [stop]
+        if spec.get("duration_s") is not None:
+            ends.append(asyncio.gather(*runs, return_exceptions=True))
+        await asyncio.wait(ends, timeout=spec["max_s"], return_when=asyncio.FIRST_COMPLETED)
+        for task in runs:
             task.cancel()
     started = time.perf_counter()
     await asyncio.gather(*(s.pc.close() for s in streams), return_exceptions=True)
@@ -335,7 +419,7 @@ def main(argv: list[str]) -> int:
     os.nice(NICE)
     spec = json.loads(Path(argv[0]).read_text())
     asyncio.run(main_async(spec))
-    # The executor thread still waits on stdin when max_s ended the run.
+    # The stdin thread still waits when max_s or duration_s ended the run.
     os._exit(0)
 
 

@@ -1,26 +1,30 @@
-"""`python -m bench.soak [--agents 50] [--minutes 10]`: many agents on one node for a long time.
+"""`python -m bench.soak [--agents 50] [--minutes 10] [--fps 5]`: many candidates, one node, long.
 
 Starts the real stack (web, media, one Celery worker) on its own PostgreSQL database
-(`proctoring_soak`) and its own Redis (a `redis-server` on a free loopback port), then runs
-`--agents` capture agents in `--processes` sender processes. The senders are the real agent
-(`agent.lifecycle.AutoProctor`, several per event loop) at `max_fps=1`: the camera file is
-encoded live, but one frame a second costs little, and the server samples 1 frame/s anyway.
+(`proctoring_soak`) and its own Redis (a `redis-server` on a free loopback port). The candidates
+are bench/senders.py's pre-encoded replays, so that they stay cheap: the agent's media is encoded
+once with aiortc's encoders (camera 640x480 at `--fps` capped at the agent's 300 kbps, the
+microphone in `--audio-frame-ms` Opus packets, a 1920x1080 screen at 1 frame/s), then sent as
+packets over real peer connections,
+`--per-process` streams per niced sender process. Each candidate starts its attempt as the agent
+does (HMAC, `POST /api/v1/agent/sessions/`), streams for `--minutes`, then stops as the agent
+does (tracks stopped, flush, `POST /api/v1/agent/stop/`, status polled until scored, within the
+agent's STOP_DEADLINE_S).
 
-Every `--sample-s` seconds it records the RSS of the web, media and worker processes (the
-worker with its pool children) and the sampling lag: for each streaming attempt, how far its
-newest observation trails real time. At the end it checks that every attempt was scored,
-greps the stack's logs for ERROR and Traceback, and writes bench/results/soak.json.
-
-Memory is "flat" when the slope of a least-squares line through a process's RSS, after the
-warm-up (the ramp plus the first WARMUP_FRACTION of the run), is below FLAT_MB_PER_MIN.
+Every `--sample-s` seconds it records the RSS of web, media and worker (with its pool children),
+the sampling lag (for each streaming attempt, how far its newest observation trails real time),
+the analysis queue length and the CPU of each process group and of the machine. At the end it
+waits (bounded) for every attempt to be scored, greps the stack's logs for ERROR and Traceback,
+writes bench/results/soak.json and the soak section of docs/benchmarks.md, and gives a verdict
+(bench/soak_measure.py: what passes). The exit status is 0 only if the soak passes.
 Loopback only; every wait is bounded.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -30,36 +34,55 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import env, report
+from agent.lifecycle import FLUSH_DELAY_S, STOP_DEADLINE_S
+from agent.webrtc import DEFAULT_AUDIO_FRAME_MS, OPUS_FRAME_MS
+from bench import env, report, senders, soak_report
+from bench.capacity import Senders
 from bench.soak_measure import (
+    CPU_GROUPS,
     FLAT_MB_PER_MIN,
+    LAG_BOUND_S,
     PROCESSES,
+    CpuMeter,
     attempt_outcomes,
+    cpu_summary,
     lag_summary,
     log_problems,
     memory_summary,
+    queue_length,
+    queue_summary,
     rss_mb,
     sampling_lags,
+    tree,
+    verdict,
 )
-from scripts.stack import HEADLESS_TRACKING
 
 SOAK_DB_NAME = "proctoring_soak"
 SOAK_DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{SOAK_DB_NAME}"
 RESULTS = env.ROOT / "bench" / "results" / "soak.json"
-# After the agents' streaming time: stop, scoring (finalize waits up to its bound) and slack.
-STOP_SLACK_S = 240.0
 # Finalize's bound, as deployed by default; after the agents stop, attempts get this long to score.
 FINALIZE_BOUND_S = 120.0
 SETTLE_SLACK_S = 30.0
+# Sender processes end by themselves after the ramp, the streaming and the agent's stop; this is
+# their margin (process start, connection) before the coordinator stops them.
+SENDER_SLACK_S = 60.0
 REDIS_READY_S = 10.0
-OPTIONS = {"trackingOptions": {**HEADLESS_TRACKING}}
+POLL_S = 0.5
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
     parser.add_argument("--agents", type=int, default=50)
     parser.add_argument("--minutes", type=float, default=10.0, help="streaming time per agent")
-    parser.add_argument("--processes", type=int, default=5, help="sender processes")
+    parser.add_argument("--fps", type=float, default=5.0, help="camera frames/s (agent: 5)")
+    parser.add_argument(
+        "--audio-frame-ms",
+        type=int,
+        default=DEFAULT_AUDIO_FRAME_MS,
+        choices=OPUS_FRAME_MS,
+        help=f"Opus per packet (agent: {DEFAULT_AUDIO_FRAME_MS})",
+    )
+    parser.add_argument("--per-process", type=int, default=8, help="streams per sender process")
     parser.add_argument(
         "--clients",
         type=int,
@@ -70,69 +93,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sample-s", type=float, default=10.0)
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--sender", help=argparse.SUPPRESS)  # internal: a sender's JSON spec
-    return parser.parse_args(argv)
-
-
-# -- sender processes ----------------------------------------------------------------------------
-
-
-async def _one_agent(spec: dict[str, Any], agent: dict[str, Any]) -> dict[str, Any]:
-    from agent.codes import AgentError
-    from agent.lifecycle import AutoProctor
-
-    await asyncio.sleep(agent["delay_s"])
-    counts = {"evidence": 0, "reconnected": 0, "errors": 0}
-
-    def on_event(event) -> None:
-        if event.name == "apEvidenceEvent":
-            counts["evidence"] += 1
-        elif event.name == "apErrorEvent":
-            counts["errors"] += 1
-        elif event.name == "apConnectionStateChange" and event.detail.get("state") == "reconnected":
-            counts["reconnected"] += 1
-
-    proctor = AutoProctor(
-        client_id=agent["client_id"],
-        test_attempt_id=agent["test_attempt_id"],
-        hashed_test_attempt_id=agent["hashed"],
-        server=spec["server"],
-        camera=spec["camera"],
-        microphone=spec["microphone"],
-        ice_host_addresses=["127.0.0.1"],
-        on_event=on_event,
-        max_fps=1.0,
+    parser.add_argument(
+        "--no-docs", action="store_true", help="do not rewrite the soak section of the docs"
     )
-    result: dict[str, Any] = {"test_attempt_id": agent["test_attempt_id"], **counts}
-    try:
-        await proctor.setup(OPTIONS)
-        await proctor.start()
-        await asyncio.sleep(spec["seconds"])
-        stopped = await proctor.stop()
-        result.update(ok=True, trust_score=stopped["trustScore"])
-    except AgentError as error:
-        result.update(ok=False, error=f"{int(error.code)}: {error.message}")
-    except Exception as error:  # a sender must report every agent, whatever went wrong
-        result.update(ok=False, error=repr(error))
-    finally:
-        await proctor.destroy()
-    result.update(counts)
-    return result
-
-
-async def _sender(spec: dict[str, Any]) -> None:
-    results = await asyncio.gather(*(_one_agent(spec, agent) for agent in spec["agents"]))
-    for result in results:
-        sys.stdout.write(json.dumps(result) + "\n")
-    sys.stdout.flush()
-
-
-def run_sender(raw: str) -> int:
-    import logging
-
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
-    asyncio.run(_sender(json.loads(raw)))
-    return 0
+    return parser.parse_args(argv)
 
 
 # -- the node: database, Redis, stack ------------------------------------------------------------
@@ -207,58 +171,58 @@ def start_redis(data_dir: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit("redis-server did not start")
 
 
-# -- measurements ---------------------------------------------------------------------------------
+# -- the candidates -------------------------------------------------------------------------------
 
 
-# -- the run --------------------------------------------------------------------------------------
+def sender_bound_s(args: argparse.Namespace) -> float:
+    """How long a sender process may run: ramp, streaming, the agent's stop, and a margin."""
+    return args.ramp_s + args.minutes * 60 + FLUSH_DELAY_S + STOP_DEADLINE_S + SENDER_SLACK_S
 
 
-def agent_specs(args: argparse.Namespace, prefix: str) -> list[dict[str, Any]]:
+def stream_specs(args: argparse.Namespace, prefix: str) -> list[dict[str, Any]]:
+    """One stream per agent: its attempt id, HMAC, integrator and start time in the ramp."""
     from proctoring import signing
     from proctoring.services.clients import client_create
 
     clients = [client_create(name=f"Soak {n}") for n in range(max(1, args.clients))]
-    specs = []
+    streams = []
     for i in range(args.agents):
         client = clients[i % len(clients)]
-        test_attempt_id = f"{prefix}{i:03d}"
+        attempt_id = f"{prefix}{i:03d}"
         hashed = signing.hash_test_attempt_id(
-            client_secret=client.client_secret, test_attempt_id=test_attempt_id
+            client_secret=client.client_secret, test_attempt_id=attempt_id
         )
-        delay = args.ramp_s * i / max(1, args.agents)
-        specs.append(
+        streams.append(
             {
-                "client_id": client.client.client_id,
-                "test_attempt_id": test_attempt_id,
+                "attempt_id": attempt_id,
                 "hashed": hashed,
-                "delay_s": delay,
+                "client_id": client.client.client_id,
+                "delay_s": args.ramp_s * i / max(1, args.agents),
             }
         )
-    return specs
+    return streams
 
 
-def start_senders(args, stack, agents: list[dict], log_dir: Path) -> list:
-    senders = []
-    for index in range(min(args.processes, len(agents))):
+def write_specs(args, stack, prefix: str, media_path: Path, work: Path) -> list[Path]:
+    """Sender specs; agents go round-robin to the processes, so each one ramps up evenly."""
+    streams = stream_specs(args, prefix)
+    count = math.ceil(len(streams) / max(1, args.per_process))
+    paths = []
+    for index in range(count):
+        mine = streams[index::count]
         spec = {
-            "server": stack.url,
-            "seconds": args.minutes * 60,
-            "camera": str(env.MEDIA_DIR / "fake_camera_640x480_15fps_2s.y4m"),
-            "microphone": str(env.MEDIA_DIR / "fake_mic_16k_2s.wav"),
-            "agents": agents[index :: args.processes],
+            "server": {"url": stack.url, "client_id": mine[0]["client_id"]},
+            "media": str(media_path),
+            "screen": True,
+            "duration_s": args.minutes * 60,
+            "stop_deadline_s": STOP_DEADLINE_S,
+            "max_s": sender_bound_s(args),
+            "streams": mine,
         }
-        stderr = open(log_dir / f"sender-{index}.log", "wb")  # noqa: SIM115
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.soak", "--sender", json.dumps(spec)],
-            cwd=env.ROOT,
-            env=soak_env(stack.env["REDIS_URL"]),
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            start_new_session=True,
-        )
-        senders.append(proc)
-    return senders
+        path = work / f"senders_{index}.json"
+        path.write_text(json.dumps(spec))
+        paths.append(path)
+    return paths
 
 
 def unscored(prefix: str) -> int:
@@ -269,50 +233,84 @@ def unscored(prefix: str) -> int:
     return attempts.exclude(status=AttemptStatus.STOPPED).count()
 
 
-def watch(args, stack, senders: list, prefix: str) -> dict[str, Any]:
-    """Sample RSS and lag until the senders finish and every attempt is scored (both bounded)."""
+# -- the run --------------------------------------------------------------------------------------
+
+
+def take_sample(stack, group: Senders, prefix: str, meter: CpuMeter, broker, t: float) -> dict:
+    cpu_groups = {name: tree(stack.processes[name].pid) for name in PROCESSES}
+    cpu_groups["senders"] = [p.pid for p in group.procs if p.poll() is None]
+    sample = {
+        "t": round(t, 1),
+        "rss_mb": {
+            name: rss_mb(stack.processes[name].pid, with_children=name == "worker")
+            for name in PROCESSES
+        },
+        "lags": [round(lag, 3) for lag in sampling_lags(prefix)],
+        "queue": queue_length(broker),
+        "cores": meter.read(cpu_groups),
+        # The machine may be shared: a load above its cores explains a growing lag.
+        "load_1min": os.getloadavg()[0],
+    }
+    rss = " ".join(f"{k}={v:.0f}MB" for k, v in sample["rss_mb"].items() if v is not None)
+    lag = f"lag max {max(sample['lags']):.1f} s" if sample["lags"] else "no attempt streaming"
+    busy = f"machine {sample['cores']['machine']:.2f} cores" if sample["cores"] else ""
+    print(f"[soak] t={t:.0f}s {rss} {lag} queue {sample['queue']} {busy}", file=sys.stderr)
+    return sample
+
+
+def watch(args, stack, group: Senders, specs: list[Path], prefix: str, redis_url: str) -> dict:
+    """Start the senders, then sample until they end and every attempt is scored (bounded)."""
+    import redis
+
+    broker = redis.Redis.from_url(redis_url)
+    meter = CpuMeter()
     began = time.monotonic()
-    deadline = began + args.ramp_s + args.minutes * 60 + STOP_SLACK_S
+    for path in specs:
+        group.spawn(path)
+    deadline = began + sender_bound_s(args)
     settle_by: float | None = None
     samples: list[dict[str, Any]] = []
     next_sample = began
-    while time.monotonic() < deadline:
-        if all(p.poll() is not None for p in senders):
+    while True:
+        now = time.monotonic()
+        if now > deadline or all(p.poll() is not None for p in group.procs):
             # An agent that gave up waiting does not stop its attempt's scoring: wait for it.
-            settle_by = settle_by or time.monotonic() + FINALIZE_BOUND_S + SETTLE_SLACK_S
-            if time.monotonic() > settle_by or unscored(prefix) == 0:
+            settle_by = settle_by or now + FINALIZE_BOUND_S + SETTLE_SLACK_S
+            if now > settle_by or unscored(prefix) == 0:
                 break
-        if time.monotonic() >= next_sample:
-            rss = {
-                name: rss_mb(stack.processes[name].pid, with_children=name == "worker")
-                for name in PROCESSES
-            }
-            lags = sampling_lags(prefix)
-            samples.append(
-                {
-                    "t": round(time.monotonic() - began, 1),
-                    "rss_mb": rss,
-                    "lags": lags,
-                    # The machine may be shared: a load above its cores explains a growing lag.
-                    "load_1min": os.getloadavg()[0],
-                }
-            )
-            lag_text = f"lag max {max(lags):.1f} s" if lags else "no attempt streaming"
-            rss_text = " ".join(f"{k}={v:.0f}MB" for k, v in rss.items() if v is not None)
-            print(f"[soak] t={samples[-1]['t']:.0f}s {rss_text} {lag_text}", file=sys.stderr)
+        if now >= next_sample:
+            samples.append(take_sample(stack, group, prefix, meter, broker, now - began))
             next_sample += args.sample_s
-        time.sleep(0.5)
-    timed_out = [p for p in senders if p.poll() is None]
-    for proc in timed_out:
-        proc.kill()
-    agents = []
-    for proc in senders:
-        out, _ = proc.communicate(timeout=30)
-        agents += [json.loads(line) for line in out.splitlines() if line.strip()]
-    return {"samples": samples, "agents": agents, "senders_timed_out": len(timed_out)}
+        time.sleep(POLL_S)
+    timed_out = sum(1 for p in group.procs if p.poll() is None)  # the caller stops them
+    return {"samples": samples, "senders_timed_out": timed_out}
 
 
-def soak(args: argparse.Namespace) -> dict[str, Any]:
+def agent_outcomes(group: Senders, agents: int) -> dict[str, Any]:
+    """What the candidates saw: connected, stopped with their score, or the error they got."""
+    with group.lock:
+        ready, failed, stopped = dict(group.ready), list(group.failed), list(group.stopped)
+        done = list(group.done)
+    ok = [line for line in stopped if line.get("ok")]
+    not_ok = failed + [line for line in stopped if not line.get("ok")]
+    seen = {line["attempt_id"] for line in stopped + failed}
+    missing = [{"attempt_id": a, "error": "no stop result"} for a in ready if a not in seen]
+    stop_s = [line["stop_s"] for line in ok]
+    return {
+        "ready": len(ready),
+        "ok": len(ok),
+        "failed": not_ok + missing,
+        "connect_s": report.summary([line["connect_s"] for line in ready.values()])
+        if ready
+        else None,
+        "stop_s": report.summary(stop_s) if stop_s else None,
+        "sender_cpu_s": round(sum(line["cpu_s"] for line in done), 1),
+        "sender_processes_done": len(done),
+        "agents": agents,
+    }
+
+
+def soak(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     from scripts.stack import Stack
 
     work = Path(tempfile.mkdtemp(prefix="soak-"))
@@ -320,95 +318,80 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
     try:
         prepare_database(redis_url)
         prefix = f"soak-{int(time.time())}-"
-        agents = agent_specs(args, prefix)
+        media_path = senders.encode_media(work, args.fps, audio_frame_ms=args.audio_frame_ms)
         stack = Stack(
             env=soak_env(redis_url),
             log_dir=work / "logs",
             worker_concurrency=args.worker_concurrency,
         )
         stack.start()
+        group = Senders(log_dir=work / "logs")
         try:
-            senders = start_senders(args, stack, agents, work / "logs")
-            watched = watch(args, stack, senders, prefix)
+            specs = write_specs(args, stack, prefix, media_path, work)
+            watched = watch(args, stack, group, specs, prefix, redis_url)
             # Before stopping: SIGTERM to the worker's group makes its children log WorkerLost.
             logs = {name: log_problems(stack.log(name)) for name in PROCESSES}
         finally:
+            group.stop()
             stack.stop()
         outcomes = attempt_outcomes(prefix)
     finally:
         redis_proc.terminate()
         redis_proc.wait(timeout=10)
-    agent_results = watched["agents"]
-    return {
+    agents = agent_outcomes(group, args.agents)
+    samples = watched["samples"]
+    result = {
         "date": report.now_utc(),
         "machine": report.machine(),
         "config": {
+            "command": " ".join(["python -m bench.soak", *argv]),
             "agents": args.agents,
             "minutes": args.minutes,
-            "processes": args.processes,
+            "fps": args.fps,
+            "per_process": args.per_process,
+            "processes": len(group.procs),
             "clients": args.clients,
             "finalize_bound_s": FINALIZE_BOUND_S,
+            "agent_stop_deadline_s": STOP_DEADLINE_S,
             "ramp_s": args.ramp_s,
             "sample_s": args.sample_s,
             "worker_concurrency": args.worker_concurrency,
-            "sender": "agent.lifecycle.AutoProctor in-process, max_fps=1, live VP8/Opus",
+            "sender": f"bench.senders pre-encoded replay, nice {senders.NICE}",
+            "media": senders.describe(media_path),
             "flat_threshold_mb_per_min": FLAT_MB_PER_MIN,
+            "lag_bound_s": LAG_BOUND_S,
+            "cpu_groups": list(CPU_GROUPS),
         },
-        "agents_ok": sum(1 for a in agent_results if a.get("ok")),
-        "agents_failed": [a for a in agent_results if not a.get("ok")],
-        "reconnections": sum(a.get("reconnected", 0) for a in agent_results),
+        "agents": agents,
+        "agents_ok": agents["ok"],
+        "agents_failed": agents["failed"],
         "senders_timed_out": watched["senders_timed_out"],
         "attempts": outcomes,
-        "memory": memory_summary(args, watched["samples"]),
-        "sampling_lag": lag_summary(watched["samples"]),
-        "load_1min_max": max((s["load_1min"] for s in watched["samples"]), default=None),
+        "memory": memory_summary(args, samples),
+        "sampling_lag": lag_summary(args, samples),
+        "queue": queue_summary(args, samples),
+        "cpu": cpu_summary(args, samples),
+        "load_1min_max": max((s["load_1min"] for s in samples), default=None),
         "logs": logs,
         "log_dir": str(work / "logs"),
-        "samples": watched["samples"],
+        "samples": samples,
     }
-
-
-def print_summary(result: dict[str, Any]) -> None:
-    cfg, attempts = result["config"], result["attempts"]
-    print(f"soak: {cfg['agents']} agents x {cfg['minutes']:g} min, {cfg['processes']} senders")
-    print(
-        f"  agents ok {result['agents_ok']}/{cfg['agents']}, "
-        f"scored {attempts['scored']}/{attempts['attempts']}, "
-        f"evidence {attempts['evidence_status']}, reconnections {result['reconnections']}"
-    )
-    if attempts["stop_to_score_s"]:
-        s = attempts["stop_to_score_s"]
-        print(f"  stop to score: median {s['median']:.1f} s, max {s['max']:.1f} s")
-    lag = result["sampling_lag"]
-    print(f"  sampling lag: p50 {lag['p50_s']} s, p95 {lag['p95_s']} s, max {lag['max_s']} s")
-    cores = result["machine"]["cores"]
-    print(f"  machine load (1 min) max {result['load_1min_max']} on {cores} cores")
-    for name, mem in result["memory"].items():
-        verdict = "flat" if mem["flat"] else "NOT flat"
-        print(
-            f"  {name}: RSS {mem['first_mb']} -> {mem['last_mb']} MB (max {mem['max_mb']}), "
-            f"slope {mem['slope_mb_per_min']} MB/min over {mem['fit_points']} points: {verdict}"
-        )
-    for name, found in result["logs"].items():
-        print(f"  {name} log: {found['errors']} ERROR lines, {found['tracebacks']} tracebacks")
-    print(f"  logs kept in {result['log_dir']}")
+    result["verdict"] = verdict(result)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    if args.sender:
-        return run_sender(args.sender)
-    result = soak(args)
+    result = soak(args, argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, default=str) + "\n")
-    print_summary(result)
+    soak_report.print_summary(result)
     print(f"  written to {args.out}")
-    healthy = (
-        result["attempts"]["scored"] == result["config"]["agents"]
-        and not result["agents_failed"]
-        and all(found["tracebacks"] == 0 for found in result["logs"].values())
-    )
-    return 0 if healthy else 1
+    if not args.no_docs:
+        soak_report.write_doc(result)
+        print(f"  and to {soak_report.DOC}")
+    return 0 if result["verdict"]["pass"] else 1
 
 
 if __name__ == "__main__":
