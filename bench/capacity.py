@@ -32,6 +32,7 @@ from typing import Any
 import psutil
 import redis
 
+from agent.webrtc import DEFAULT_AUDIO_FRAME_MS
 from bench import env, media, senders
 from bench.report import percentile
 from bench.stack import Credentials, log_tails, new_client
@@ -65,6 +66,7 @@ class Ramp:
     warmup_s: float
     screen: bool = True
     bitrate: int = senders.AGENT_VIDEO_BITRATE
+    audio_frame_ms: int = DEFAULT_AUDIO_FRAME_MS  # the agent's Opus packets
     # This machine is shared: a step can fail from others' load; later steps still give costs.
     stop_at_first_failure: bool = False
     label: str = ""
@@ -414,7 +416,9 @@ def measure_step(stack: Any, group: Senders, n: int, ramp: Ramp, client: redis.R
 def run_ramp(ramp: Ramp, media_dir: Path) -> dict[str, Any]:
     from scripts.stack import Stack
 
-    media_path = senders.encode_media(media_dir, ramp.fps, ramp.bitrate)
+    media_path = senders.encode_media(
+        media_dir, ramp.fps, ramp.bitrate, audio_frame_ms=ramp.audio_frame_ms
+    )
     env.truncate_tables()
     env.flush_redis()
     client = redis.Redis.from_url(env.BENCH_REDIS_URL)
@@ -459,6 +463,7 @@ def run_ramp(ramp: Ramp, media_dir: Path) -> dict[str, Any]:
     return {
         "fps": ramp.fps,
         "bitrate": ramp.bitrate,
+        "audio_frame_ms": ramp.audio_frame_ms,
         "screen": ramp.screen,
         "label": ramp.label,
         "window_s": ramp.window_s,

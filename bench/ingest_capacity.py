@@ -13,7 +13,16 @@ TITLE = "2. Ingest capacity (concurrent candidates into one media process)"
 RAMPS = {
     "full": [
         capacity.Ramp(fps=5, steps=[6, 12, 18], window_s=10, warmup_s=4, label="5 fps"),
-        # Baselines in the same run: the encoder before the agent capped it, and 15 fps.
+        # Baselines in the same run: aiortc's 20 ms Opus packets (before the agent's 60 ms), the
+        # encoder before the agent capped it, and 15 fps.
+        capacity.Ramp(
+            fps=5,
+            steps=[12],
+            window_s=10,
+            warmup_s=4,
+            audio_frame_ms=senders.AIORTC_AUDIO_FRAME_MS,
+            label="5 fps, 20 ms Opus",
+        ),
         capacity.Ramp(
             fps=5,
             steps=[12],
@@ -156,8 +165,9 @@ def markdown(result: dict[str, Any]) -> str:
         [
             table(summary_header, summary_rows),
             table(header, rows),
-            "What each sender streamed (pre-encoded once with aiortc's own encoders; target "
-            "bitrate 300 kbps = the agent's cap, unless stated):",
+            "What each sender streamed (pre-encoded once with aiortc's VP8 encoder and the agent's "
+            "Opus encoder; target bitrate 300 kbps = the agent's cap and 60 ms Opus packets = the "
+            "agent's default, unless stated):",
             table(
                 ["sender", "camera 640x480 VP8", "microphone Opus", "screen 1920x1080 VP8"],
                 [_media_row(ramp) for ramp in result["ramps"]],
