@@ -217,25 +217,41 @@ def _extend_confirmed(attempt, session, kind: str, seq: int, th: Thresholds) -> 
         ).exclude(finding="")
     )
     flags = {o.seq: o.finding for o in nearby}
+    confirmed = [o for o in nearby if findings.confirmed(flags, o.seq, th)]
     started = []
-    for obs in nearby:
-        if findings.confirmed(flags, obs.seq, th):
-            span = Span(obs.attempt_time, obs.attempt_time + obs.duration_s)
-            row = findings.Row(
-                str(session.pk),
-                kind,
-                obs.seq,
-                obs.attempt_time,
-                obs.duration_s,
-                obs.data,
-                obs.finding,
-            )
-            violation, created = violation_extend(
-                attempt=attempt, type=obs.finding, span=span, details=findings.details_for(row)
-            )
-            if created:
-                started.append(violation)
+    for finding, span, details in _confirmed_runs(session, kind, confirmed):
+        violation, created = violation_extend(
+            attempt=attempt, type=finding, span=span, details=details
+        )
+        if created:
+            started.append(violation)
     return started
+
+
+def _confirmed_runs(session, kind: str, confirmed: list) -> list[tuple[str, Span, dict]]:
+    """(finding, span, worst details) per run of confirmed samples within the merge gap.
+
+    One violation_extend per run instead of one per sample: the union is the same, the queries
+    and saves are not (up to 2N-1 samples are re-judged around each flagged one).
+    """
+    gap = settings.PROCTOR_MERGE_GAP_S
+    runs: list[tuple[str, Span, dict]] = []
+    for obs in sorted(confirmed, key=lambda o: (o.finding, o.attempt_time)):
+        span = Span(obs.attempt_time, obs.attempt_time + obs.duration_s)
+        row = findings.Row(
+            str(session.pk), kind, obs.seq, obs.attempt_time, obs.duration_s, obs.data, obs.finding
+        )
+        details = findings.details_for(row)
+        if runs and runs[-1][0] == obs.finding and runs[-1][1].touches(span, gap=gap):
+            _, last_span, last_details = runs[-1]
+            runs[-1] = (
+                obs.finding,
+                last_span.union(span),
+                findings.merge_details(last_details, details),
+            )
+        else:
+            runs.append((obs.finding, span, details))
+    return runs
 
 
 def violation_extend(
@@ -256,9 +272,12 @@ def violation_extend(
         return violation, True
     keep, *absorbed = touching
     (merged,) = merge_spans([Span(v.start_s, v.end_s) for v in touching] + [span], gap=gap)
-    for other in absorbed:
-        keep.details = findings.merge_details(keep.details, other.details)
-    keep.details = findings.merge_details(keep.details, details)
+    new_details = keep.details
+    for extra in [*(other.details for other in absorbed), details]:
+        new_details = findings.merge_details(new_details, extra)
+    if not absorbed and merged == Span(keep.start_s, keep.end_s) and new_details == keep.details:
+        return keep, False  # already covered: samples around a flagged one are re-judged
+    keep.details = new_details
     keep.set_span(merged.start, merged.end)
     keep.save()
     Violation.objects.filter(pk__in=[v.pk for v in absorbed]).delete()
