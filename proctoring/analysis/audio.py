@@ -3,6 +3,7 @@
 import math
 import os
 import wave
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -81,8 +82,47 @@ class VoiceActivityDetector:
 
     def analyze(self, pcm: np.ndarray) -> AudioAnalysis:
         """Analyse int16 (or float32 in [-1, 1]) mono 16 kHz samples."""
-        samples = _as_float(pcm)
-        probs = self.window_probs(samples)
+        return self.analyze_many([pcm])[0]
+
+    def analyze_many(self, pcms: Sequence[np.ndarray]) -> list[AudioAnalysis]:
+        """analyze() of several stretches at once (say, windows of several attempts)."""
+        stretches = [_as_float(pcm) for pcm in pcms]
+        return [
+            self._summary(samples, probs)
+            for samples, probs in zip(stretches, self.window_probs_many(stretches), strict=True)
+        ]
+
+    def window_probs(self, pcm: np.ndarray) -> np.ndarray:
+        """Speech probability of each 32 ms window (the last one zero-padded)."""
+        return self.window_probs_many([pcm])[0]
+
+    def window_probs_many(self, pcms: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """window_probs() of each stretch, all stepped through the model together.
+
+        Silero takes a batch: one call per 32 ms step for every stretch costs about a third of
+        one call per stretch and step (0.52 ms for 8 against 8 x 0.16 ms). Each stretch has its
+        own fresh state: the windows of one attempt may go to different workers.
+        """
+        stretches = [_as_float(pcm) for pcm in pcms]
+        if not stretches:
+            return []
+        steps = [-(-samples.size // WINDOW_SAMPLES) for samples in stretches]
+        batch = np.zeros((len(stretches), max(steps) * WINDOW_SAMPLES), dtype=np.float32)
+        for row, samples in zip(batch, stretches, strict=True):
+            row[: samples.size] = samples
+        state = np.zeros((STATE_SHAPE[0], len(stretches), STATE_SHAPE[2]), dtype=np.float32)
+        context = np.zeros((len(stretches), CONTEXT_SAMPLES), dtype=np.float32)
+        probs = np.empty((len(stretches), max(steps)), dtype=np.float32)
+        for index in range(max(steps)):
+            window = batch[:, index * WINDOW_SAMPLES : (index + 1) * WINDOW_SAMPLES]
+            step = np.concatenate([context, window], axis=1)
+            feed = {"input": step, "state": state, "sr": self._sample_rate}
+            output, state = self._session.run(None, feed)
+            probs[:, index] = output[:, 0]
+            context = step[:, -CONTEXT_SAMPLES:]
+        return [row[:count] for row, count in zip(probs, steps, strict=True)]
+
+    def _summary(self, samples: np.ndarray, probs: np.ndarray) -> AudioAnalysis:
         return AudioAnalysis(
             speech_prob_max=float(probs.max(initial=0.0)),
             speech_prob_mean=float(probs.mean()) if probs.size else 0.0,
@@ -90,22 +130,6 @@ class VoiceActivityDetector:
             dbfs=dbfs(samples),
             duration_s=samples.size / SAMPLE_RATE,
         )
-
-    def window_probs(self, pcm: np.ndarray) -> np.ndarray:
-        """Speech probability of each 32 ms window (the last one zero-padded)."""
-        samples = _as_float(pcm)
-        # Every call starts afresh: the windows of one attempt may go to different workers.
-        state = np.zeros(STATE_SHAPE, dtype=np.float32)
-        context = np.zeros((1, CONTEXT_SAMPLES), dtype=np.float32)
-        padded = np.pad(samples, (0, -samples.size % WINDOW_SAMPLES))
-        probs = np.empty(padded.size // WINDOW_SAMPLES, dtype=np.float32)
-        for index, window in enumerate(padded.reshape(-1, 1, WINDOW_SAMPLES)):
-            step = np.concatenate([context, window], axis=1)
-            feed = {"input": step, "state": state, "sr": self._sample_rate}
-            output, state = self._session.run(None, feed)
-            probs[index] = output[0, 0]
-            context = step[:, -CONTEXT_SAMPLES:]
-        return probs
 
 
 def load_vad(*, threads: int = DEFAULT_THREADS) -> VoiceActivityDetector:

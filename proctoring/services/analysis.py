@@ -70,15 +70,13 @@ def samples_analyze(*, samples: Sequence[MediaSample]) -> None:
     recorded = observations_recorded(keys=[s.key for s in samples])
     # A redelivered batch: the model already ran for these, and they are stored.
     fresh = [s for s in samples if s.key not in recorded]
-    observations_record(observed=[_analyze(s) for s in fresh])
-
-
-def _analyze(item: MediaSample) -> Observed:
-    if item.kind == ObservationKind.VIDEO:
-        return _video_frame_observed(sample=item.sample, jpeg=item.content)
-    if item.kind == ObservationKind.AUDIO:
-        return _audio_window_observed(sample=item.sample, pcm=item.content)
-    raise ValueError(f"unknown sample kind {item.kind!r}")
+    unknown = {s.kind for s in fresh} - {ObservationKind.VIDEO, ObservationKind.AUDIO}
+    if unknown:
+        raise ValueError(f"unknown sample kinds {sorted(unknown)}")
+    frames = [s for s in fresh if s.kind == ObservationKind.VIDEO]
+    windows = [s for s in fresh if s.kind == ObservationKind.AUDIO]
+    observed = [_video_frame_observed(sample=f.sample, jpeg=f.content) for f in frames]
+    observations_record(observed=observed + _audio_windows_observed(windows))
 
 
 def _video_frame_observed(*, sample: Sample, jpeg: bytes) -> Observed:
@@ -90,12 +88,20 @@ def _video_frame_observed(*, sample: Sample, jpeg: bytes) -> Observed:
     return Observed(kind=ObservationKind.VIDEO, sample=sample, data=data, evidence=evidence)
 
 
-def _audio_window_observed(*, sample: Sample, pcm: bytes) -> Observed:
-    samples = np.frombuffer(pcm, dtype=np.int16)
-    data = voice_detector().analyze(samples).to_dict()
-    data["levels_dbfs"] = step_levels_dbfs(samples)
+def _audio_windows_observed(windows: Sequence[MediaSample]) -> list[Observed]:
+    """All the batch's audio windows through the VAD together (one model call per 32 ms step)."""
+    pcms = [np.frombuffer(w.content, dtype=np.int16) for w in windows]
+    analyses = voice_detector().analyze_many(pcms)
+    return [
+        _audio_window_observed(sample=w.sample, pcm=pcm, data=analysis.to_dict())
+        for w, pcm, analysis in zip(windows, pcms, analyses, strict=True)
+    ]
+
+
+def _audio_window_observed(*, sample: Sample, pcm: np.ndarray, data: dict) -> Observed:
+    data["levels_dbfs"] = step_levels_dbfs(pcm)
     evidence = EvidenceFile(
-        kind=EvidenceKind.AUDIO, extension="wav", content=wav_bytes(samples), data={}
+        kind=EvidenceKind.AUDIO, extension="wav", content=wav_bytes(pcm), data={}
     )
     return Observed(kind=ObservationKind.AUDIO, sample=sample, data=data, evidence=evidence)
 

@@ -57,6 +57,27 @@ def test_each_call_starts_from_a_fresh_state(vad, media_dir):
     assert vad.analyze(silence) == first
 
 
+def test_windows_analysed_together_match_one_by_one(vad, media_dir, expected):
+    # Windows of different clips and lengths (tails are shorter), as a batch of attempts has.
+    windows = [
+        window
+        for name in sorted(expected["audio"])
+        for window in one_second_windows(read_wav(media_dir / name))
+    ]
+    windows.append(np.zeros(0, dtype=np.int16))
+
+    together = vad.analyze_many(windows)
+
+    assert len(together) == len(windows) > 10
+    for window, batched in zip(windows, together, strict=True):
+        alone = vad.analyze(window)
+        assert batched.duration_s == alone.duration_s
+        assert batched.dbfs == alone.dbfs
+        assert batched.speech_prob_max == pytest.approx(alone.speech_prob_max, abs=1e-4)
+        assert batched.speech_fraction == alone.speech_fraction
+        assert is_speech(batched) is is_speech(alone)
+
+
 def test_float_samples_give_the_same_result_as_int16(vad, media_dir):
     pcm = read_wav(media_dir / FAKE_MIC)
 
