@@ -130,7 +130,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["proctoring.api.auth.IsClient"],
     "EXCEPTION_HANDLER": "proctoring.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["proctoring.api.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
 }
 # Request bodies past this are refused before they are parsed (SDP offers are a few KB).

@@ -82,9 +82,12 @@ def attempt_violations_with_evidence(*, attempt: Attempt) -> list[Violation]:
 
 
 def _pk(value: int | str) -> int:
-    """Ids arrive as path text; anything that is not a plain positive integer matches nothing."""
+    """Ids arrive as path text; anything that is not a plain positive integer matches nothing.
+
+    ASCII only: "³" and "٣" are digits to str.isdigit() but not to int().
+    """
     text = str(value)
-    return int(text) if text.isdigit() and len(text) < 19 else 0
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else 0
 
 
 def violation_get_for_client(

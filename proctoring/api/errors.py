@@ -3,10 +3,13 @@
 import logging
 
 from django.db import DatabaseError
+from django.http import JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from proctoring.api.middleware import API_PREFIX
 from proctoring.exceptions import ProctoringError
 
 logger = logging.getLogger(__name__)
@@ -56,3 +59,12 @@ def exception_handler(exc, context):
     extra = {"errors": exc.detail} if isinstance(exc, exceptions.ValidationError) else {}
     response.data = {"code": code, "message": _first_message(exc.detail), **extra}
     return response
+
+
+def not_found(request, exception=None):
+    """handler404: a URL under the API that matches no route still answers in the error shape."""
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(
+            {"code": "not_found", "message": "No API endpoint matches this URL."}, status=404
+        )
+    return defaults.page_not_found(request, exception)

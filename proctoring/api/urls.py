@@ -1,10 +1,21 @@
 """API v1 routes."""
 
-from django.urls import path
+from django.urls import path, register_converter
+from django.urls.converters import StringConverter
 
 from proctoring.api import views
 
-ATTEMPT = "attempts/<str:test_attempt_id>/"
+
+class AttemptIdConverter(StringConverter):
+    """A test_attempt_id in a path: no NUL, which no stored id holds and PostgreSQL refuses to
+    compare (such a URL is a 404 like any other unmatched one)."""
+
+    regex = r"[^/\x00]+"
+
+
+register_converter(AttemptIdConverter, "attempt_id")
+
+ATTEMPT = "attempts/<attempt_id:test_attempt_id>/"
 
 urlpatterns = [
     path("health/", views.HealthView.as_view(), name="health"),

@@ -26,13 +26,19 @@ REPLY_TTL_S = 60
 # A control list whose ingest died is never read: let it expire.
 CONTROL_TTL_S = 3600
 
+# redis-py gives up reading after 5 s by default; the wait for an answer must outlast the offer
+# timeout, or a slow answer ends as a socket error rather than as "the ingest did not answer".
+SOCKET_MARGIN_S = 5.0
+
 _pool: redis.ConnectionPool | None = None
 
 
 def sync_redis() -> redis.Redis:
     global _pool
     if _pool is None:
-        _pool = redis.ConnectionPool.from_url(settings.REDIS_URL)
+        _pool = redis.ConnectionPool.from_url(
+            settings.REDIS_URL, socket_timeout=settings.PROCTOR_OFFER_TIMEOUT_S + SOCKET_MARGIN_S
+        )
     return redis.Redis(connection_pool=_pool)
 
 
@@ -46,9 +52,6 @@ def request_answer(
     *, session_id: uuid.UUID, attempt_id: int, offer: dict[str, str], record: bool = False
 ) -> dict[str, Any]:
     """Hand an SDP offer to an ingest process and wait for its answer: {'node', 'answer'}."""
-    client = sync_redis()
-    if not live_nodes(client):
-        raise IngestUnavailable("No media ingest process is running; try again shortly.")
     timeout = settings.PROCTOR_OFFER_TIMEOUT_S
     reply_key = REPLY_KEY.format(session_id=session_id)
     message = {
@@ -60,8 +63,14 @@ def request_answer(
         # An ingest that picks the offer up after the web gave up must not answer it.
         "expires_at": time.time() + timeout,
     }
-    client.rpush(OFFERS_KEY, json.dumps(message))
-    popped = client.blpop([reply_key], timeout=max(1, int(timeout)))
+    try:
+        client = sync_redis()
+        if not live_nodes(client):
+            raise IngestUnavailable("No media ingest process is running; try again shortly.")
+        client.rpush(OFFERS_KEY, json.dumps(message))
+        popped = client.blpop([reply_key], timeout=max(1, int(timeout)))
+    except redis.RedisError as exc:
+        raise IngestUnavailable("The media ingest cannot be reached; try again shortly.") from exc
     if popped is None:
         raise IngestUnavailable("The media ingest did not answer in time; try again shortly.")
     reply = json.loads(popped[1])

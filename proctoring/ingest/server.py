@@ -139,7 +139,6 @@ class MediaServer:
             if session.recorder is not None:
                 await session.recorder.start()
         except Exception as exc:  # aiortc raises several types for a bad offer
-            await pc.close()
             await self._reply(
                 message,
                 {
@@ -148,6 +147,7 @@ class MediaServer:
                     "message": f"The SDP offer could not be used: {exc}",
                 },
             )
+            await _close_refused(pc)
             return
         self.sessions[session.session_id] = session
         session.start_watchdog()
@@ -158,6 +158,17 @@ class MediaServer:
         self.sessions.pop(session.session_id, None)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._db, _record_close, session, reason)
+
+
+async def _close_refused(pc: RTCPeerConnection) -> None:
+    """Close the connection of a refused offer. aiortc may fail to close one that a bad offer
+    left half set up; the web has its answer already, so log that and carry on."""
+    # No session was opened: the "closed" state change must not start a session's close.
+    pc.remove_all_listeners("connectionstatechange")
+    try:
+        await pc.close()
+    except Exception as exc:
+        logger.warning("closing the connection of a refused offer failed: %r", exc)
 
 
 def _recorder_for(message: dict) -> SessionRecorder | None:

@@ -1,55 +1,12 @@
 """Agent endpoints: HMAC checks, bad input, start/resume/stop, against a real ingest loop."""
 
-import asyncio
-import threading
-
 import pytest
-from aiortc import RTCPeerConnection
 
 from proctoring import signing
 from proctoring.ingest import rpc
-from proctoring.ingest.server import MediaServer
 from proctoring.models import Attempt, MediaSession
 
 SESSIONS = "/api/v1/agent/sessions/"
-
-
-def make_offer() -> dict[str, str]:
-    async def offer() -> dict[str, str]:
-        pc = RTCPeerConnection()
-        pc.addTransceiver("video", direction="sendonly")
-        pc.addTransceiver("audio", direction="sendonly")
-        pc.createDataChannel("events")
-        await pc.setLocalDescription(await pc.createOffer())
-        sdp = pc.localDescription.sdp
-        await pc.close()
-        return {"type": "offer", "sdp": sdp}
-
-    return asyncio.run(offer())
-
-
-@pytest.fixture(scope="module")
-def offer() -> dict[str, str]:
-    return make_offer()
-
-
-@pytest.fixture
-def ingest(redis_client, transactional_db):
-    """A real MediaServer answering offers on its own event loop thread."""
-    redis_client.delete(rpc.NODES_KEY, rpc.OFFERS_KEY)
-    loop = asyncio.new_event_loop()
-    server = loop.run_until_complete(_make_server())
-    thread = threading.Thread(target=loop.run_until_complete, args=(server.run(),), daemon=True)
-    thread.start()
-    while not rpc.live_nodes(redis_client):
-        threading.Event().wait(0.05)
-    yield server
-    loop.call_soon_threadsafe(server.stop)
-    thread.join(timeout=20)
-
-
-async def _make_server() -> MediaServer:
-    return MediaServer()
 
 
 def session_body(new_client, offer, *, attempt_id="t-1", **overrides) -> dict:
