@@ -192,7 +192,7 @@ PROCTOR_INGEST_HOLD_BYTES = int(_env("PROCTOR_INGEST_HOLD_BYTES", str(256 * 1024
 # Video frames and audio windows of all sessions go to the workers in batches, one message
 # each: a batch leaves when its oldest sample has waited this long (violation latency grows by
 # at most this much), or at this many samples or bytes of encoded samples.
-PROCTOR_BATCH_WINDOW_S = _env_float("PROCTOR_BATCH_WINDOW_S", 0.2)
+PROCTOR_BATCH_WINDOW_S = _env_float("PROCTOR_BATCH_WINDOW_S", 0.1)
 PROCTOR_BATCH_MAX_ITEMS = int(_env("PROCTOR_BATCH_MAX_ITEMS", "32"))
 PROCTOR_BATCH_MAX_BYTES = int(_env("PROCTOR_BATCH_MAX_BYTES", str(2 * 1024 * 1024)))
 # How long the web process waits for an ingest process to answer an SDP offer.

@@ -14,7 +14,7 @@ CORES = 2
 TARGET_PER_CORE = 25
 REPS = {"full": 2, "quick": 1}
 RAMP = {
-    "full": capacity.Ramp(fps=5, steps=[6, 12], window_s=10, warmup_s=4, label="defaults"),
+    "full": capacity.Ramp(fps=5, steps=[6, 12, 18, 24], window_s=10, warmup_s=4, label="defaults"),
     "quick": capacity.Ramp(fps=5, steps=[8], window_s=6, warmup_s=3, label="defaults"),
 }
 
