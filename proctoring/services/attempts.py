@@ -162,6 +162,27 @@ def _record_offline_gap(attempt: Attempt, *, until_s: float) -> None:
     logger.info("attempt %s: offline for %.1f s before resuming", attempt.pk, gap)
 
 
+def _record_unmonitored_tail(attempt: Attempt, *, until_s: float) -> None:
+    """No media since the last session closed (its connection was lost and never resumed): the
+    time up to the stop is offline, not a quiet candidate. A normal stop closes the connection
+    about a second before the stop request, well under OFFLINE_MIN_S."""
+    last_end = attempt.sessions.aggregate(last=Max("ended_at"))["last"]
+    if last_end is None:
+        return
+    since_s = max(0.0, (last_end - attempt.started_at).total_seconds())
+    gap = until_s - since_s
+    if gap < OFFLINE_MIN_S:
+        return
+    Violation.for_span(
+        attempt=attempt,
+        type=ViolationType.OFFLINE,
+        start_s=since_s,
+        end_s=until_s,
+        details={"seconds": round(gap, 1), "reason": "no media after the connection closed"},
+    ).save()
+    logger.warning("attempt %s: no media for the last %.1f s before stop", attempt.pk, gap)
+
+
 def media_sessions_reap(*, attempt: Attempt) -> int:
     """Close the open sessions of ingest processes that stopped heartbeating (they crashed).
 
@@ -210,6 +231,8 @@ def attempt_stop(*, attempt: Attempt) -> Attempt:
     attempt.save(update_fields=["stop_requested_at", "finished_at"])
     attempt_transition(attempt=attempt, to_status=AttemptStatus.STOPPING, reason="stop")
     open_sessions = [(s.ingest_node, s.id) for s in attempt.sessions.filter(ended_at__isnull=True)]
+    if not open_sessions:
+        _record_unmonitored_tail(attempt, until_s=(now - attempt.started_at).total_seconds())
     transaction.on_commit(lambda: _after_stop(attempt.pk, open_sessions))
     return attempt
 

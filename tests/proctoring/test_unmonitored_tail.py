@@ -1,0 +1,49 @@
+"""A connection lost and never resumed: the time up to the stop is offline, never silent."""
+
+import datetime as dt
+
+import pytest
+
+from proctoring.services.attempts import attempt_stop
+from proctoring.statuses import ViolationType
+from tests.proctoring.factories import open_session, started_attempt
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def close_at(session, offset_s: float) -> None:
+    session.ended_at = session.attempt.started_at + dt.timedelta(seconds=offset_s)
+    session.close_reason = "connection_closed"
+    session.save()
+
+
+def test_media_lost_long_before_the_stop_is_an_offline_violation(new_client):
+    attempt = started_attempt(new_client, minutes_ago=10)
+    close_at(open_session(attempt), 80.0)
+
+    attempt_stop(attempt=attempt)
+
+    offline = attempt.violations.get(type=ViolationType.OFFLINE)
+    assert offline.start_s == pytest.approx(80.0)
+    assert offline.end_s == pytest.approx(600.0, abs=2.0)
+    assert offline.details["reason"] == "no media after the connection closed"
+    assert offline.code == 5011
+
+
+def test_a_normal_stop_after_closing_the_connection_records_nothing(new_client):
+    attempt = started_attempt(new_client, minutes_ago=10)
+    close_at(open_session(attempt), 599.0)  # the agent closes, flushes, then asks to stop
+
+    attempt_stop(attempt=attempt)
+
+    assert not attempt.violations.exists()
+
+
+def test_media_still_flowing_at_the_stop_records_nothing(new_client):
+    attempt = started_attempt(new_client, minutes_ago=10)
+    close_at(open_session(attempt), 80.0)
+    open_session(attempt, offset_s=95.0)  # resumed; this one is open at the stop
+
+    attempt_stop(attempt=attempt)
+
+    assert not attempt.violations.filter(type=ViolationType.OFFLINE).exists()
