@@ -136,12 +136,28 @@ def attempt_outcomes(prefix: str) -> dict[str, Any]:
     ).select_related("attempt")
     stop_to_score = [(c.at - c.attempt.stop_requested_at).total_seconds() for c in changes]
     return {
+        "sessions_lost": sessions_lost(attempts),
         "attempts": len(attempts),
         "scored": len(scored),
         "evidence_status": evidence,
         "stop_to_score_s": report.summary(stop_to_score) if stop_to_score else None,
         "observations": sum(a.observations.count() for a in attempts),
     }
+
+
+def sessions_lost(attempts: list) -> int:
+    """Media sessions that closed long before their attempt's stop and were never replaced:
+    the replayed candidates do not reconnect as the agent does (the stop records the rest as
+    offline)."""
+    from proctoring.statuses import ViolationType
+
+    lost = 0
+    for attempt in attempts:
+        if attempt.violations.filter(
+            type=ViolationType.OFFLINE, details__reason="no media after the connection closed"
+        ).exists():
+            lost += 1
+    return lost
 
 
 # -- summaries over the samples -------------------------------------------------------------------
@@ -267,13 +283,20 @@ def verdict(result: dict[str, Any]) -> dict[str, Any]:
                 if slope is not None
                 else f"{name} memory: too few samples after the warm-up to tell"
             )
+    lost = attempts.get("sessions_lost", 0)
+    if lost:
+        reasons.append(
+            f"{lost} of {agents} candidates lost their connection and never resumed (the replayed "
+            f"candidates do not reconnect); each attempt got an offline violation up to its stop"
+        )
     if not lag["bounded"]:
         cpu, queue = result["cpu"], result["queue"]
         busy = f"; machine {cpu['mean']['machine']} of {cpu['cores']} cores" if cpu["reads"] else ""
+        cause = "lost connections stop sending (above)" if lost else "the node did not keep up"
         reasons.append(
             f"sampling lag not bounded (after warm-up p95 {lag['steady']['p95_s']} s, "
-            f"growth {lag['steady_growth_s']} s; bound {LAG_BOUND_S:g} s): the node did not "
-            f"keep up with {agents} candidates (analysis queue rose by "
+            f"growth {lag['steady_growth_s']} s; bound {LAG_BOUND_S:g} s): {cause} with "
+            f"{agents} candidates (analysis queue rose by "
             f"{queue['steady_growth']} messages to {queue['steady_end']}{busy})"
         )
     for name, found in result["logs"].items():

@@ -40,6 +40,10 @@ def _figures(result: dict[str, Any]) -> list[list[str]]:
     rows = [
         ["attempts scored", f"{attempts['scored']} / {cfg['agents']} (evidence: {evidence})"],
         [
+            "candidates whose connection was lost and never resumed",
+            f"{attempts.get('sessions_lost', 0)} / {cfg['agents']}",
+        ],
+        [
             "agents that got their score from stop",
             f"{agents['ok']} / {cfg['agents']}"
             + (
