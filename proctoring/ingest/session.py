@@ -46,7 +46,8 @@ class IngestSession:
         self._publisher = publisher
         self._on_closed = on_closed
         self._consumers: list[asyncio.Task] = []
-        self._published: list[asyncio.Future] = []
+        # Hand-overs still in flight; a finished one leaves at once (a session lasts hours).
+        self._in_flight: set[asyncio.Future] = set()
         self._webcam_taken = False
         self._closing: asyncio.Task | None = None
         self.enqueued = 0
@@ -83,7 +84,8 @@ class IngestSession:
         wrapped = asyncio.wrap_future(future)
         if counts:
             wrapped.add_done_callback(lambda done: self._count(done, span))
-        self._published.append(wrapped)
+        self._in_flight.add(wrapped)
+        wrapped.add_done_callback(self._in_flight.discard)
 
     def _count(self, future: asyncio.Future, span: tuple[float, float] | None) -> None:
         if future.cancelled() or future.exception() is not None:
@@ -253,7 +255,7 @@ class IngestSession:
             for task in stuck:
                 task.cancel()
             await asyncio.gather(*self._consumers, return_exceptions=True)
-        await asyncio.gather(*self._published, return_exceptions=True)
+        await asyncio.gather(*list(self._in_flight), return_exceptions=True)
         if self.recorder is not None:
             self.recording = await self.recorder.stop()
         await self._on_closed(self, reason)
