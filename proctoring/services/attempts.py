@@ -1,5 +1,6 @@
 """Attempt lifecycle: create, start or resume a media session, stop; the one status transition."""
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -194,9 +195,18 @@ def media_sessions_reap(*, attempt: Attempt) -> int:
     except redis.RedisError:
         return 0  # cannot tell a dead ingest from an unreachable Redis: leave them to finalize
     orphans = attempt.sessions.filter(ended_at__isnull=True).exclude(ingest_node__in=alive)
-    for session in orphans.annotate(observed=Count("observations")):
+    observed = orphans.annotate(
+        observed=Count("observations"),
+        last_end=Max(F("observations__attempt_time") + F("observations__duration_s")),
+    )
+    for session in observed:
+        # Its media ended with the last sample analysed, not when the crash was noticed.
+        last_s = session.last_end if session.last_end is not None else session.offset_s
         media_session_close(
-            session_id=session.pk, samples_enqueued=session.observed, reason="ingest_lost"
+            session_id=session.pk,
+            samples_enqueued=session.observed,
+            reason="ingest_lost",
+            ended_at=attempt.started_at + dt.timedelta(seconds=last_s),
         )
     return len(orphans)
 
@@ -230,6 +240,7 @@ def attempt_stop(*, attempt: Attempt) -> Attempt:
     attempt.finished_at = now
     attempt.save(update_fields=["stop_requested_at", "finished_at"])
     attempt_transition(attempt=attempt, to_status=AttemptStatus.STOPPING, reason="stop")
+    media_sessions_reap(attempt=attempt)  # a crashed ingest's session ends at its last sample
     open_sessions = [(s.ingest_node, s.id) for s in attempt.sessions.filter(ended_at__isnull=True)]
     if not open_sessions:
         _record_unmonitored_tail(attempt, until_s=(now - attempt.started_at).total_seconds())

@@ -1,5 +1,6 @@
 """Record raw observations idempotently and turn them into violations as they arrive."""
 
+import datetime as dt
 import logging
 import uuid
 from collections import defaultdict
@@ -310,10 +311,18 @@ def _on_violation_started(attempt, session, violation: Violation, evidence: Evid
         )
 
 
-def media_session_close(*, session_id: uuid.UUID | str, samples_enqueued: int, reason: str) -> None:
+def media_session_close(
+    *,
+    session_id: uuid.UUID | str,
+    samples_enqueued: int,
+    reason: str,
+    ended_at: dt.datetime | None = None,
+) -> None:
     """The ingest reports how many samples it handed over; finalize waits for that many."""
     updated = MediaSession.objects.filter(pk=session_id, ended_at__isnull=True).update(
-        ended_at=timezone.now(), samples_enqueued=samples_enqueued, close_reason=reason[:64]
+        ended_at=ended_at or timezone.now(),
+        samples_enqueued=samples_enqueued,
+        close_reason=reason[:64],
     )
     if updated:
         logger.info("session %s closed (%s): %d samples", session_id, reason, samples_enqueued)

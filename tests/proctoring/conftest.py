@@ -92,3 +92,13 @@ def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
     loop.run_until_complete(cancel_pending())
     loop.run_until_complete(loop.shutdown_asyncgens())
     loop.close()
+
+
+@pytest.fixture
+def live_ingest(redis_client):
+    """The sessions' ingest process heartbeats, as a running `run_media` does."""
+    from tests.proctoring.factories import LIVE_NODE
+
+    redis_client.zadd(rpc.NODES_KEY, {LIVE_NODE: time.time() + 3600})
+    yield
+    redis_client.zrem(rpc.NODES_KEY, LIVE_NODE)

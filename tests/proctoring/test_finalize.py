@@ -1,28 +1,18 @@
 """Finalize waits for every sample sent before stop, then scores; past its deadline it says so."""
 
 import datetime as dt
-import time
 
 import pytest
 from django.utils import timezone
 
-from proctoring.ingest import rpc
 from proctoring.models import Attempt, AttemptAuditEntry
 from proctoring.services.attempts import attempt_stop
 from proctoring.services.observations import media_session_close
 from proctoring.services.scoring import attempt_finalize, attempt_rescore
 from proctoring.statuses import AttemptStatus, EvidenceStatus
-from tests.proctoring.factories import LIVE_NODE, open_session, record_frame, started_attempt
+from tests.proctoring.factories import open_session, record_frame, started_attempt
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def live_ingest(redis_client):
-    """The sessions' ingest process heartbeats, as a running `run_media` does."""
-    redis_client.zadd(rpc.NODES_KEY, {LIVE_NODE: time.time() + 3600})
-    yield
-    redis_client.zrem(rpc.NODES_KEY, LIVE_NODE)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("live_ingest")]
 
 
 def test_waits_while_a_session_is_open_then_scores_everything(new_client):

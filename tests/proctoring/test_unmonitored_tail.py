@@ -6,9 +6,9 @@ import pytest
 
 from proctoring.services.attempts import attempt_stop
 from proctoring.statuses import ViolationType
-from tests.proctoring.factories import open_session, started_attempt
+from tests.proctoring.factories import open_session, record_frame, started_attempt
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("live_ingest")]
 
 
 def close_at(session, offset_s: float) -> None:
@@ -47,3 +47,19 @@ def test_media_still_flowing_at_the_stop_records_nothing(new_client):
     attempt_stop(attempt=attempt)
 
     assert not attempt.violations.filter(type=ViolationType.OFFLINE).exists()
+
+
+def test_a_crashed_ingest_never_resumed_is_offline_from_its_last_sample(new_client):
+    attempt = started_attempt(new_client, minutes_ago=10)
+    session = open_session(attempt, node="node-that-crashed")  # no heartbeat in Redis
+    record_frame(session, 0, faces=1)
+    record_frame(session, 1, faces=1)  # the last sample analysed ends at 2 s
+
+    attempt_stop(attempt=attempt)
+
+    session.refresh_from_db()
+    assert session.close_reason == "ingest_lost"
+    assert session.samples_enqueued == 2
+    offline = attempt.violations.get(type=ViolationType.OFFLINE)
+    assert offline.start_s == pytest.approx(2.0)
+    assert offline.end_s == pytest.approx(600.0, abs=2.0)
