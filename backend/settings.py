@@ -153,7 +153,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": int(_env("PROCTOR_VISIBILITY_TIMEOUT_S", "90"))
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"proctoring.tasks.analyze_samples": {"queue": "analysis"}}
+CELERY_TASK_ROUTES = {
+    name: {"queue": "analysis"}
+    for name in (
+        "proctoring.tasks.analyze_samples",
+        # Per-sample tasks of releases before batching, still consumed during an upgrade.
+        "proctoring.tasks.analyze_video_frame",
+        "proctoring.tasks.analyze_audio_window",
+    )
+}
 CELERY_TASK_SOFT_TIME_LIMIT = 30
 CELERY_TASK_TIME_LIMIT = 60
 CELERY_TASK_ALWAYS_EAGER = _env("CELERY_TASK_ALWAYS_EAGER", "0") == "1"

@@ -43,6 +43,34 @@ def _media_sample(item: dict) -> MediaSample:
     return MediaSample(kind=item["kind"], sample=sample, content=base64.b64decode(item["content"]))
 
 
+# The per-sample tasks of releases before batching. A rolling upgrade can leave their messages
+# queued when new workers start; unregistered, they would be lost and the attempt scored
+# "incomplete". Each runs as a batch of one. Remove once no such release is deployed.
+@shared_task(acks_late=True, **DB_RETRY)
+def analyze_video_frame(
+    session_id: str, seq: int, media_time: float, duration_s: float, jpeg_b64: str
+) -> None:
+    analyze_samples([_legacy_item("video", session_id, seq, media_time, duration_s, jpeg_b64)])
+
+
+@shared_task(acks_late=True, **DB_RETRY)
+def analyze_audio_window(
+    session_id: str, seq: int, media_time: float, duration_s: float, pcm_b64: str
+) -> None:
+    analyze_samples([_legacy_item("audio", session_id, seq, media_time, duration_s, pcm_b64)])
+
+
+def _legacy_item(kind, session_id, seq, media_time, duration_s, content) -> dict:
+    return {
+        "kind": kind,
+        "session_id": session_id,
+        "seq": seq,
+        "media_time": media_time,
+        "duration_s": duration_s,
+        "content": content,
+    }
+
+
 @shared_task(acks_late=True, **DB_RETRY)
 def record_agent_event(
     session_id: str, key: str, code: int, received_at: str, detail: dict

@@ -18,7 +18,7 @@ from proctoring.ingest.sampling import AudioWindow
 from proctoring.models import Evidence, Observation, Violation
 from proctoring.services import analysis
 from proctoring.services.observations import EvidenceFile, observations_record
-from proctoring.tasks import analyze_samples
+from proctoring.tasks import analyze_audio_window, analyze_samples, analyze_video_frame
 from tests.conftest import MEDIA_DIR
 from tests.proctoring.factories import (
     audio_data,
@@ -158,6 +158,21 @@ def test_a_redelivered_batch_runs_no_model_again_and_records_nothing_twice(new_c
     assert Observation.objects.filter(session=session).count() == 6
     assert spans() == [("multiple_humans", 1.0, 3.0)]
     assert Evidence.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_per_sample_messages_of_an_older_release_are_still_recorded(new_client):
+    # Queued before an upgrade to batching: they must not be lost with the old task names.
+    session = open_session(started_attempt(new_client))
+    jpeg = base64.b64encode(jpeg_of("astronaut.png")).decode()
+    pcm = base64.b64encode(quiet_pcm()).decode()
+
+    analyze_video_frame.apply(args=[str(session.id), 0, 0.0, 1.0, jpeg]).get()
+    analyze_audio_window.apply(args=[str(session.id), 0, 0.0, 1.0, pcm]).get()
+
+    kinds = sorted(Observation.objects.filter(session=session).values_list("kind", flat=True))
+    assert kinds == ["audio", "video"]
+    assert Observation.objects.get(session=session, kind="video").data["count"] == 1
 
 
 # -- the media process's side -----------------------------------------------------------------
