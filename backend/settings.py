@@ -203,6 +203,11 @@ PROCTOR_INGEST_HOLD_BYTES = int(_env("PROCTOR_INGEST_HOLD_BYTES", str(256 * 1024
 PROCTOR_BATCH_WINDOW_S = _env_float("PROCTOR_BATCH_WINDOW_S", 0.1)
 PROCTOR_BATCH_MAX_ITEMS = int(_env("PROCTOR_BATCH_MAX_ITEMS", "32"))
 PROCTOR_BATCH_MAX_BYTES = int(_env("PROCTOR_BATCH_MAX_BYTES", str(2 * 1024 * 1024)))
+# Sessions one media process takes; past it, offers wait for another ingest (or time out as 503
+# ingest_unavailable). One event loop is a core: about 32 candidates at 3.1 % each (the
+# ingest benchmark). Without a cap, the 50-candidate soak on 2 cores lost 32 established
+# connections to starvation. 0 means no cap.
+PROCTOR_INGEST_MAX_SESSIONS = int(_env("PROCTOR_INGEST_MAX_SESSIONS", "30"))
 # How long the web process waits for an ingest process to answer an SDP offer.
 PROCTOR_OFFER_TIMEOUT_S = _env_float("PROCTOR_OFFER_TIMEOUT_S", 10.0)
 

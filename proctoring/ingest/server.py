@@ -44,6 +44,7 @@ class MediaServer:
     def __init__(self) -> None:
         self.node = _node_name()
         self.sessions: dict[str, IngestSession] = {}
+        self._answering = 0  # offers taken but not yet answered: they count against the cap
         self._publisher = SamplePublisher()
         # Django's ORM is synchronous: database writes run on their own thread.
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db")
@@ -92,9 +93,20 @@ class MediaServer:
 
     async def _serve_offers(self) -> None:
         while True:
+            if self.full():
+                # Leave the offer to an ingest with room; with none, the web answers 503
+                # ingest_unavailable after its offer timeout and the agent tries again.
+                await asyncio.sleep(POLL_TIMEOUT_S)
+                continue
             popped = await self._redis.blpop([rpc.OFFERS_KEY], timeout=POLL_TIMEOUT_S)
             if popped is not None:
+                self._answering += 1
                 asyncio.create_task(self._answer(json.loads(popped[1])))
+
+    def full(self) -> bool:
+        """At PROCTOR_INGEST_MAX_SESSIONS, one more session would starve all the others."""
+        limit = settings.PROCTOR_INGEST_MAX_SESSIONS
+        return bool(limit) and len(self.sessions) + self._answering >= limit
 
     async def _serve_control(self) -> None:
         key = rpc.CONTROL_KEY.format(node=self.node)
@@ -117,6 +129,12 @@ class MediaServer:
         await self._redis.expire(key, rpc.REPLY_TTL_S)
 
     async def _answer(self, message: dict) -> None:
+        try:
+            await self._answer_offer(message)
+        finally:
+            self._answering -= 1
+
+    async def _answer_offer(self, message: dict) -> None:
         if message.get("expires_at", 0) < time.time():
             logger.warning(
                 "offer for session %s expired before it was answered", message["session_id"]

@@ -1,5 +1,7 @@
 """Agent endpoints: HMAC checks, bad input, start/resume/stop, against a real ingest loop."""
 
+import time
+
 import pytest
 
 from proctoring import signing
@@ -178,3 +180,28 @@ def test_a_resume_after_a_cut_records_the_offline_gap(anonymous_api, new_client,
     assert offline.end_s == pytest.approx(40.0, abs=2.0)
     assert offline.details["seconds"] == pytest.approx(40.0, abs=2.0)
     assert offline.code == 5011
+
+
+def test_a_full_ingest_leaves_new_offers_waiting_and_answers_again_when_a_session_ends(
+    anonymous_api, new_client, offer, ingest, settings
+):
+    settings.PROCTOR_INGEST_MAX_SESSIONS = 1
+    settings.PROCTOR_OFFER_TIMEOUT_S = 2
+    first = anonymous_api.post(SESSIONS, session_body(new_client, offer), format="json")
+    assert first.status_code == 201, first.content
+    assert ingest.full()
+
+    body = session_body(new_client, offer, attempt_id="t-2")
+    waited = anonymous_api.post(SESSIONS, body, format="json")
+    assert waited.status_code == 503
+    assert waited.json()["code"] == "ingest_unavailable"
+    assert not MediaSession.objects.filter(attempt__test_attempt_id="t-2", ended_at=None).exists()
+
+    creds = {k: v for k, v in session_body(new_client, offer).items() if k != "offer"}
+    assert anonymous_api.post("/api/v1/agent/stop/", creds, format="json").status_code == 202
+    for _ in range(50):  # the ingest closes the stopped session through its control list
+        if not ingest.full():
+            break
+        time.sleep(0.1)
+    again = anonymous_api.post(SESSIONS, body, format="json")
+    assert again.status_code == 201, again.content
