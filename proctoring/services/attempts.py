@@ -150,17 +150,8 @@ def _record_offline_gap(attempt: Attempt, *, until_s: float) -> None:
     )
     last = ends.aggregate(last=Max("end"))["last"]
     since_s = last if last is not None else 0.0
-    gap = until_s - since_s
-    if gap < OFFLINE_MIN_S:
-        return
-    Violation.for_span(
-        attempt=attempt,
-        type=ViolationType.OFFLINE,
-        start_s=since_s,
-        end_s=until_s,
-        details={"seconds": round(gap, 1)},
-    ).save()
-    logger.info("attempt %s: offline for %.1f s before resuming", attempt.pk, gap)
+    if _record_offline(attempt, since_s=since_s, until_s=until_s):
+        logger.info("attempt %s: offline for %.1f s before resuming", attempt.pk, until_s - since_s)
 
 
 def _record_unmonitored_tail(attempt: Attempt, *, until_s: float) -> None:
@@ -171,17 +162,25 @@ def _record_unmonitored_tail(attempt: Attempt, *, until_s: float) -> None:
     if last_end is None:
         return
     since_s = max(0.0, (last_end - attempt.started_at).total_seconds())
+    reason = "no media after the connection closed"
+    if _record_offline(attempt, since_s=since_s, until_s=until_s, reason=reason):
+        gap = until_s - since_s
+        logger.warning("attempt %s: no media for the last %.1f s before stop", attempt.pk, gap)
+
+
+def _record_offline(attempt: Attempt, *, since_s: float, until_s: float, **details: Any) -> bool:
+    """An offline violation over [since_s, until_s], if the gap is long enough to be one."""
     gap = until_s - since_s
     if gap < OFFLINE_MIN_S:
-        return
+        return False
     Violation.for_span(
         attempt=attempt,
         type=ViolationType.OFFLINE,
         start_s=since_s,
         end_s=until_s,
-        details={"seconds": round(gap, 1), "reason": "no media after the connection closed"},
+        details={"seconds": round(gap, 1), **details},
     ).save()
-    logger.warning("attempt %s: no media for the last %.1f s before stop", attempt.pk, gap)
+    return True
 
 
 def media_sessions_reap(*, attempt: Attempt) -> int:
