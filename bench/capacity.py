@@ -33,7 +33,7 @@ import psutil
 import redis
 
 from agent.webrtc import DEFAULT_AUDIO_FRAME_MS
-from bench import env, media, senders
+from bench import cpu, env, media, senders
 from bench.report import percentile
 from bench.stack import Credentials, log_tails, new_client
 
@@ -41,7 +41,6 @@ STREAMS_PER_PROCESS = 8
 STAGGER_S = 0.15
 READY_TIMEOUT_S = 60.0
 QUEUE_SAMPLE_S = 1.0
-ANALYSIS_QUEUES = ("analysis", "default")
 SENDER_EXIT_TIMEOUT_S = 30.0
 SENDER_MAX_S = 900.0  # bounded even if the coordinator dies
 IDLE_WINDOW_S = 5.0
@@ -173,45 +172,17 @@ class CpuProbe:
         }
 
     def snapshot(self) -> dict[str, Any]:
-        per_pid: dict[str, dict[int, float]] = {}
-        for group, pids in self.groups().items():
-            per_pid[group] = {}
-            for pid in pids:
-                try:
-                    times = psutil.Process(pid).cpu_times()
-                except psutil.Error:
-                    continue
-                per_pid[group][pid] = times.user + times.system
-        total = psutil.cpu_times()
-        busy = total.user + total.nice + total.system + total.irq + total.softirq + total.steal
-        return {"at": time.monotonic(), "groups": per_pid, "machine": busy}
+        return cpu.snapshot(self.groups())
 
     @staticmethod
     def pid_counts(snapshot: dict[str, Any]) -> dict[str, int]:
         return {group: len(pids) for group, pids in snapshot["groups"].items()}
 
-    @staticmethod
-    def cores(start: dict[str, Any], end: dict[str, Any]) -> dict[str, float]:
-        """Average cores used by each group between two snapshots (new pids count from 0)."""
-        elapsed = end["at"] - start["at"]
-        used = {
-            group: sum(
-                seconds - start["groups"].get(group, {}).get(pid, 0.0)
-                for pid, seconds in pids.items()
-            )
-            / elapsed
-            for group, pids in end["groups"].items()
-        }
-        used["machine"] = (end["machine"] - start["machine"]) / elapsed
-        return used
+    cores = staticmethod(cpu.cores)
 
 
 def rss_mb(pid: int) -> float:
     return psutil.Process(pid).memory_info().rss / 2**20
-
-
-def queue_length(client: redis.Redis) -> int:
-    return sum(client.llen(name) for name in ANALYSIS_QUEUES)
 
 
 def sample_queue(client: redis.Redis, seconds: float) -> list[int]:
@@ -219,7 +190,7 @@ def sample_queue(client: redis.Redis, seconds: float) -> list[int]:
     samples = []
     deadline = time.monotonic() + seconds
     while True:
-        samples.append(queue_length(client))
+        samples.append(cpu.queue_length(client))
         left = deadline - time.monotonic()
         if left <= 0:
             return samples
@@ -386,7 +357,7 @@ def _add_senders(
 def measure_step(stack: Any, group: Senders, n: int, ramp: Ramp, client: redis.Redis) -> dict:
     probe = CpuProbe(stack, group.procs)
     time.sleep(ramp.warmup_s)
-    queue_start = queue_length(client)
+    queue_start = cpu.queue_length(client)
     start_wall, start = time.time(), probe.snapshot()
     queue = sample_queue(client, ramp.window_s)
     end, end_wall = probe.snapshot(), time.time()

@@ -36,7 +36,7 @@ from typing import Any
 
 from agent.lifecycle import FLUSH_DELAY_S, STOP_DEADLINE_S
 from agent.webrtc import DEFAULT_AUDIO_FRAME_MS, OPUS_FRAME_MS
-from bench import env, report, senders, soak_report
+from bench import cpu, env, report, senders, soak_report
 from bench.capacity import Senders
 from bench.soak_measure import (
     CPU_GROUPS,
@@ -49,7 +49,6 @@ from bench.soak_measure import (
     lag_summary,
     log_problems,
     memory_summary,
-    queue_length,
     queue_summary,
     rss_mb,
     sampling_lags,
@@ -246,7 +245,7 @@ def take_sample(stack, group: Senders, prefix: str, meter: CpuMeter, broker, t: 
             for name in PROCESSES
         },
         "lags": [round(lag, 3) for lag in sampling_lags(prefix)],
-        "queue": queue_length(broker),
+        "queue": cpu.queue_length(broker),
         "cores": meter.read(cpu_groups),
         # The machine may be shared: a load above its cores explains a growing lag.
         "load_1min": os.getloadavg()[0],

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import psutil
 
-from bench import report
+from bench import cpu, report
 
 FLAT_MB_PER_MIN = 2.0
 WARMUP_FRACTION = 0.2
@@ -15,7 +14,6 @@ MEGABYTE = 2**20
 PROCESSES = ("web", "media", "worker")
 CPU_GROUPS = (*PROCESSES, "senders")
 LOG_LINES_KEPT = 5
-ANALYSIS_QUEUES = ("analysis", "default")
 # "Bounded" sampling lag, after the warm-up: its p95 stays under LAG_BOUND_S and it does not grow
 # by more than LAG_BOUND_S over the measured window (least-squares line through the per-sample
 # median). About 1-2 s is normal: 1 frame/s sampling and 1 s audio windows, then the analysis.
@@ -46,41 +44,13 @@ class CpuMeter:
     def __init__(self) -> None:
         self._last: dict[str, Any] | None = None
 
-    @staticmethod
-    def _snapshot(groups: dict[str, list[int]]) -> dict[str, Any]:
-        seconds: dict[str, dict[int, float]] = {}
-        for group, pids in groups.items():
-            seconds[group] = {}
-            for pid in pids:
-                try:
-                    times = psutil.Process(pid).cpu_times()
-                except psutil.Error:
-                    continue
-                seconds[group][pid] = times.user + times.system
-        total = psutil.cpu_times()
-        busy = total.user + total.nice + total.system + total.irq + total.softirq + total.steal
-        return {"at": time.monotonic(), "groups": seconds, "machine": busy}
-
     def read(self, groups: dict[str, list[int]]) -> dict[str, float] | None:
         """Average cores since the previous read (None the first time); new pids count from 0."""
-        now = self._snapshot(groups)
+        now = cpu.snapshot(groups)
         last, self._last = self._last, now
         if last is None:
             return None
-        elapsed = now["at"] - last["at"]
-        cores = {
-            group: sum(s - last["groups"].get(group, {}).get(pid, 0.0) for pid, s in pids.items())
-            / elapsed
-            for group, pids in now["groups"].items()
-        }
-        cores["machine"] = (now["machine"] - last["machine"]) / elapsed
-        return {name: round(value, 3) for name, value in cores.items()}
-
-
-def queue_length(client) -> int:
-    """Messages waiting in the broker (not those a worker took). The ingest batches samples
-    (PROCTOR_BATCH_*), so one message carries one or more frames and audio windows."""
-    return sum(client.llen(name) for name in ANALYSIS_QUEUES)
+        return {name: round(value, 3) for name, value in cpu.cores(last, now).items()}
 
 
 def sampling_lags(prefix: str) -> list[float]:
