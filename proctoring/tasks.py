@@ -50,19 +50,20 @@ def _media_sample(item: dict) -> MediaSample:
 def analyze_video_frame(
     session_id: str, seq: int, media_time: float, duration_s: float, jpeg_b64: str
 ) -> None:
-    analyze_samples([_legacy_item("video", session_id, seq, media_time, duration_s, jpeg_b64)])
+    analyze_samples([sample_item("video", session_id, seq, media_time, duration_s, jpeg_b64)])
 
 
 @shared_task(acks_late=True, **DB_RETRY)
 def analyze_audio_window(
     session_id: str, seq: int, media_time: float, duration_s: float, pcm_b64: str
 ) -> None:
-    analyze_samples([_legacy_item("audio", session_id, seq, media_time, duration_s, pcm_b64)])
+    analyze_samples([sample_item("audio", session_id, seq, media_time, duration_s, pcm_b64)])
 
 
-def _legacy_item(kind, session_id, seq, media_time, duration_s, content) -> dict:
+def sample_item(kind, session_id, seq, media_time, duration_s, content) -> dict:
+    """One item of an `analyze_samples` batch, as the ingest sends it."""
     return {
-        "kind": kind,
+        "kind": str(kind),
         "session_id": session_id,
         "seq": seq,
         "media_time": media_time,

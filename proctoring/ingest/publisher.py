@@ -18,7 +18,7 @@ from django.conf import settings
 from proctoring.ingest.outbox import Batching, Outbox, OutboxMessage
 from proctoring.ingest.sampling import AudioWindow
 from proctoring.models import ObservationKind
-from proctoring.tasks import analyze_samples, record_agent_event, store_photo
+from proctoring.tasks import analyze_samples, record_agent_event, sample_item, store_photo
 
 logger = logging.getLogger(__name__)
 
@@ -117,12 +117,5 @@ def _sample(
     kind: str, session_id: str, seq: int, media_time: float, duration_s: float, content: str
 ) -> OutboxMessage:
     """One item of an `analyze_samples` batch (the task documents the fields)."""
-    item = {
-        "kind": str(kind),
-        "session_id": session_id,
-        "seq": seq,
-        "media_time": media_time,
-        "duration_s": duration_s,
-        "content": content,
-    }
+    item = sample_item(kind, session_id, seq, media_time, duration_s, content)
     return OutboxMessage(task=analyze_samples, size=len(content), item=item)
