@@ -147,6 +147,8 @@ class AutoProctor:
         self._session: MediaSession | None = None
         self._session_lock = asyncio.Lock()
         self._screen: ScreenSpec | None = None
+        # The current session's screen track (a new one per session), to hurry a capture frame.
+        self._screen_track: RateLimitedVideoTrack | None = None
         self._desktop: Desktop | None = None
         self._monitors = 1
         self._reporter = EventReporter(lambda message: self._events.emit(ev.TRACKING, message))
@@ -281,6 +283,7 @@ class AutoProctor:
         """Camera first: the server takes the first video m-line as the webcam."""
         assert self.options is not None
         tracks: dict[str, MediaStreamTrack] = {}
+        self._screen_track = None
         try:
             if self.camera is not None:
                 camera = open_track(self.camera)
@@ -289,12 +292,22 @@ class AutoProctor:
             if self.microphone is not None and self.options["trackingOptions"]["audio"]:
                 tracks[MICROPHONE_LABEL] = open_track(self.microphone)
             if self._screen is not None:
-                tracks[SCREEN_LABEL] = open_screen_track(self._screen)
+                self._screen_track = open_screen_track(self._screen)
+                tracks[SCREEN_LABEL] = self._screen_track
         except AgentError:
             for track in tracks.values():
                 track.stop()
             raise
         return tracks
+
+    def _send_next_screen_frame(self) -> None:
+        """The screen is sent every few seconds; after a capture 5005 its next frame goes at once.
+
+        Without a screen track (capture off, or it failed to open) there is nothing to hurry; a
+        track already stopped (screen lost, a reconnect under way) ignores the call.
+        """
+        if self._screen_track is not None:
+            self._screen_track.send_next_frame()
 
     def _on_track_ended(self, label: str) -> None:
         logger.warning("%r: the %s track ended", self, label)
@@ -385,7 +398,9 @@ class AutoProctor:
             report(EventCode.RANDOM_PHOTO, {"reason": "test_taker"})
         if self._desktop is not None and tracking["tabSwitch"]:
             capture = tracking["captureSwitchedTab"]
-            watcher = FocusWatcher(self._desktop, self.test_window, capture, report)
+            watcher = FocusWatcher(
+                self._desktop, self.test_window, capture, report, self._send_next_screen_frame
+            )
             self._spawn(watcher.run())
         if self._desktop is not None and tracking["detectMultipleScreens"]:
             self._spawn(watch_monitors(self._desktop, self._monitors, report))

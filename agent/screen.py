@@ -14,9 +14,12 @@ from agent.codes import AgentError, ErrorCode
 from agent.sources import OPEN_TIMEOUT_S
 from agent.tracks import LoopingFileTrack, RateLimitedVideoTrack
 
-# The server looks at the screen every few seconds and on events: one frame a second is plenty,
-# and costs the candidate's machine almost nothing to grab and encode.
-SCREEN_FPS = 1.0
+# The server only keeps a screen frame as a screenshot after a switch away (5005 with capture).
+# The grab runs at one frame a second, so that frame follows the event within a second.
+SCREEN_GRAB_FPS = 1.0
+# The rate the screen is sent at: a keep-alive every 5 s, since each frame sent costs the ingest
+# a 1080p decode for nothing; a capture sends the next grabbed frame at once (send_next_frame).
+SCREEN_FPS = 0.2
 # setup() only checks that the grab opens: a fast rate makes that check quick.
 PROBE_FPS = 30.0
 SCREEN_TRACK_ID = "screen"
@@ -64,7 +67,7 @@ def parse_screen(spec: str | None, platform: str, display: str | None) -> Screen
     return ScreenSpec(spec)
 
 
-def _grab_options(fps: float = SCREEN_FPS) -> dict[str, str]:
+def _grab_options(fps: float = SCREEN_GRAB_FPS) -> dict[str, str]:
     # FFmpeg probes a live grab by reading frames: at 1 fps the default probe waits 2 s.
     return {"framerate": f"{fps:g}", "analyzeduration": "0", "probesize": "32"}
 
@@ -93,8 +96,8 @@ def _open_error(exc: BaseException, source: ScreenSpec) -> AgentError:
     return AgentError(ErrorCode.NO_SCREEN_SOURCE, f"cannot open screen source '{source}': {exc}")
 
 
-def open_screen_track(source: ScreenSpec) -> MediaStreamTrack:
-    """The screen at SCREEN_FPS, as a video track whose id (and so msid) is `screen`."""
+def open_screen_track(source: ScreenSpec) -> RateLimitedVideoTrack:
+    """The screen, grabbed at SCREEN_GRAB_FPS and sent at SCREEN_FPS; its id (msid) is `screen`."""
     if source.format is None:
         track: MediaStreamTrack = LoopingFileTrack(source.target, "video", factory=MediaPlayer)
     else:

@@ -68,16 +68,24 @@ class FocusWatcher:
     """Polls the foreground window; leaving the test window reports 5005, coming back 5006.
 
     The test window is the one whose title matches `test_window`, or, without a pattern, the
-    window in the foreground when monitoring starts.
+    window in the foreground when monitoring starts. With `capture`, `on_capture` runs just
+    before the 5005 is reported: the agent then sends its next screen frame at once, since that
+    is the frame the server keeps.
     """
 
     def __init__(
-        self, desktop: Desktop, test_window: str | None, capture: bool, report: Report
+        self,
+        desktop: Desktop,
+        test_window: str | None,
+        capture: bool,
+        report: Report,
+        on_capture: Callable[[], Any] = lambda: None,
     ) -> None:
         self._desktop = desktop
         self._pattern = re.compile(test_window) if test_window is not None else None
         self._capture = capture
         self._report = report
+        self._on_capture = on_capture
         self._test_id: str | None = None
         self.away: bool | None = None
 
@@ -97,6 +105,7 @@ class FocusWatcher:
             detail: dict[str, Any] = {"title": window.title}
             if self._capture:
                 detail["capture"] = True  # the server keeps the next screen frame as evidence
+                self._on_capture()
             self._report(EventCode.SWITCHED_AWAY, detail)
         elif previous is not None:
             self._report(EventCode.RETURNED, {"title": window.title})

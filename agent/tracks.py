@@ -88,7 +88,8 @@ class RateLimitedVideoTrack(MediaStreamTrack):
 
     The server analyses about one frame per second, so fewer frames means fewer packets, less
     encoding on the candidate's machine and less per-packet work at the ingest. Timestamps are
-    passed through unchanged (original time base, still monotonic).
+    passed through unchanged (original time base, still monotonic). `send_next_frame()` lets one
+    frame through early, for a server that wants a frame now rather than at the next interval.
     """
 
     kind = "video"
@@ -108,8 +109,18 @@ class RateLimitedVideoTrack(MediaStreamTrack):
         self._source = source
         self._interval = 1 / Fraction(max_fps)
         self._last_time: Fraction | None = None
+        self._send_next = False
         self.forwarded = 0
         self.dropped = 0
+
+    def send_next_frame(self) -> None:
+        """Forward the next source frame whatever the interval; the interval restarts from it."""
+        self._send_next = True
+
+    def _is_due(self, media_time: Fraction) -> bool:
+        last = self._last_time
+        # A pts going backwards (a restarted source) must not hold frames back for a whole interval.
+        return last is None or media_time - last >= self._interval or media_time < last
 
     async def recv(self) -> Any:
         while True:
@@ -121,8 +132,8 @@ class RateLimitedVideoTrack(MediaStreamTrack):
                 self.stop()  # emits "ended", so a lost device is noticed
                 raise
             media_time = Fraction(frame.pts) * frame.time_base
-            last = self._last_time
-            if last is None or media_time - last >= self._interval or media_time < last:
+            if self._send_next or self._is_due(media_time):
+                self._send_next = False
                 self._last_time = media_time
                 self.forwarded += 1
                 return frame

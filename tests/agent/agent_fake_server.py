@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,9 @@ class Received:
     # (kind, track id) per received track, in m-line order within each session
     tracks: list[tuple[str, str]] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)
+    # When (time.monotonic) each event and each screen frame arrived, to check their order
+    event_times: list[float] = field(default_factory=list)
+    screen_times: list[float] = field(default_factory=list)
     # video frames (camera and screen) per session number (1, 2, ...)
     frames_by_session: dict[int, int] = field(default_factory=dict)
 
@@ -156,10 +160,14 @@ class FakeServer:
         return relay
 
     async def _push_violation(self, channel: Any) -> None:
-        channel.on("message", lambda raw: self.received.events.append(json.loads(raw)))
+        channel.on("message", self._on_event)
         await asyncio.sleep(VIOLATION_DELAY_S)
         if channel.readyState == "open":
             channel.send(json.dumps(VIOLATION))
+
+    def _on_event(self, raw: str) -> None:
+        self.received.events.append(json.loads(raw))
+        self.received.event_times.append(time.monotonic())
 
     async def _consume(self, track: Any, number: int) -> None:
         self.received.tracks.append((track.kind, track.id))
@@ -171,6 +179,7 @@ class FakeServer:
                     counts[number] = counts.get(number, 0) + 1
                 if track.kind == "video" and track.id == "screen":
                     self.received.screen_sizes.append((frame.width, frame.height))
+                    self.received.screen_times.append(time.monotonic())
                 elif track.kind == "video":
                     self.received.video_sizes.append((frame.width, frame.height))
                     self.received.video_pts.append(frame.pts)

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from fractions import Fraction
 
 import pytest
 
+from agent.screen import ScreenSpec, open_screen_track
+from agent.tracks import RateLimitedVideoTrack
 from agent.webrtc import use_host_addresses
-from tests.agent.support import CAMERA_FILE, MEDIA_DIR, MIC_FILE
+from tests.agent.support import CAMERA_FILE, MEDIA_DIR, MIC_FILE, FakeFrame, FakePlayer
+
+# A fake screen grab: this many frames a pass, one a second (pts in seconds), looped.
+GRAB_FRAMES = 30
 
 
 @pytest.fixture
@@ -39,3 +45,16 @@ def fast_stop(monkeypatch: pytest.MonkeyPatch) -> None:
     """Shorter flush and polling so that lifecycle tests which stop stay quick."""
     monkeypatch.setattr("agent.lifecycle.FLUSH_DELAY_S", 0.05)
     monkeypatch.setattr("agent.http.STATUS_POLL_INTERVAL_S", 0.05)
+
+
+@pytest.fixture
+def grabbed_screen(monkeypatch: pytest.MonkeyPatch) -> Iterator[RateLimitedVideoTrack]:
+    """The agent's own screen track over a fake grab of one frame a second (pts in seconds)."""
+
+    def frames() -> list[FakeFrame]:
+        return [FakeFrame(second, Fraction(1)) for second in range(GRAB_FRAMES)]
+
+    monkeypatch.setattr("agent.screen.MediaPlayer", lambda path: FakePlayer("video", frames))
+    track = open_screen_track(ScreenSpec("screen.mkv"))
+    yield track
+    track.stop()

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
+
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 MEDIA_DIR = Path(
     os.environ.get("PROCTOR_MEDIA_DIR", Path(__file__).parents[2].parent / "shared" / "media")
@@ -27,3 +31,31 @@ NO_DEVICES = {"trackingOptions": {"audio": False, "numHumans": False, **NO_DESKT
 def run(coro):
     """pytest-asyncio is not installed: each async test body runs in its own event loop."""
     return asyncio.run(coro)
+
+
+class FakeFrame:
+    def __init__(self, pts: int, time_base: Fraction, samples: int = 0) -> None:
+        self.pts, self.time_base, self.samples = pts, time_base, samples
+
+
+class ListTrack(MediaStreamTrack):
+    """Yields the given frames, then ends like a file does."""
+
+    def __init__(self, kind: str, frames: list[FakeFrame]) -> None:
+        super().__init__()
+        self.kind = kind
+        self._frames = list(frames)
+
+    async def recv(self):
+        if not self._frames:
+            self.stop()
+            raise MediaStreamError
+        return self._frames.pop(0)
+
+
+class FakePlayer:
+    """Stands in for aiortc's MediaPlayer: one pass of `make()`'s frames per player."""
+
+    def __init__(self, kind: str, make: Callable[[], list[FakeFrame]]) -> None:
+        self.video = ListTrack("video", make()) if kind == "video" else None
+        self.audio = ListTrack("audio", make()) if kind == "audio" else None

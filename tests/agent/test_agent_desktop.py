@@ -8,6 +8,7 @@ import pytest
 
 from agent import AgentError, AutoProctor, ErrorCode
 from agent.desktop import Window, X11Desktop
+from agent.screen import SCREEN_GRAB_FPS
 from agent.tracking import FocusWatcher, watch_monitors
 from tests.agent.agent_fake_server import FakeServer
 from tests.agent.support import CREDENTIALS, NO_DESKTOP, run
@@ -17,6 +18,8 @@ EXAM, OTHER = "Exam - Chromium", "Calculator"
 # Longer than a focus poll (0.5 s) plus the tool runs, so each switch is seen.
 SETTLE_S = 1.2
 DESKTOP_OPTIONS = {"trackingOptions": {"testTakerPhoto": True, "photosAtRandom": False}}
+# The capture frame is the next grab (at most one interval away), plus time to encode and send it.
+CAPTURE_FRAME_WITHIN_S = 1 / SCREEN_GRAB_FPS + 0.5
 
 
 def _agent(url: str, events: list, media: dict, **kwargs) -> AutoProctor:
@@ -73,8 +76,14 @@ def test_screen_focus_and_monitors_on_a_two_monitor_display(media, loopback_ice,
     # The webcam's video m-line comes first; the screen is the later video, labelled "screen".
     kinds = [(kind, track_id) for kind, track_id in fake.received.tracks if kind == "video"]
     assert kinds == [("video", "camera"), ("video", "screen")]
-    assert len(fake.received.screen_sizes) >= 2
     assert set(fake.received.screen_sizes) <= {(1280, 800), (2304, 800)}
+    # The screen is sent every 5 s, so in these few seconds only the capture frame follows the
+    # first one. aiortc's receiver hands a frame on when the next one arrives: the first frame
+    # comes out when the capture frame gets there, which is soon after the 5005.
+    received = fake.received
+    switched_at = received.event_times[[m["code"] for m in received.events].index(5005)]
+    delays = [t - switched_at for t in received.screen_times if t > switched_at]
+    assert delays and delays[0] < CAPTURE_FRAME_WITHIN_S
 
 
 async def _setup_error(url: str, media: dict, **kwargs) -> tuple[AgentError, list]:
@@ -221,3 +230,30 @@ def test_without_a_pattern_the_test_window_is_the_first_in_front():
         watcher.update(window)
     watcher.update(Window("0x1", "exam (renamed)"))
     assert reports == [(5005, {"title": "chat"}), (5006, {"title": "exam (renamed)"})]
+
+
+def test_a_capture_switch_hurries_the_next_screen_frame_before_reporting_5005(grabbed_screen):
+    calls = []
+
+    def send_next_frame():
+        calls.append("send_next_frame")
+        grabbed_screen.send_next_frame()
+
+    def report(code, detail):
+        calls.append((code, detail))
+
+    watcher = FocusWatcher(None, None, capture=True, report=report, on_capture=send_next_frame)
+
+    async def body():
+        first = await grabbed_screen.recv()  # the keep-alive interval starts here
+        for window in (Window("0x1", "exam"), Window("0x2", "chat"), Window("0x1", "exam")):
+            watcher.update(window)
+        return [first.pts, (await grabbed_screen.recv()).pts]
+
+    # The frame right after the switch (1 s later), not the next keep-alive (5 s later).
+    assert run(body()) == [0, 1]
+    assert calls == [
+        "send_next_frame",
+        (5005, {"title": "chat", "capture": True}),
+        (5006, {"title": "exam"}),
+    ]

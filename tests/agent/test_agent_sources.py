@@ -7,12 +7,13 @@ from fractions import Fraction
 
 import av
 import pytest
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.mediastreams import MediaStreamTrack
 
 from agent import AgentError, ErrorCode
+from agent.screen import SCREEN_FPS, _grab_options
 from agent.sources import classify_open_error, parse_source, probe_source
 from agent.tracks import LoopingFileTrack, RateLimitedVideoTrack
-from tests.agent.support import run
+from tests.agent.support import FakeFrame, FakePlayer, ListTrack, run
 
 
 @pytest.mark.parametrize(
@@ -65,41 +66,15 @@ def test_missing_capture_format_is_incompatible_platform():
     assert caught.value.message == "camera format 'dshow' is not available on this platform"
 
 
-class _Frame:
-    def __init__(self, pts: int, time_base: Fraction, samples: int = 0) -> None:
-        self.pts, self.time_base, self.samples = pts, time_base, samples
-
-
-class _ListTrack(MediaStreamTrack):
-    """Yields the given frames, then ends like a file does."""
-
-    def __init__(self, kind: str, frames: list[_Frame]) -> None:
-        super().__init__()
-        self.kind = kind
-        self._frames = list(frames)
-
-    async def recv(self):
-        if not self._frames:
-            self.stop()
-            raise MediaStreamError
-        return self._frames.pop(0)
-
-
-class _Player:
-    def __init__(self, kind: str, make) -> None:
-        self.video = _ListTrack("video", make()) if kind == "video" else None
-        self.audio = _ListTrack("audio", make()) if kind == "audio" else None
-
-
 async def _read(track: MediaStreamTrack, count: int) -> list[int]:
     return [(await track.recv()).pts for _ in range(count)]
 
 
 def test_looping_video_keeps_pts_monotonic_across_passes():
     def frames():
-        return [_Frame(pts, Fraction(1, 15)) for pts in range(3)]
+        return [FakeFrame(pts, Fraction(1, 15)) for pts in range(3)]
 
-    track = LoopingFileTrack("f.y4m", "video", factory=lambda _: _Player("video", frames))
+    track = LoopingFileTrack("f.y4m", "video", factory=lambda _: FakePlayer("video", frames))
     assert run(_read(track, 7)) == [0, 1, 2, 3, 4, 5, 6]
     assert track.passes == 3
     track.stop()
@@ -107,21 +82,41 @@ def test_looping_video_keeps_pts_monotonic_across_passes():
 
 def test_looping_audio_continues_after_the_last_frame_samples():
     def frames():
-        return [_Frame(pts, Fraction(1, 48000), samples=960) for pts in (0, 960)]
+        return [FakeFrame(pts, Fraction(1, 48000), samples=960) for pts in (0, 960)]
 
-    track = LoopingFileTrack("f.wav", "audio", factory=lambda _: _Player("audio", frames))
+    track = LoopingFileTrack("f.wav", "audio", factory=lambda _: FakePlayer("audio", frames))
     assert run(_read(track, 4)) == [0, 960, 1920, 2880]
     track.stop()
 
 
 @pytest.mark.parametrize(("source_fps", "max_fps", "expected"), [(15, 5, 5), (30, 5, 5), (4, 5, 4)])
 def test_rate_limiter_forwards_at_most_max_fps(source_fps, max_fps, expected):
-    frames = [_Frame(i, Fraction(1, source_fps)) for i in range(source_fps * 2)]
-    limited = RateLimitedVideoTrack(_ListTrack("video", frames), max_fps=max_fps)
+    frames = [FakeFrame(i, Fraction(1, source_fps)) for i in range(source_fps * 2)]
+    limited = RateLimitedVideoTrack(ListTrack("video", frames), max_fps=max_fps)
     pts = run(_read(limited, expected * 2))
     assert pts == sorted(pts)
     assert limited.forwarded == expected * 2
     assert all((b - a) / source_fps >= 1 / max_fps for a, b in zip(pts, pts[1:], strict=False))
+
+
+def test_the_screen_is_grabbed_every_second_and_sent_every_five(grabbed_screen):
+    assert _grab_options()["framerate"] == "1"
+    assert SCREEN_FPS == 0.2
+    assert run(_read(grabbed_screen, 4)) == [0, 5, 10, 15]
+
+
+def test_send_next_frame_lets_exactly_the_next_frame_through_then_the_interval_restarts(
+    grabbed_screen,
+):
+    track = grabbed_screen
+
+    async def body():
+        first = await _read(track, 1)
+        track.send_next_frame()
+        return first + await _read(track, 3)
+
+    assert run(body()) == [0, 1, 6, 11]
+    assert (track.forwarded, track.dropped) == (4, 8)
 
 
 @pytest.mark.parametrize(
