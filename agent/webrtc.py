@@ -63,10 +63,16 @@ def cap_video_bitrate(max_bps: int) -> None:
 
 
 # aiortc packs 20 ms of Opus per packet: 50 packets/s, more than the capped camera sends. The
-# ingest pays SRTP, jitter-buffer and decode work per packet, so 60 ms frames (the longest Opus
-# frame, RFC 6716) cut its audio packets to 17/s; audio analysis works on 1 s windows anyway.
-DEFAULT_AUDIO_FRAME_MS = 60
-OPUS_FRAME_MS = (10, 20, 40, 60)
+# ingest pays SRTP, jitter-buffer, decode and hand-over work per packet, so the agent packs 120 ms
+# (the longest Opus packet, RFC 6716): 8 audio packets/s. Audio analysis works on 1 s windows.
+DEFAULT_AUDIO_FRAME_MS = 120
+OPUS_FRAME_MS = (10, 20, 40, 60, 80, 100, 120)
+# One Opus packet must fit one SRTP packet (pylibsrtp refuses more than about 1,350 bytes): at
+# aiortc's 96 kbps, 120 ms is 1,440 bytes on average and more on loud moments. Packets longer
+# than LONGEST_VBR_FRAME_MS are sent at a constant LONG_FRAME_BITRATE instead: 960 bytes at
+# 120 ms, every time. 64 kbps is still far above what 16 kHz speech and noise analysis needs.
+LONGEST_VBR_FRAME_MS = 60
+LONG_FRAME_BITRATE = 64_000
 
 
 class FramedOpusEncoder(opus.OpusEncoder):
@@ -78,7 +84,11 @@ class FramedOpusEncoder(opus.OpusEncoder):
         super().__init__()
         # libopus must be told the frame length too: fed longer frames, it still emits 20 ms
         # packets, which aiortc would send under one RTP timestamp and the receiver not decode.
-        self.codec.options = {**self.codec.options, "frame_duration": str(self.frame_ms)}
+        options = {**self.codec.options, "frame_duration": str(self.frame_ms)}
+        if self.frame_ms > LONGEST_VBR_FRAME_MS:
+            options["vbr"] = "off"
+            self.codec.bit_rate = LONG_FRAME_BITRATE
+        self.codec.options = options
         self.resampler = AudioResampler(
             format="s16",
             layout="stereo",

@@ -60,7 +60,7 @@ async def _stream_session(media, loopback_ice) -> tuple[FakeServer, list, dict, 
 def _assert_media_received(received) -> None:
     assert len(received.video_sizes) >= 2 * STREAM_S
     assert set(received.video_sizes) == {(640, 480)}
-    # 60 ms Opus frames (the agent's default): 2,880 samples each, about 17 a second.
+    # 120 ms Opus frames (the agent's default): 5,760 samples each, about 8 a second.
     assert received.audio_frame_samples == {OPUS_SAMPLES_PER_PACKET}
     assert received.audio_frames >= 0.5 * STREAM_S * 1000 / DEFAULT_AUDIO_FRAME_MS
     # The limiter holds in media time (RTP's 90 kHz clock) and in frames actually received.
