@@ -40,6 +40,7 @@ class OutboxMessage:
     size: int
     args: list | None = None
     item: dict | None = None
+    urgent: bool = False  # its batch leaves at once (someone waits on this sample)
     created: float = field(default_factory=time.monotonic)
     done: Future = field(default_factory=Future)  # True once sent, False when dropped
 
@@ -93,7 +94,8 @@ class Outbox:
     def _head_group(self) -> tuple[list[OutboxMessage], float]:
         """The head message, or the run of batch items at the head; and how long it may still wait.
 
-        A full batch, or one that a message of another kind cuts short, leaves at once.
+        A full batch, one that a message of another kind cuts short, or one holding an urgent
+        item leaves at once.
         """
         head = self._queue[0]
         if head.item is None:
@@ -108,6 +110,8 @@ class Outbox:
                 return group, 0.0
             group.append(message)
             size += message.size
+        if any(message.urgent for message in group):
+            return group, 0.0
         return group, self._batching.window_s - (time.monotonic() - head.created)
 
     def _run(self) -> None:

@@ -61,10 +61,15 @@ class SamplePublisher:
         media_time: float,
         duration_s: float,
         frame: av.VideoFrame,
+        urgent: bool = False,
     ) -> Future:
+        """`urgent`: the batch holding this sample leaves without waiting out its window."""
+
         def build() -> OutboxMessage:
             jpeg = self._jpeg_b64(frame)
-            return _sample(ObservationKind.VIDEO, session_id, seq, media_time, duration_s, jpeg)
+            message = _sample(ObservationKind.VIDEO, session_id, seq, media_time, duration_s, jpeg)
+            message.urgent = urgent
+            return message
 
         return self._submit(build)
 

@@ -92,6 +92,11 @@ def request_push(*, node: str, session_id: uuid.UUID, message: dict[str, Any]) -
     _send_control(node, body)
 
 
+def request_early_sample(*, node: str, session_id: uuid.UUID) -> None:
+    """Ask the ingest that owns the session to sample its camera's next frame now."""
+    _send_control(node, {"op": "sample_now", "session_id": str(session_id)})
+
+
 def _send_control(node: str, message: dict[str, Any]) -> None:
     key = CONTROL_KEY.format(node=node)
     with sync_redis().pipeline() as pipe:

@@ -10,6 +10,8 @@ RTP_TIMESTAMP_MODULO = 1 << 32
 ANALYSIS_SAMPLE_RATE = 16000
 # A frame this close before the next sampling instant is taken for it (jitter in pts).
 SAMPLE_TOLERANCE_S = 0.02
+# An early sample is taken at least this long after the previous one.
+EARLY_MIN_GAP_S = 0.25
 # A trailing audio window shorter than this at the end of a session is not worth analysing.
 MIN_TAIL_WINDOW_S = 0.25
 
@@ -28,23 +30,46 @@ class TrackClock:
 
 
 class FrameSampler:
-    """Takes one frame per interval on a fixed grid of media time (0, 1/fps, 2/fps, ...)."""
+    """Takes one frame per interval on a grid of media time (0, 1/fps, 2/fps, ...).
+
+    On request (`take_next_early`) it takes the next frame at once and restarts the grid there:
+    K-of-N smoothing needs a second flagged sample to confirm a violation, and waiting for the
+    grid would add up to a whole interval to the violation's latency.
+    """
 
     def __init__(self, fps: float) -> None:
         self.interval = 1.0 / fps
         self.next_time = 0.0
         self.seq = 0
+        self.early_requested = False
+        self._origin = 0.0
+        self._last: float | None = None
+
+    def take_next_early(self) -> None:
+        self.early_requested = True
 
     def take(self, media_time: float) -> int | None:
         """The sample's sequence number when this frame is taken, else None."""
-        if media_time + SAMPLE_TOLERANCE_S < self.next_time:
+        if self._takes_early(media_time):
+            self.early_requested = False
+            self._origin = media_time
+            self.next_time = media_time + self.interval
+        elif media_time + SAMPLE_TOLERANCE_S < self.next_time:
             return None
+        else:
+            # Stay on the grid even after a gap in the stream.
+            slots = int((media_time - self._origin + SAMPLE_TOLERANCE_S) / self.interval) + 1
+            on_grid = self._origin + slots * self.interval
+            self.next_time = max(self.next_time + self.interval, on_grid)
+        self._last = media_time
         seq = self.seq
         self.seq += 1
-        # Stay on the grid even after a gap in the stream.
-        slots = int((media_time + SAMPLE_TOLERANCE_S) / self.interval) + 1
-        self.next_time = max(self.next_time + self.interval, slots * self.interval)
         return seq
+
+    def _takes_early(self, media_time: float) -> bool:
+        # Not the frame right after the last sample: two near-identical frames confirm nothing.
+        too_close = self._last is not None and media_time - self._last < EARLY_MIN_GAP_S
+        return self.early_requested and not too_close
 
 
 @dataclass

@@ -122,6 +122,8 @@ class MediaServer:
                 session.close(message.get("reason", "requested"))
             elif message.get("op") == "push":
                 session.push(message.get("message", {}))
+            elif message.get("op") == "sample_now":
+                session.sample_video_now()
 
     async def _reply(self, message: dict, body: dict) -> None:
         key = message["reply_to"]

@@ -60,6 +60,7 @@ class IngestSession:
         self._event_window: list[float] = []
         self._photo_reason: str | None = None
         self._screenshot_reason: str | None = None
+        self._video_sampler: FrameSampler | None = None
 
     def add_track(self, track: MediaStreamTrack) -> None:
         if self.recorder is not None:
@@ -99,7 +100,7 @@ class IngestSession:
 
     async def _consume_video(self, track: MediaStreamTrack) -> None:
         clock = TrackClock()
-        sampler = FrameSampler(settings.PROCTOR_VIDEO_SAMPLE_FPS)
+        sampler = self._video_sampler = FrameSampler(settings.PROCTOR_VIDEO_SAMPLE_FPS)
         while True:
             try:
                 frame = await track.recv()
@@ -109,6 +110,7 @@ class IngestSession:
             if self._photo_reason is not None:
                 self._take_photo(frame, media_time, "random_photo", self._photo_reason)
                 self._photo_reason = None
+            early = sampler.early_requested
             seq = sampler.take(media_time)
             if seq is not None:
                 sent = self._publisher.video(
@@ -117,8 +119,14 @@ class IngestSession:
                     media_time=media_time,
                     duration_s=sampler.interval,
                     frame=frame,
+                    urgent=early and not sampler.early_requested,
                 )
                 self._track(sent, span=(media_time, media_time + sampler.interval))
+
+    def sample_video_now(self) -> None:
+        """A worker saw a flagged frame it cannot confirm alone: sample the next frame now."""
+        if self._video_sampler is not None:
+            self._video_sampler.take_next_early()
 
     async def _consume_audio(self, track: MediaStreamTrack) -> None:
         clock = TrackClock()

@@ -202,12 +202,32 @@ def _record_flagged(item: _Judged) -> None:
     )
     if not created or attempt.status == AttemptStatus.STOPPED:
         return
-    for violation in _extend_confirmed(attempt, session, kind, seq, item.thresholds):
+    started, seq_confirmed = _extend_confirmed(attempt, session, kind, seq, item.thresholds)
+    for violation in started:
         _on_violation_started(attempt, session, violation, item.observed.evidence)
+    if kind == ObservationKind.VIDEO and not seq_confirmed:
+        _request_early_sample(session)
 
 
-def _extend_confirmed(attempt, session, kind: str, seq: int, th: Thresholds) -> list[Violation]:
-    """Re-judge the samples around `seq` and union every confirmed one into a violation."""
+def _request_early_sample(session: MediaSession) -> None:
+    """A flagged frame that K-of-N cannot confirm yet: the ingest samples the next frame now.
+
+    Waiting for the sampling grid would add a whole interval to the violation's latency.
+    """
+    if session.ingest_node and session.ended_at is None:
+        transaction.on_commit(
+            lambda: rpc.request_early_sample(node=session.ingest_node, session_id=session.pk),
+            robust=True,  # a lost request costs latency only: the grid's sample still comes
+        )
+
+
+def _extend_confirmed(
+    attempt, session, kind: str, seq: int, th: Thresholds
+) -> tuple[list[Violation], bool]:
+    """Re-judge the samples around `seq` and union every confirmed one into a violation.
+
+    Returns the violations that started, and whether `seq` itself is confirmed.
+    """
     reach = max(th.video_n, th.speech_n, th.noise_n)
     nearby = list(
         Observation.objects.filter(
@@ -226,7 +246,7 @@ def _extend_confirmed(attempt, session, kind: str, seq: int, th: Thresholds) -> 
         )
         if created:
             started.append(violation)
-    return started
+    return started, any(o.seq == seq for o in confirmed)
 
 
 def _confirmed_runs(session, kind: str, confirmed: list) -> list[tuple[str, Span, dict]]:

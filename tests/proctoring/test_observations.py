@@ -1,11 +1,13 @@
 """Observations are recorded once and turn into violations by K-of-N, whatever the arrival order."""
 
 import datetime as dt
+import json
 import random
 
 import pytest
 
 from proctoring.analysis.thresholds import DEFAULT_THRESHOLDS
+from proctoring.ingest import rpc
 from proctoring.models import Evidence, Observation, Violation
 from proctoring.services.observations import EvidenceFile
 from proctoring.services.scoring import attempt_violations_rebuild
@@ -34,6 +36,30 @@ def test_one_bad_frame_is_not_an_incident_two_in_three_are(new_client):
     assert not Violation.objects.exists()
     record_frame(session, 2, 2)
     assert spans() == [("multiple_humans", 0.0, 3.0)]
+
+
+def test_a_flagged_frame_not_yet_confirmed_asks_its_ingest_for_the_next_frame_now(
+    new_client, redis_client, django_capture_on_commit_callbacks
+):
+    session = open_session(started_attempt(new_client))
+    control = rpc.CONTROL_KEY.format(node=session.ingest_node)
+    redis_client.delete(control)
+
+    def ops_sent() -> list[dict]:
+        sent = [json.loads(raw) for raw in redis_client.lrange(control, 0, -1)]
+        redis_client.delete(control)
+        return sent
+
+    with django_capture_on_commit_callbacks(execute=True):
+        record_frame(session, 0, 1)  # clean
+    assert ops_sent() == []
+    with django_capture_on_commit_callbacks(execute=True):
+        record_frame(session, 1, 2)  # flagged, alone in its window: not a violation yet
+    assert ops_sent() == [{"op": "sample_now", "session_id": str(session.pk)}]
+    with django_capture_on_commit_callbacks(execute=True):
+        record_frame(session, 2, 2)  # confirms it: the agent is told, nothing more is asked
+    assert [op["op"] for op in ops_sent()] == ["push"]
+    assert spans() == [("multiple_humans", 1.0, 3.0)]
 
 
 def test_times_are_relative_to_the_attempt(new_client):

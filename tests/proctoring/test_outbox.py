@@ -112,6 +112,20 @@ def test_a_full_batch_leaves_at_once_and_close_sends_the_rest():
     assert batches(broker) == [[0, 1, 2], [3]]
 
 
+def test_an_urgent_item_sends_its_batch_without_waiting_out_the_window():
+    broker = Broker()
+    outbox = Outbox(hold_s=5, max_bytes=1000, batching=batching(window_s=30.0))
+    waiting = outbox.put(item(broker, 0))
+    time.sleep(0.1)
+    assert not waiting.done()  # an ordinary item waits for the 30 s window
+    urgent = item(broker, 1)
+    urgent.urgent = True  # an early sample someone waits on
+    sent = outbox.put(urgent)
+    assert [f.result(timeout=2) for f in (waiting, sent)] == [True, True]
+    assert batches(broker) == [[0, 1]]
+    outbox.close()
+
+
 def test_the_byte_bound_splits_batches():
     broker = Broker()
     outbox = Outbox(hold_s=5, max_bytes=1000, batching=batching(max_bytes=25))

@@ -49,6 +49,28 @@ def test_sampler_takes_at_most_one_frame_per_grid_slot(times):
     assert taken[0] == min(times)
 
 
+def test_an_early_request_takes_the_next_frame_and_restarts_the_grid_there():
+    sampler = FrameSampler(1.0)
+    frames = [t / 5 for t in range(20)]  # 5 fps
+    taken = []
+    for t in frames:
+        if t == pytest.approx(0.2):
+            sampler.take_next_early()  # the worker flagged the sample at 0.0
+        if sampler.take(t) is not None:
+            taken.append(t)
+    # Not 0.2 (too close to the flagged sample), but 0.4; then one second on from there.
+    assert taken == pytest.approx([0.0, 0.4, 1.4, 2.4, 3.4])
+    assert sampler.seq == len(taken)
+    assert not sampler.early_requested
+
+
+def test_without_a_request_the_early_path_changes_nothing():
+    sampler = FrameSampler(1.0)
+    plain = FrameSampler(1.0)
+    times = [t / 15 for t in range(90)]
+    assert [sampler.take(t) for t in times] == [plain.take(t) for t in times]
+
+
 def opus_like_frame(samples: int, pts: int) -> av.AudioFrame:
     """What aiortc's Opus decoder hands over: 48 kHz, stereo, s16."""
     data = (np.random.default_rng(pts).normal(0, 3000, (1, samples * 2))).astype(np.int16)
