@@ -8,15 +8,13 @@ from typing import Any
 import agent.lifecycle
 from agent.cli import main
 from agent.tracks import RateLimitedVideoTrack
-from bench.media import ONE_FACE_S, PERIOD_S
+from bench.media import PATTERN
 
 ONSET_EVENT = "benchOnset"
-# Frames sit on a 1/fps grid; this absorbs float error in pts * time_base.
-PHASE_EPSILON_S = 1e-3
 
 
 class OnsetStampingTrack(RateLimitedVideoTrack):
-    """Stamps the wall time at which the first multi-face frame of each loop goes to the encoder."""
+    """Stamps the wall time at which each cycle's first multi-face frame goes to the encoder."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -25,7 +23,7 @@ class OnsetStampingTrack(RateLimitedVideoTrack):
     async def recv(self) -> Any:
         frame = await super().recv()
         media_time = float(frame.pts * frame.time_base)
-        multi = media_time % PERIOD_S >= ONE_FACE_S - PHASE_EPSILON_S
+        multi = PATTERN.two_faces_at(media_time)
         if multi and not self._was_multi:
             line = {"event": ONSET_EVENT, "detail": {"wall": time.time(), "media_time": media_time}}
             sys.stdout.write(json.dumps(line) + "\n")

@@ -265,18 +265,17 @@ def violation_latency(ready: dict[str, dict], start_wall: float, end_wall: float
         ).values_list("start_s", "created_at")
         for start_s, created_at in rows:
             media_time = start_s - offset
-            onset = int((media_time - media.ONE_FACE_S + ONSET_SLACK_S) // media.PERIOD_S)
-            onset_wall = t0 + media.ONE_FACE_S + onset * media.PERIOD_S
+            onset = media.PATTERN.onset_before(media_time + ONSET_SLACK_S)
+            onset_wall = t0 + media.PATTERN.onset_time(onset)
             if onset >= 0 and start_wall <= onset_wall <= end_wall:
                 found[(str(session_id), onset)] = created_at.timestamp() - onset_wall
     expected = 0
     for line in sessions.values():
         t0 = line["t0"]["camera"]
-        first = max(0, int((start_wall - t0 - media.ONE_FACE_S) // media.PERIOD_S))
-        for onset in range(first, first + int((end_wall - start_wall) / media.PERIOD_S) + 2):
-            wall = t0 + media.ONE_FACE_S + onset * media.PERIOD_S
-            if start_wall <= wall <= end_wall - ONSET_TAIL_S:
-                expected += 1
+        onset = max(0, media.PATTERN.onset_before(start_wall - t0))
+        while (wall := t0 + media.PATTERN.onset_time(onset)) <= end_wall - ONSET_TAIL_S:
+            expected += wall >= start_wall
+            onset += 1
     latencies = list(found.values())
     return {"latency_s": _stats(latencies), "onsets_expected": expected, "seen": len(latencies)}
 

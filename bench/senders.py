@@ -41,6 +41,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from agent.codes import AgentError
 from agent.http import Deadline, ServerClient
 from agent.lifecycle import FLUSH_DELAY_S, STOP_DEADLINE_S
+from agent.screen import SCREEN_FPS
 from agent.webrtc import FramedOpusEncoder
 from bench import media
 from scripts.stack import HEADLESS_TRACKING
@@ -53,14 +54,11 @@ AUDIO_CLOCK = 48000  # Opus' RTP clock
 AGENT_VIDEO_BITRATE = 300_000
 UNCAPPED_VIDEO_BITRATE = 1_500_000
 SCREEN_SIZE = (1920, 1080)
-SCREEN_FPS = 1  # agent.screen.SCREEN_FPS
 SCREEN_FRAMES = 30
 MICROPHONE = "fake_mic_16k_2s.wav"
 # aiortc packs 20 ms of Opus per packet (the ingest benchmarks' setting); the agent now sends
-# agent.webrtc.DEFAULT_AUDIO_FRAME_MS (60 ms), which the soak replays.
+# agent.webrtc.DEFAULT_AUDIO_FRAME_MS (120 ms), which the soak replays.
 AIORTC_AUDIO_FRAME_MS = 20
-# Loops of the 9.4 s one-face/two-face pattern in one encoded sequence (one keyframe per replay).
-CAMERA_LOOPS = 3
 # A webcam is never still: a little shake and sensor noise keep VP8 busy like a real one.
 SHAKE_PX = 2
 NOISE_SIGMA = 3.0
@@ -107,7 +105,7 @@ def _vp8(frames: list[np.ndarray], fps: float, bitrate: int) -> Encoded:
 
 
 def camera_frames(fps: float) -> list[np.ndarray]:
-    """bench.media's pattern (1 face 5.8 s, 2 faces 3.6 s) with camera shake and sensor noise."""
+    """One loop of bench.media's pattern (1 face, then 2) with camera shake and sensor noise."""
     from proctoring.analysis.vision import letterbox
 
     size = (media.WIDTH, media.HEIGHT)
@@ -115,13 +113,12 @@ def camera_frames(fps: float) -> list[np.ndarray]:
     two = letterbox(cv2.imread(str(media.MEDIA_DIR / media.TWO_FACES_IMAGE)), size=size)
     rng = np.random.default_rng(6)
     frames = []
-    for _ in range(CAMERA_LOOPS):
-        pattern = [one] * round(media.ONE_FACE_S * fps) + [two] * round(media.TWO_FACES_S * fps)
-        for image in pattern:
-            dx, dy = rng.integers(-SHAKE_PX, SHAKE_PX + 1, size=2)
-            shifted = np.roll(image, (int(dy), int(dx)), axis=(0, 1)).astype(np.int16)
-            noise = rng.normal(0, NOISE_SIGMA, size=shifted.shape).astype(np.int16)
-            frames.append(np.clip(shifted + noise, 0, 255).astype(np.uint8))
+    for two_faces in media.PATTERN.frames(fps):
+        image = two if two_faces else one
+        dx, dy = rng.integers(-SHAKE_PX, SHAKE_PX + 1, size=2)
+        shifted = np.roll(image, (int(dy), int(dx)), axis=(0, 1)).astype(np.int16)
+        noise = rng.normal(0, NOISE_SIGMA, size=shifted.shape).astype(np.int16)
+        frames.append(np.clip(shifted + noise, 0, 255).astype(np.uint8))
     return frames
 
 

@@ -20,7 +20,7 @@ from scripts.stack import HEADLESS_TRACKING
 
 NAME = "violation_latency"
 TITLE = "4. Violation latency (second face appears -> visible in the API)"
-TRANSITIONS = {"full": 8, "quick": 2}
+TRANSITIONS = {"full": media.CYCLES, "quick": 2}
 TARGET_P95_S = 2.0
 POLL_INTERVAL_S = 0.05
 # The last 2-face stretch needs time to reach the API before the agent stops.
@@ -78,7 +78,7 @@ class Poller(threading.Thread):
             if violation["type"] != MULTIPLE:
                 continue
             media_time = violation["start_s"] - self.offset_s
-            onset = int((media_time - media.ONE_FACE_S + ONSET_SLACK_S) // media.PERIOD_S)
+            onset = media.PATTERN.onset_before(media_time + ONSET_SLACK_S)
             if onset >= 0 and onset not in self.first_seen:
                 self.first_seen[onset] = {"seen_at": seen_at, "media_time": media_time}
 
@@ -106,7 +106,7 @@ def session_offset(attempt_id: str, deadline_s: float) -> float:
 
 def stream(stack: Any, camera: Path, transitions: int) -> dict[str, Any]:
     creds, attempt_id = new_client("bench latency"), "bench-latency-1"
-    seconds = transitions * media.PERIOD_S + TAIL_S
+    seconds = media.PATTERN.onset_time(transitions - 1) + media.TWO_FACES_S + TAIL_S
     command = agent_command(stack, creds, attempt_id, camera, seconds)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     poller = Poller(stack.url, creds, attempt_id)
