@@ -15,8 +15,13 @@ from typing import Any
 from agent.codes import AgentError
 from agent.console import HumanPrinter, JsonPrinter
 from agent.lifecycle import AutoProctor
-from agent.tracks import DEFAULT_MAX_FPS
-from agent.webrtc import DEFAULT_AUDIO_FRAME_MS, DEFAULT_MAX_VIDEO_BITRATE, OPUS_FRAME_MS
+from agent.tracks import DEFAULT_MAX_FPS, RECORDING_MAX_FPS
+from agent.webrtc import (
+    DEFAULT_AUDIO_FRAME_MS,
+    DEFAULT_MAX_VIDEO_BITRATE,
+    OPUS_FRAME_MS,
+    RECORDING_MAX_VIDEO_BITRATE,
+)
 
 STATUS_INTERVAL_S = 1.0
 EXIT_OK, EXIT_AGENT_ERROR, EXIT_BAD_OPTIONS = 0, 1, 2
@@ -51,9 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ADDR",
         help="offer exactly these host ICE addresses (e.g. 127.0.0.1 for a local server)",
     )
-    run.add_argument("--max-fps", type=float, default=DEFAULT_MAX_FPS)
     run.add_argument(
-        "--max-bitrate", type=int, default=DEFAULT_MAX_VIDEO_BITRATE, help="video bits per second"
+        "--max-fps",
+        type=float,
+        help=f"camera frames/s (default {DEFAULT_MAX_FPS:g}; "
+        f"{RECORDING_MAX_FPS:g} with recordSession)",
+    )
+    run.add_argument(
+        "--max-bitrate",
+        type=int,
+        help=f"camera VP8 bits/s (default {DEFAULT_MAX_VIDEO_BITRATE}; "
+        f"{RECORDING_MAX_VIDEO_BITRATE} with recordSession)",
     )
     run.add_argument(
         "--audio-frame-ms",

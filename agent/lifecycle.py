@@ -31,13 +31,14 @@ from agent.tracking import (
     request_photos,
     watch_monitors,
 )
-from agent.tracks import DEFAULT_MAX_FPS, RateLimitedVideoTrack
+from agent.tracks import DEFAULT_MAX_FPS, RECORDING_MAX_FPS, RateLimitedVideoTrack
 from agent.webrtc import (
     CAMERA_LABEL,
     DEFAULT_AUDIO_FRAME_MS,
     DEFAULT_MAX_VIDEO_BITRATE,
     MICROPHONE_LABEL,
     OPUS_FRAME_MS,
+    RECORDING_MAX_VIDEO_BITRATE,
     SCREEN_LABEL,
     MediaSession,
     cap_video_bitrate,
@@ -108,8 +109,8 @@ class AutoProctor:
         photo_seed: int | None = None,
         ice_host_addresses: Sequence[str] | None = None,
         on_event: Listener | None = None,
-        max_fps: float = DEFAULT_MAX_FPS,
-        max_video_bitrate: int = DEFAULT_MAX_VIDEO_BITRATE,
+        max_fps: float | None = None,
+        max_video_bitrate: int | None = None,
         audio_frame_ms: int = DEFAULT_AUDIO_FRAME_MS,
         stop_deadline_s: float = STOP_DEADLINE_S,
         http_transport: httpx.AsyncBaseTransport | None = None,
@@ -287,7 +288,8 @@ class AutoProctor:
         try:
             if self.camera is not None:
                 camera = open_track(self.camera)
-                tracks[CAMERA_LABEL] = RateLimitedVideoTrack(camera, self.max_fps, CAMERA_LABEL)
+                fps = self._camera_limits()[0]
+                tracks[CAMERA_LABEL] = RateLimitedVideoTrack(camera, fps, CAMERA_LABEL)
             # Never send a microphone the test did not ask to monitor.
             if self.microphone is not None and self.options["trackingOptions"]["audio"]:
                 tracks[MICROPHONE_LABEL] = open_track(self.microphone)
@@ -299,6 +301,20 @@ class AutoProctor:
                 track.stop()
             raise
         return tracks
+
+    def _camera_limits(self) -> tuple[float, int]:
+        """(frames/s, VP8 bits/s) of the camera: as given, else by whether the session is recorded.
+
+        Analysis needs about one frame a second; a recording is watched, so it gets more.
+        """
+        assert self.options is not None
+        recorded = bool(self.options["trackingOptions"]["recordSession"])
+        fps = RECORDING_MAX_FPS if recorded else DEFAULT_MAX_FPS
+        bitrate = RECORDING_MAX_VIDEO_BITRATE if recorded else DEFAULT_MAX_VIDEO_BITRATE
+        return (
+            self.max_fps if self.max_fps is not None else fps,
+            self.max_video_bitrate if self.max_video_bitrate is not None else bitrate,
+        )
 
     def _send_next_screen_frame(self) -> None:
         """The screen is sent every few seconds; after a capture 5005 its next frame goes at once.
@@ -344,7 +360,7 @@ class AutoProctor:
         assert self.options is not None
         if self.ice_host_addresses is not None:
             use_host_addresses(self.ice_host_addresses)
-        cap_video_bitrate(self.max_video_bitrate)
+        cap_video_bitrate(self._camera_limits()[1])
         set_audio_frame(self.audio_frame_ms)
         session = MediaSession(
             self._open_tracks(),

@@ -12,7 +12,11 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MAX_FPS = 5.0
+# The server analyses one frame a second. Two a second keep a frame within half a second of any
+# moment (for the early confirmation sample too) at 40 % of the packets and decodes of five.
+DEFAULT_MAX_FPS = 2.0
+# A recorded session (trackingOptions.recordSession) is watched by people: it is sent at 5.
+RECORDING_MAX_FPS = 5.0
 
 PlayerFactory = Callable[[str], MediaPlayer]
 

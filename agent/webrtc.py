@@ -51,7 +51,8 @@ def use_host_addresses(addresses: Sequence[str] | None) -> None:
 # The server analyses one frame per second: a webcam stream needs a still-sharp 640x480 frame,
 # not a video call's motion. aiortc lets the receiver's bandwidth feedback push VP8 to 1.5 Mbps
 # on a LAN; capping it cuts the packets the ingest decrypts and decodes (docs/benchmarks.md).
-DEFAULT_MAX_VIDEO_BITRATE = 300_000
+DEFAULT_MAX_VIDEO_BITRATE = 150_000  # at 2 frames/s: 9.4 KB a frame, more than 5 at 300 kbps gave
+RECORDING_MAX_VIDEO_BITRATE = 300_000  # at RECORDING_MAX_FPS
 
 
 def cap_video_bitrate(max_bps: int) -> None:

@@ -5,6 +5,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from agent.tracks import DEFAULT_MAX_FPS
 from bench import capacity
 from bench.report import fmt, summary, table
 
@@ -13,9 +14,13 @@ TITLE = "3. End-to-end candidates per core (web, media, worker, PostgreSQL, Redi
 CORES = 2
 TARGET_PER_CORE = 25
 REPS = {"full": 2, "quick": 1}
+# The agent's defaults: camera at DEFAULT_MAX_FPS and its bitrate cap, 120 ms Opus, screen.
+FPS = DEFAULT_MAX_FPS
 RAMP = {
-    "full": capacity.Ramp(fps=5, steps=[6, 12, 18, 24], window_s=10, warmup_s=4, label="defaults"),
-    "quick": capacity.Ramp(fps=5, steps=[8], window_s=6, warmup_s=3, label="defaults"),
+    "full": capacity.Ramp(
+        fps=FPS, steps=[6, 12, 18, 24, 30, 36], window_s=10, warmup_s=4, label="defaults"
+    ),
+    "quick": capacity.Ramp(fps=FPS, steps=[8], window_s=6, warmup_s=3, label="defaults"),
 }
 
 

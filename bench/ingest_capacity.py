@@ -4,40 +4,34 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from agent.tracks import DEFAULT_MAX_FPS, RECORDING_MAX_FPS
 from bench import capacity, senders
 from bench.report import fmt, table
 
 NAME = "ingest_capacity"
 TITLE = "2. Ingest capacity (concurrent candidates into one media process)"
-# The agent's defaults (5 fps camera, mic, 1 fps screen), then 15 fps as the packet-rate baseline.
+# The agent's defaults (2 fps camera, 120 ms Opus, screen every 5 s), then baselines measured in
+# the same run: 5 fps at 300 kbps (a recorded session, and the default before 2026-11-26),
+# aiortc's own 20 ms Opus packets, the encoder before the agent capped it, and 15 fps.
+DEFAULTS = f"{DEFAULT_MAX_FPS:g} fps (defaults)"
 RAMPS = {
     "full": [
-        capacity.Ramp(fps=5, steps=[6, 12, 18], window_s=10, warmup_s=4, label="5 fps"),
-        # Baselines in the same run: aiortc's 20 ms Opus packets (before the agent's 60 ms), the
-        # encoder before the agent capped it, and 15 fps.
-        capacity.Ramp(
-            fps=5,
-            steps=[12],
-            window_s=10,
-            warmup_s=4,
-            audio_frame_ms=senders.AIORTC_AUDIO_FRAME_MS,
-            label="5 fps, 20 ms Opus",
-        ),
-        capacity.Ramp(
-            fps=5,
-            steps=[12],
-            window_s=10,
-            warmup_s=4,
-            bitrate=senders.UNCAPPED_VIDEO_BITRATE,
-            label="5 fps, uncapped 1.5 Mbps",
-        ),
-        capacity.Ramp(fps=15, steps=[12], window_s=10, warmup_s=4, label="15 fps"),
+        capacity.Ramp(fps=DEFAULT_MAX_FPS, steps=[6, 12, 18, 24], window_s=10, warmup_s=4,
+                      label=DEFAULTS),
+        capacity.Ramp(fps=RECORDING_MAX_FPS, steps=[12], window_s=10, warmup_s=4,
+                      bitrate=senders.RECORDING_VIDEO_BITRATE, label="5 fps, 300 kbps"),
+        capacity.Ramp(fps=DEFAULT_MAX_FPS, steps=[12], window_s=10, warmup_s=4,
+                      audio_frame_ms=senders.AIORTC_AUDIO_FRAME_MS, label="2 fps, 20 ms Opus"),
+        capacity.Ramp(fps=RECORDING_MAX_FPS, steps=[12], window_s=10, warmup_s=4,
+                      bitrate=senders.UNCAPPED_VIDEO_BITRATE, label="5 fps, uncapped 1.5 Mbps"),
+        capacity.Ramp(fps=15, steps=[12], window_s=10, warmup_s=4,
+                      bitrate=senders.RECORDING_VIDEO_BITRATE, label="15 fps, 300 kbps"),
     ],
     "quick": [
-        capacity.Ramp(fps=5, steps=[4, 12], window_s=6, warmup_s=3, label="5 fps"),
+        capacity.Ramp(fps=DEFAULT_MAX_FPS, steps=[4, 12], window_s=6, warmup_s=3, label=DEFAULTS),
         capacity.Ramp(fps=15, steps=[8], window_s=6, warmup_s=3, label="15 fps"),
     ],
-}
+}  # fmt: skip
 ONE_EVENT_LOOP = 1.0  # cores: the media process' asyncio loop is one thread
 
 
@@ -166,8 +160,8 @@ def markdown(result: dict[str, Any]) -> str:
             table(summary_header, summary_rows),
             table(header, rows),
             "What each sender streamed (pre-encoded once with aiortc's VP8 encoder and the agent's "
-            "Opus encoder; target bitrate 300 kbps = the agent's cap and 60 ms Opus packets = the "
-            "agent's default, unless stated):",
+            "Opus encoder at the agent's settings unless stated: camera capped at 150 kbps at "
+            "2 fps, 120 ms Opus packets, the screen sent every 5 s):",
             table(
                 ["sender", "camera 640x480 VP8", "microphone Opus", "screen 1920x1080 VP8"],
                 [_media_row(ramp) for ramp in result["ramps"]],

@@ -3,9 +3,9 @@
 The ingest samples one frame a second on a grid that restarts at every early sample (the one
 that confirms a violation: `proctoring.ingest.sampling.FrameSampler`). With one fixed period
 every onset would then meet the grid at the same phase, and the latency figures would show one
-phase only. So each cycle's 1-face stretch is longer by a whole number of frames (0-4 at 5 fps:
-every phase of the 1 s grid, each as often), in an order shuffled once with a fixed seed: onsets
-fall at spread phases, as a candidate's do.
+phase only. So each cycle's 1-face stretch is longer by 0, 0.2, 0.4, 0.6 or 0.8 s (each as
+often), in an order shuffled once with a fixed seed: onsets fall at spread phases, as a
+candidate's do.
 """
 
 import bisect
@@ -18,7 +18,11 @@ import cv2
 
 from bench.env import MEDIA_DIR
 
-FPS = 5  # the agent forwards at most 5 frames/s anyway (agent.tracks.DEFAULT_MAX_FPS)
+# The file's rate: the agent forwards 2 of its frames a second (agent.tracks.DEFAULT_MAX_FPS),
+# evenly; at 5 its limiter would take every third frame (0.6 s apart).
+FPS = 10
+PHASE_STEP_S = 0.2
+PHASES = 5  # 0 to 0.8 s: the phases of the 1 s grid
 WIDTH, HEIGHT = 640, 480
 # 1-face stretches are longer than the 2 s merge gap, so every 2-face stretch is a new violation.
 ONE_FACE_S = 5.8  # the shortest
@@ -77,9 +81,9 @@ class Pattern:
 
 
 def _pattern() -> Pattern:
-    extra_frames = [cycle % FPS for cycle in range(CYCLES)]  # each phase equally often
-    random.Random(SEED).shuffle(extra_frames)
-    return Pattern(tuple(ONE_FACE_S + k / FPS for k in extra_frames), TWO_FACES_S)
+    phases = [cycle % PHASES for cycle in range(CYCLES)]  # each phase equally often
+    random.Random(SEED).shuffle(phases)
+    return Pattern(tuple(ONE_FACE_S + k * PHASE_STEP_S for k in phases), TWO_FACES_S)
 
 
 PATTERN = _pattern()
@@ -93,7 +97,7 @@ def i420(name: str) -> bytes:
 
 
 def write_camera(directory: Path) -> Path:
-    """One loop of the fake camera as Y4M (about 225 MB) in `directory`."""
+    """One loop of the fake camera as Y4M (about 450 MB) in `directory`."""
     path = directory / "one_then_two_faces.y4m"
     one, two = i420(ONE_FACE_IMAGE), i420(TWO_FACES_IMAGE)
     with path.open("wb") as out:

@@ -42,16 +42,22 @@ from agent.codes import AgentError
 from agent.http import Deadline, ServerClient
 from agent.lifecycle import FLUSH_DELAY_S, STOP_DEADLINE_S
 from agent.screen import SCREEN_FPS
-from agent.webrtc import FramedOpusEncoder
+from agent.webrtc import (
+    DEFAULT_MAX_VIDEO_BITRATE,
+    RECORDING_MAX_VIDEO_BITRATE,
+    FramedOpusEncoder,
+)
 from bench import media
 from scripts.stack import HEADLESS_TRACKING
 
 VIDEO_CLOCK = 90000  # aiortc's VIDEO_TIME_BASE
 AUDIO_CLOCK = 48000  # Opus' RTP clock
-# The agent caps its VP8 encoder at agent.webrtc.DEFAULT_MAX_VIDEO_BITRATE. Without that cap,
-# aiortc's receiver feedback (REMB) drives it to aiortc's MAX_BITRATE within about 10 s on a LAN
-# (measured: 1.2 Mbps after 5 s, 1.5 Mbps from 10 s on): that is the "before" baseline.
-AGENT_VIDEO_BITRATE = 300_000
+# The agent caps its VP8 encoder at agent.webrtc.DEFAULT_MAX_VIDEO_BITRATE (at 2 fps), or at
+# RECORDING_MAX_VIDEO_BITRATE (5 fps, a recorded session: the default before 2026-11-26). Without
+# a cap, aiortc's receiver feedback (REMB) drives it to aiortc's MAX_BITRATE within about 10 s
+# on a LAN (measured: 1.2 Mbps after 5 s, 1.5 Mbps from 10 s on): that is the "uncapped" baseline.
+AGENT_VIDEO_BITRATE = DEFAULT_MAX_VIDEO_BITRATE
+RECORDING_VIDEO_BITRATE = RECORDING_MAX_VIDEO_BITRATE
 UNCAPPED_VIDEO_BITRATE = 1_500_000
 SCREEN_SIZE = (1920, 1080)
 SCREEN_FRAMES = 30

@@ -1,10 +1,10 @@
-"""`python -m bench.soak [--agents 50] [--minutes 10] [--fps 5]`: many candidates, one node, long.
+"""`python -m bench.soak [--agents 50] [--minutes 10] [--fps 2]`: many candidates, one node, long.
 
 Starts the real stack (web, media, one Celery worker) on its own PostgreSQL database
 (`proctoring_soak`) and its own Redis (a `redis-server` on a free loopback port). The candidates
 are bench/senders.py's pre-encoded replays, so that they stay cheap: the agent's media is encoded
-once with aiortc's encoders (camera 640x480 at `--fps` capped at the agent's 300 kbps, the
-microphone in `--audio-frame-ms` Opus packets, a 1920x1080 screen at 1 frame/s), then sent as
+once with aiortc's encoders (camera 640x480 at `--fps` capped at the agent's bitrate, the
+microphone in `--audio-frame-ms` Opus packets, a 1920x1080 screen every 5 s), then sent as
 packets over real peer connections,
 `--per-process` streams per niced sender process. Each candidate starts its attempt as the agent
 does (HMAC, `POST /api/v1/agent/sessions/`), streams for `--minutes`, then stops as the agent
@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.lifecycle import FLUSH_DELAY_S, STOP_DEADLINE_S
+from agent.tracks import DEFAULT_MAX_FPS
 from agent.webrtc import DEFAULT_AUDIO_FRAME_MS, OPUS_FRAME_MS
 from bench import cpu, env, report, senders, soak_report
 from bench.capacity import Senders
@@ -73,7 +74,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
     parser.add_argument("--agents", type=int, default=50)
     parser.add_argument("--minutes", type=float, default=10.0, help="streaming time per agent")
-    parser.add_argument("--fps", type=float, default=5.0, help="camera frames/s (agent: 5)")
+    parser.add_argument(
+        "--fps",
+        type=float,
+        default=DEFAULT_MAX_FPS,
+        help=f"camera frames/s (agent: {DEFAULT_MAX_FPS:g})",
+    )
     parser.add_argument(
         "--audio-frame-ms",
         type=int,

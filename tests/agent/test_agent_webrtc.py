@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from agent import AgentError, AutoProctor, ErrorCode
+from agent.options import validate_options
 from agent.webrtc import DEFAULT_AUDIO_FRAME_MS
 from tests.agent.agent_fake_server import VIOLATION, FakeServer
 from tests.agent.support import CREDENTIALS, NO_DESKTOP_OPTIONS, run
@@ -115,3 +116,17 @@ def test_agent_streams_camera_and_microphone_to_a_real_peer(media, loopback_ice)
 def test_an_opus_frame_length_that_opus_lacks_is_refused():
     with pytest.raises(ValueError, match="one of"):
         AutoProctor(**CREDENTIALS, server="http://127.0.0.1:1", audio_frame_ms=25)
+
+
+def test_the_camera_goes_at_2_fps_unless_the_session_is_recorded_or_told_otherwise():
+    agent = AutoProctor(**CREDENTIALS, server="http://127.0.0.1:1")
+    agent.options = validate_options({})
+    assert agent._camera_limits() == (2.0, 150_000)  # 1 analysed frame a second needs no more
+    agent.options = validate_options({"trackingOptions": {"recordSession": True}})
+    assert agent._camera_limits() == (5.0, 300_000)  # a recording is watched
+
+    told = AutoProctor(
+        **CREDENTIALS, server="http://127.0.0.1:1", max_fps=1, max_video_bitrate=100_000
+    )
+    told.options = validate_options({"trackingOptions": {"recordSession": True}})
+    assert told._camera_limits() == (1, 100_000)
