@@ -3,9 +3,9 @@
 The ingest samples one frame a second on a grid that restarts at every early sample (the one
 that confirms a violation: `proctoring.ingest.sampling.FrameSampler`). With one fixed period
 every onset would then meet the grid at the same phase, and the latency figures would show one
-phase only. So each cycle's 1-face stretch is longer by 0, 0.2, 0.4, 0.6 or 0.8 s (each as
-often), in an order shuffled once with a fixed seed: onsets fall at spread phases, as a
-candidate's do.
+phase only. So each cycle's 1-face stretch is longer by 0, 0.1, ... or 0.9 s (each once), in
+an order shuffled once with a fixed seed: onsets fall at spread phases of the grid and of the
+agent's 2 fps frames, as a candidate's do.
 """
 
 import bisect
@@ -21,8 +21,8 @@ from bench.env import MEDIA_DIR
 # The file's rate: the agent forwards 2 of its frames a second (agent.tracks.DEFAULT_MAX_FPS),
 # evenly; at 5 its limiter would take every third frame (0.6 s apart).
 FPS = 10
-PHASE_STEP_S = 0.2
-PHASES = 5  # 0 to 0.8 s: the phases of the 1 s grid
+PHASE_STEP_S = 0.1
+PHASES = 10  # 0 to 0.9 s: the phases of the 1 s grid, one file frame apart
 WIDTH, HEIGHT = 640, 480
 # 1-face stretches are longer than the 2 s merge gap, so every 2-face stretch is a new violation.
 ONE_FACE_S = 5.8  # the shortest

@@ -130,7 +130,12 @@ def stream(stack: Any, camera: Path, transitions: int) -> dict[str, Any]:
 
 
 def latencies(streamed: dict[str, Any]) -> tuple[list[dict], list[int]]:
-    """Per onset: wall time of its first 2-face frame at the encoder -> first seen in the API."""
+    """Per onset: the second face appearing in the camera file -> first seen in the API.
+
+    The agent stamps the wall time at which it forwards the first 2-face frame; at 2 frames/s
+    that frame can come up to 0.5 s after the face appeared in the file, a wait a candidate's
+    camera has too. So the onset's wall time is the stamp less that wait.
+    """
     onsets = [e["detail"] for e in streamed["events"] if e["event"] == ONSET_EVENT]
     rows, missed = [], []
     for index, onset in enumerate(onsets):
@@ -138,12 +143,14 @@ def latencies(streamed: dict[str, Any]) -> tuple[list[dict], list[int]]:
         if seen is None:
             missed.append(index)
             continue
+        frame_wait = onset["media_time"] - media.PATTERN.onset_time(index)
         rows.append(
             {
                 "onset": index,
-                "onset_media_time": onset["media_time"],
+                "onset_media_time": media.PATTERN.onset_time(index),
+                "first_frame_media_time": onset["media_time"],
                 "violation_media_time": seen["media_time"],
-                "latency_s": seen["seen_at"] - onset["wall"],
+                "latency_s": seen["seen_at"] - (onset["wall"] - frame_wait),
             }
         )
     return rows, missed
