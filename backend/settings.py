@@ -204,10 +204,11 @@ PROCTOR_BATCH_WINDOW_S = _env_float("PROCTOR_BATCH_WINDOW_S", 0.1)
 PROCTOR_BATCH_MAX_ITEMS = int(_env("PROCTOR_BATCH_MAX_ITEMS", "32"))
 PROCTOR_BATCH_MAX_BYTES = int(_env("PROCTOR_BATCH_MAX_BYTES", str(2 * 1024 * 1024)))
 # Sessions one media process takes; past it, offers wait for another ingest (or time out as 503
-# ingest_unavailable). One event loop is a core: about 32 candidates at 3.1 % each (the
-# ingest benchmark). Without a cap, the 50-candidate soak on 2 cores lost 32 established
-# connections to starvation. 0 means no cap.
-PROCTOR_INGEST_MAX_SESSIONS = int(_env("PROCTOR_INGEST_MAX_SESSIONS", "30"))
+# ingest_unavailable). One event loop is a core: about 60 candidates at 1.7 % each at the
+# agent's defaults (the ingest benchmark, 2026-11-26); 50 leaves the loop headroom. Without a
+# cap, an overloaded process starves every connection's ICE checks, not only the newest (the
+# 50-candidate soak of 2026-11-25, at 3 % each, lost 32). 0 means no cap.
+PROCTOR_INGEST_MAX_SESSIONS = int(_env("PROCTOR_INGEST_MAX_SESSIONS", "50"))
 # How long the web process waits for an ingest process to answer an SDP offer.
 PROCTOR_OFFER_TIMEOUT_S = _env_float("PROCTOR_OFFER_TIMEOUT_S", 10.0)
 

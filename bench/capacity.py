@@ -394,7 +394,8 @@ def run_ramp(ramp: Ramp, media_dir: Path) -> dict[str, Any]:
     client = redis.Redis.from_url(env.BENCH_REDIS_URL)
     with tempfile.TemporaryDirectory(prefix="bench-capacity-") as tmp_name:
         tmp = Path(tmp_name)
-        stack = Stack(env=env.bench_env(), log_dir=tmp / "logs")
+        # No session cap: the ramp looks for the machine's limit, not the product's default.
+        stack = Stack(env=env.bench_env(PROCTOR_INGEST_MAX_SESSIONS="0"), log_dir=tmp / "logs")
         stack.start()
         group = Senders()
         steps: list[dict] = []
@@ -459,8 +460,9 @@ def saturated(step: dict[str, Any]) -> bool:
 
 
 def cost_step(steps: list[dict]) -> dict:
-    """The step whose CPU per stream is read: the largest N on a machine not saturated."""
-    free = [step for step in steps if not saturated(step)]
+    """The step whose CPU per stream is read: the largest N on a machine not saturated, with
+    every stream connected."""
+    free = [step for step in steps if not saturated(step) and step["ready"] == step["n"]]
     return max(free, key=lambda s: s["n"]) if free else min(steps, key=lambda s: s["n"])
 
 

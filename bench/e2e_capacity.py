@@ -18,7 +18,7 @@ REPS = {"full": 2, "quick": 1}
 FPS = DEFAULT_MAX_FPS
 RAMP = {
     "full": capacity.Ramp(
-        fps=FPS, steps=[6, 12, 18, 24, 30, 36], window_s=10, warmup_s=4, label="defaults"
+        fps=FPS, steps=[6, 12, 18, 24, 30, 36, 42], window_s=10, warmup_s=4, label="defaults"
     ),
     "quick": capacity.Ramp(fps=FPS, steps=[8], window_s=6, warmup_s=3, label="defaults"),
 }
@@ -30,8 +30,9 @@ def step_row(step: dict[str, Any]) -> dict[str, Any]:
     vio = step["violations"]["latency_s"]
     return {
         "n": step["n"],
+        "connected": step["ready"],
         "stack_cores": stack,
-        "stack_core_pct_per_candidate": 100 * stack / step["n"],
+        "stack_core_pct_per_candidate": 100 * stack / max(step["ready"], 1),
         "by_process_pct": {
             g: 100 * cores[g]
             for g in ("media", "worker", "web", "postgres", "postgres_helpers", "redis")
@@ -46,6 +47,7 @@ def step_row(step: dict[str, Any]) -> dict[str, Any]:
         "violations_seen": f"{step['violations']['seen']}/{step['violations']['onsets_expected']}",
         "sustained": step["keeps_up"] and step["violation_p95_ok"],
         "saturated": capacity.saturated(step),
+        "all_connected": step["ready"] == step["n"],
     }
 
 
@@ -67,11 +69,18 @@ def run(mode: str) -> dict[str, Any]:
         }
         for n, found in by_n.items()
     }
-    # The cost is read at the largest N whose runs did not saturate the shared machine.
-    free = [row["n"] for rep in rows for row in rep if not row["saturated"]]
+    # The cost is read at the largest N whose runs did not saturate the shared machine and had
+    # every candidate connected.
+    free = [
+        row["n"] for rep in rows for row in rep if not row["saturated"] and row["all_connected"]
+    ]
     top = max(free) if free else min(per_n)
     cost = statistics.median(
-        [row["stack_core_pct_per_candidate"] for row in by_n[top] if not row["saturated"]]
+        [
+            row["stack_core_pct_per_candidate"]
+            for row in by_n[top]
+            if not row["saturated"] and row["all_connected"]
+        ]
         or [row["stack_core_pct_per_candidate"] for row in by_n[top]]
     )
     sustained = [n for n, s in per_n.items() if s["sustained_runs"] == s["runs"]]

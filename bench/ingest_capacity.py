@@ -36,7 +36,7 @@ ONE_EVENT_LOOP = 1.0  # cores: the media process' asyncio loop is one thread
 
 
 def per_stream(step: dict[str, Any], idle: dict[str, Any]) -> dict[str, float]:
-    n = step["n"]
+    n = max(step["ready"], 1)  # the streams that connected
     media_cores = step["cores"]["media"] - idle["cores"]["media"]
     return {
         "media_core_pct": 100 * media_cores / n,
