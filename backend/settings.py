@@ -209,6 +209,9 @@ PROCTOR_BATCH_MAX_BYTES = int(_env("PROCTOR_BATCH_MAX_BYTES", str(2 * 1024 * 102
 # cap, an overloaded process starves every connection's ICE checks, not only the newest (the
 # 50-candidate soak of 2026-11-25, at 3 % each, lost 32). 0 means no cap.
 PROCTOR_INGEST_MAX_SESSIONS = int(_env("PROCTOR_INGEST_MAX_SESSIONS", "50"))
+# glibc's mmap threshold in the media process, pinned so that freed frame buffers go back to the
+# system (proctoring/ingest/memory.py); 0 leaves glibc's dynamic threshold.
+PROCTOR_INGEST_MMAP_THRESHOLD = int(_env("PROCTOR_INGEST_MMAP_THRESHOLD", str(128 * 1024)))
 # How long the web process waits for an ingest process to answer an SDP offer.
 PROCTOR_OFFER_TIMEOUT_S = _env_float("PROCTOR_OFFER_TIMEOUT_S", 10.0)
 

@@ -6,7 +6,7 @@ import signal
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from proctoring.ingest import ice, jitter
+from proctoring.ingest import ice, jitter, memory
 from proctoring.ingest.server import MediaServer
 
 
@@ -16,6 +16,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         ice.use_host_addresses(settings.PROCTOR_ICE_HOST_ADDRESSES)
         jitter.release_video_frames_on_marker()
+        memory.pin_mmap_threshold(settings.PROCTOR_INGEST_MMAP_THRESHOLD)
         ports = ice.parse_port_range(settings.PROCTOR_ICE_PORT_RANGE)
         loop_factory = (lambda: ice.PortRangeEventLoop(ports)) if ports else None
         with asyncio.Runner(loop_factory=loop_factory) as runner:
