@@ -209,9 +209,12 @@ PROCTOR_BATCH_MAX_BYTES = int(_env("PROCTOR_BATCH_MAX_BYTES", str(2 * 1024 * 102
 # cap, an overloaded process starves every connection's ICE checks, not only the newest (the
 # 50-candidate soak of 2026-11-25, at 3 % each, lost 32). 0 means no cap.
 PROCTOR_INGEST_MAX_SESSIONS = int(_env("PROCTOR_INGEST_MAX_SESSIONS", "50"))
-# glibc's mmap threshold in the media process, pinned so that freed frame buffers go back to the
-# system (proctoring/ingest/memory.py); 0 leaves glibc's dynamic threshold.
-PROCTOR_INGEST_MMAP_THRESHOLD = int(_env("PROCTOR_INGEST_MMAP_THRESHOLD", str(128 * 1024)))
+# glibc's mmap threshold in the media process, pinned (e.g. 131072) so that freed frame buffers
+# go back to the system (proctoring/ingest/memory.py). Off by default (0: glibc's dynamic
+# threshold): at 40 candidates it kept the media RSS flat (8.3 -> 0 MB/min) but cost about
+# 0.25 % of a core per candidate in page faults and mmap lock contention, which saturated the
+# 2-core soak node (docs/benchmarks.md, soak).
+PROCTOR_INGEST_MMAP_THRESHOLD = int(_env("PROCTOR_INGEST_MMAP_THRESHOLD", "0"))
 # How long the web process waits for an ingest process to answer an SDP offer.
 PROCTOR_OFFER_TIMEOUT_S = _env_float("PROCTOR_OFFER_TIMEOUT_S", 10.0)
 

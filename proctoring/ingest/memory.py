@@ -4,7 +4,9 @@ glibc raises its mmap threshold each time an mmapped block is freed (up to 32 Mi
 few decoded frames and conversions (0.5-3 MB each) such buffers come from the heap arenas of
 many decoder threads, and freed holes are seldom returned. The media process's RSS then rose
 8.3 MB/min at 40 candidates while memray saw its live heap flat (docs/benchmarks.md, soak).
-Pinning the threshold keeps those buffers mmapped: freed at once, at the cost of page faults.
+Pinning the threshold keeps those buffers mmapped: freed at once, at the cost of page faults and
+mmap lock contention (about 0.25 % of a core per candidate at 40), so it is opt-in
+(PROCTOR_INGEST_MMAP_THRESHOLD).
 """
 
 import ctypes
