@@ -42,6 +42,7 @@ class FrameSampler:
         self.next_time = 0.0
         self.seq = 0
         self.early_requested = False
+        self.last_was_early = False  # the last frame taken was an early sample
         self._origin = 0.0
         self._last: float | None = None
 
@@ -50,7 +51,8 @@ class FrameSampler:
 
     def take(self, media_time: float) -> int | None:
         """The sample's sequence number when this frame is taken, else None."""
-        if self._takes_early(media_time):
+        self.last_was_early = self._takes_early(media_time)
+        if self.last_was_early:
             self.early_requested = False
             self._origin = media_time
             self.next_time = media_time + self.interval

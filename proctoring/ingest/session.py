@@ -110,7 +110,6 @@ class IngestSession:
             if self._photo_reason is not None:
                 self._take_photo(frame, media_time, "random_photo", self._photo_reason)
                 self._photo_reason = None
-            early = sampler.early_requested
             seq = sampler.take(media_time)
             if seq is not None:
                 sent = self._publisher.video(
@@ -119,7 +118,7 @@ class IngestSession:
                     media_time=media_time,
                     duration_s=sampler.interval,
                     frame=frame,
-                    urgent=early and not sampler.early_requested,
+                    urgent=sampler.last_was_early,
                 )
                 self._track(sent, span=(media_time, media_time + sampler.interval))
 

@@ -52,14 +52,16 @@ def test_sampler_takes_at_most_one_frame_per_grid_slot(times):
 def test_an_early_request_takes_the_next_frame_and_restarts_the_grid_there():
     sampler = FrameSampler(1.0)
     frames = [t / 5 for t in range(20)]  # 5 fps
-    taken = []
+    taken, early = [], []
     for t in frames:
         if t == pytest.approx(0.2):
             sampler.take_next_early()  # the worker flagged the sample at 0.0
         if sampler.take(t) is not None:
             taken.append(t)
+            early.append(sampler.last_was_early)
     # Not 0.2 (too close to the flagged sample), but 0.4; then one second on from there.
     assert taken == pytest.approx([0.0, 0.4, 1.4, 2.4, 3.4])
+    assert early == [False, True, False, False, False]
     assert sampler.seq == len(taken)
     assert not sampler.early_requested
 
