@@ -17,7 +17,7 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from django.conf import settings
 from django.db import close_old_connections, connections
 
-from proctoring.ingest import ice, rpc
+from proctoring.ingest import ice, memory, rpc
 from proctoring.ingest.publisher import SamplePublisher
 from proctoring.ingest.recording import SessionRecorder
 from proctoring.ingest.session import IngestSession
@@ -54,6 +54,8 @@ class MediaServer:
     async def run(self) -> None:
         logger.info("media ingest %s ready", self.node)
         loops = [self._heartbeat, self._serve_offers, self._serve_control]
+        if settings.PROCTOR_INGEST_MALLOC_TRIM_S > 0:
+            loops.append(self._trim_heap)
         tasks = [asyncio.create_task(self._keep_running(loop)) for loop in loops]
         await self._stopping.wait()
         for task in tasks:
@@ -90,6 +92,15 @@ class MediaServer:
         while True:
             await self._redis.zadd(rpc.NODES_KEY, {self.node: time.time()})
             await asyncio.sleep(rpc.HEARTBEAT_INTERVAL_S)
+
+    async def _trim_heap(self) -> None:
+        """Decoded frames come and go by the megabyte; give their freed pages back."""
+        while True:
+            await asyncio.sleep(settings.PROCTOR_INGEST_MALLOC_TRIM_S)
+            started = time.perf_counter()
+            released = await asyncio.to_thread(memory.trim_heap)
+            elapsed_ms = 1000 * (time.perf_counter() - started)
+            logger.debug("malloc_trim: released=%s in %.1f ms", released, elapsed_ms)
 
     async def _serve_offers(self) -> None:
         while True:

@@ -1,4 +1,4 @@
-"""The media process pins glibc's mmap threshold: a freed large buffer leaves the process."""
+"""glibc in the media process: pinned mmap threshold and periodic trim give freed memory back."""
 
 import subprocess
 import sys
@@ -48,3 +48,41 @@ def test_pinned_a_frame_sized_buffer_stays_mmapped_after_a_large_free():
 
 def test_zero_leaves_glibc_alone():
     assert probe(0) == "False False"
+
+
+# Freed heap blocks below a live one: only malloc_trim's walk of the arena gives them back
+# (a plain free returns nothing while the top of the heap is in use).
+TRIM_PROBE = """
+import ctypes
+from proctoring.ingest.memory import trim_heap
+
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+libc.memset.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t]
+
+def rss_kb():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * 4
+
+trim_heap()
+blocks = [libc.malloc(64 * 1024) for _ in range(1600)]  # 100 MB under the mmap threshold
+for block in blocks:
+    libc.memset(block, 1, 64 * 1024)
+pinned_top = libc.malloc(64 * 1024)  # keeps the heap's top in use
+for block in blocks:
+    libc.free(block)
+held = rss_kb()
+released = trim_heap()
+print(released, (held - rss_kb()) // 1024)
+"""
+
+
+def test_trim_heap_returns_freed_pages_held_below_a_live_block():
+    done = subprocess.run(
+        [sys.executable, "-c", TRIM_PROBE], capture_output=True, text=True, check=True, timeout=60
+    )
+    released, megabytes_returned = done.stdout.split()
+    assert released == "True"
+    assert int(megabytes_returned) >= 90
