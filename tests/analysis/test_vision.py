@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from proctoring.analysis import vision
 from proctoring.analysis.errors import AnalysisError, ModelNotFoundError
 from proctoring.analysis.models import model_path
 from proctoring.analysis.vision import (
@@ -182,3 +183,16 @@ def test_letterbox_keeps_the_aspect_ratio():
     assert framed.shape == (480, 640, 3)
     columns = np.flatnonzero(framed[240, :, 0])
     assert (columns.min(), columns.max()) == (200, 439)
+
+
+def test_a_candidate_mostly_inside_a_sure_face_gets_no_crop():
+    face = np.array([[100, 100, 200, 220, 0.9]], dtype=np.float32)
+    eyes = [120, 120, 180, 160, 0.2]  # wholly inside: a part of the face
+    straddling = [170, 100, 250, 180, 0.2]  # 30/80 of its width inside
+    beside = [210, 100, 290, 190, 0.2]  # another person's place
+    candidates = np.array([eyes, straddling, beside], dtype=np.float32)
+
+    kept = vision._apart_from(candidates, face, iou_threshold=0.4)
+
+    assert vision.SCRFD_PART_OF_FACE > 30 / 80  # the straddler is below the line
+    assert kept[:, 0].tolist() == [170, 210]
