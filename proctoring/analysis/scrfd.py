@@ -40,7 +40,9 @@ class ScrfdModel:
         self._centers: dict[tuple[int, int, int], np.ndarray] = {}
         self._lock = threading.Lock()
 
-    def detect(self, bgr: np.ndarray, *, input_size: tuple[int, int], threshold: float):
+    def detect(
+        self, bgr: np.ndarray, *, input_size: tuple[int, int], threshold: float
+    ) -> np.ndarray:
         """Faces scoring `threshold` or more, in the image's pixels, after SCRFD's own NMS."""
         blob, scale = _blob(bgr, input_size)
         outputs = self._session(input_size).run(None, {self._input_name: blob})
