@@ -2,6 +2,13 @@
 
 import subprocess
 import sys
+import time
+
+import pytest
+
+from proctoring.ingest import memory
+
+real_trim_heap = memory.trim_heap
 
 # In a fresh interpreter: pinning is process-wide and must not change the test process.
 PROBE = """
@@ -86,3 +93,25 @@ def test_trim_heap_returns_freed_pages_held_below_a_live_block():
     released, megabytes_returned = done.stdout.split()
     assert released == "True"
     assert int(megabytes_returned) >= 90
+
+
+@pytest.fixture
+def trims_counted(settings, monkeypatch) -> list[float]:
+    """Every trim the media process asks for, with its time; trims every 50 ms."""
+    settings.PROCTOR_INGEST_MALLOC_TRIM_S = 0.05
+    calls: list[float] = []
+
+    def counted_trim() -> bool:
+        calls.append(time.monotonic())
+        return real_trim_heap()
+
+    monkeypatch.setattr(memory, "trim_heap", counted_trim)
+    return calls
+
+
+def test_the_media_process_trims_its_heap_on_a_schedule(trims_counted, ingest):
+    deadline = time.monotonic() + 5
+    while len(trims_counted) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    assert len(trims_counted) >= 3
