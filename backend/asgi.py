@@ -5,4 +5,9 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+from proctoring.api.middleware import BodySizeLimitASGI  # noqa: E402 - needs Django set up
+
+# Bodies are counted as they arrive, chunked ones too, before Django buffers them.
+application = BodySizeLimitASGI(django_application)

@@ -1,9 +1,20 @@
 """Refuse API request bodies over the configured size before anything reads them."""
 
+import json
+
 from django.conf import settings
 from django.http import JsonResponse
 
 API_PREFIX = "/api/"
+TOO_LARGE_STATUS = 413
+
+
+def too_large_body() -> dict[str, str]:
+    limit = settings.PROCTOR_MAX_REQUEST_BYTES
+    return {
+        "code": "request_too_large",
+        "message": f"The request body is larger than {limit} bytes.",
+    }
 
 
 class RequestSizeLimitMiddleware:
@@ -12,14 +23,7 @@ class RequestSizeLimitMiddleware:
 
     def __call__(self, request):
         if request.path.startswith(API_PREFIX) and self._too_large(request):
-            limit = settings.PROCTOR_MAX_REQUEST_BYTES
-            return JsonResponse(
-                {
-                    "code": "request_too_large",
-                    "message": f"The request body is larger than {limit} bytes.",
-                },
-                status=413,
-            )
+            return JsonResponse(too_large_body(), status=TOO_LARGE_STATUS)
         return self.get_response(request)
 
     @staticmethod
@@ -29,3 +33,56 @@ class RequestSizeLimitMiddleware:
         except ValueError:
             return True
         return length > settings.PROCTOR_MAX_REQUEST_BYTES
+
+
+class BodySizeLimitASGI:
+    """ASGI: count an API request's body as it arrives and refuse it at the limit.
+
+    A chunked body has no Content-Length for the middleware above, and Django's ASGI handler
+    would spool all of it (to disk past 2.5 MB) before any middleware runs. Up to the limit
+    the body is held here and handed on unchanged.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        messages = await self._body_within_limit(receive)
+        if messages is None:
+            await self._refuse(send)
+            return
+        pending = iter(messages)
+
+        async def replay():
+            return next(pending, None) or await receive()
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _body_within_limit(receive) -> list[dict] | None:
+        """The request's messages up to the body's end, or None once it passes the limit."""
+        limit, size, messages = settings.PROCTOR_MAX_REQUEST_BYTES, 0, []
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                return messages  # the client left: the app sees the disconnect
+            size += len(message.get("body", b""))
+            if size > limit:
+                return None
+            if not message.get("more_body", False):
+                return messages
+
+    @staticmethod
+    async def _refuse(send) -> None:
+        body = json.dumps(too_large_body()).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
+        await send({"type": "http.response.start", "status": TOO_LARGE_STATUS, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
