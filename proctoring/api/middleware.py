@@ -50,7 +50,7 @@ class BodySizeLimitASGI:
         if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
             await self.app(scope, receive, send)
             return
-        messages = await self._body_within_limit(receive)
+        messages = None if _declares_too_much(scope) else await self._body_within_limit(receive)
         if messages is None:
             await self._refuse(send)
             return
@@ -86,3 +86,14 @@ class BodySizeLimitASGI:
         ]
         await send({"type": "http.response.start", "status": TOO_LARGE_STATUS, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def _declares_too_much(scope) -> bool:
+    """A Content-Length past the limit (or not a number) is refused before a byte is read."""
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"content-length":
+            try:
+                return int(value) > settings.PROCTOR_MAX_REQUEST_BYTES
+            except ValueError:
+                return True
+    return False

@@ -22,7 +22,9 @@ class RecordingApp:
         await send({"type": "http.response.body", "body": b"ok"})
 
 
-def call(path: str, chunks: list[bytes]) -> tuple[RecordingApp, list[dict], int]:
+def call(
+    path: str, chunks: list[bytes], headers: list | None = None
+) -> tuple[RecordingApp, list[dict], int]:
     """Run one request through the guard; (app, what was sent back, chunks the guard read)."""
     app, sent = RecordingApp(), []
     messages = [
@@ -37,7 +39,7 @@ def call(path: str, chunks: list[bytes]) -> tuple[RecordingApp, list[dict], int]
     async def send(message):
         sent.append(message)
 
-    scope = {"type": "http", "path": path, "method": "POST", "headers": []}
+    scope = {"type": "http", "path": path, "method": "POST", "headers": headers or []}
     asyncio.run(BodySizeLimitASGI(app)(scope, receive, send))
     return app, sent, len(messages) - sum(1 for _ in read)
 
@@ -73,3 +75,13 @@ def test_other_paths_are_not_held_back(limit_1k):
 
     assert len(app.received) == 3
     assert sent[0]["status"] == 200
+
+
+def test_a_declared_length_past_the_limit_is_refused_before_any_byte_is_read(limit_1k):
+    app, sent, chunks_read = call(
+        "/api/v1/attempts/", [b"x" * 600] * 3, headers=[(b"content-length", b"1800")]
+    )
+
+    assert app.received is None
+    assert chunks_read == 0
+    assert sent[0]["status"] == 413
