@@ -17,6 +17,14 @@ def too_large_body() -> dict[str, str]:
     }
 
 
+def declared_length_too_large(content_length: str | bytes | None) -> bool:
+    """A Content-Length over the limit, or one that is not a number."""
+    try:
+        return int(content_length or 0) > settings.PROCTOR_MAX_REQUEST_BYTES
+    except ValueError:
+        return True
+
+
 class RequestSizeLimitMiddleware:
     def __init__(self, get_response) -> None:
         self.get_response = get_response
@@ -28,11 +36,7 @@ class RequestSizeLimitMiddleware:
 
     @staticmethod
     def _too_large(request) -> bool:
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return True
-        return length > settings.PROCTOR_MAX_REQUEST_BYTES
+        return declared_length_too_large(request.META.get("CONTENT_LENGTH"))
 
 
 class BodySizeLimitASGI:
@@ -89,11 +93,8 @@ class BodySizeLimitASGI:
 
 
 def _declares_too_much(scope) -> bool:
-    """A Content-Length past the limit (or not a number) is refused before a byte is read."""
+    """A Content-Length past the limit is refused before a byte of the body is read."""
     for name, value in scope.get("headers", []):
         if name.lower() == b"content-length":
-            try:
-                return int(value) > settings.PROCTOR_MAX_REQUEST_BYTES
-            except ValueError:
-                return True
+            return declared_length_too_large(value)
     return False
