@@ -34,6 +34,7 @@ class ScrfdModel:
 
     def __init__(self, model_file: str | os.PathLike[str], *, threads: int, nms_iou: float) -> None:
         self._graph = _score_and_box_graph(model_file)
+        self._input_name = self._graph.graph.input[0].name
         self._threads = threads
         self._nms_iou = nms_iou
         self._sessions: dict[tuple[int, int], ort.InferenceSession] = {}
@@ -51,11 +52,7 @@ class ScrfdModel:
         ]
         found = np.vstack(rows)
         found[:, :4] /= scale
-        return found[_reference_nms(found, self._nms_iou)]
-
-    @property
-    def _input_name(self) -> str:
-        return self._graph.graph.input[0].name
+        return non_max_suppression(found, iou_threshold=self._nms_iou, side_offset=1.0)
 
     def _decode(self, outputs, index: int, input_size, threshold: float) -> np.ndarray:
         scores = outputs[index][:, 0]
@@ -137,17 +134,23 @@ def _blob(bgr: np.ndarray, input_size: tuple[int, int]) -> tuple[np.ndarray, flo
     return blob, fitted_h / bgr.shape[0]
 
 
-def _reference_nms(rows: np.ndarray, iou_threshold: float) -> list[int]:
-    """SCRFD's reference NMS, which counts box sides inclusively (+1 pixel): kept rows."""
-    order = np.argsort(-rows[:, 4], kind="stable")
-    x1, y1, x2, y2 = rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3]
-    areas = (x2 - x1 + 1) * (y2 - y1 + 1)
+def non_max_suppression(
+    detections: np.ndarray, *, iou_threshold: float, side_offset: float = 0.0
+) -> np.ndarray:
+    """Rows [x1, y1, x2, y2, score] kept by greedy NMS, best score first.
+
+    SCRFD's reference NMS counts box sides inclusively: `side_offset=1` reproduces it.
+    """
+    order = np.argsort(-detections[:, 4], kind="stable")
+    boxes = detections[:, :4]
+    areas = (boxes[:, 2] - boxes[:, 0] + side_offset) * (boxes[:, 3] - boxes[:, 1] + side_offset)
     keep = []
     while order.size:
         best, rest = order[0], order[1:]
         keep.append(best)
-        overlap_w = np.minimum(x2[best], x2[rest]) - np.maximum(x1[best], x1[rest]) + 1
-        overlap_h = np.minimum(y2[best], y2[rest]) - np.maximum(y1[best], y1[rest]) + 1
-        overlap = np.maximum(0.0, overlap_w) * np.maximum(0.0, overlap_h)
-        order = rest[overlap / (areas[best] + areas[rest] - overlap) <= iou_threshold]
-    return keep
+        top_left = np.maximum(boxes[best, :2], boxes[rest, :2])
+        bottom_right = np.minimum(boxes[best, 2:], boxes[rest, 2:])
+        overlap = np.clip(bottom_right - top_left + side_offset, 0, None).prod(axis=1)
+        iou = overlap / np.maximum(areas[best] + areas[rest] - overlap, np.finfo(np.float32).eps)
+        order = rest[iou <= iou_threshold]
+    return detections[keep]

@@ -9,7 +9,7 @@ import numpy as np
 
 from proctoring.analysis.errors import AnalysisError
 from proctoring.analysis.models import model_path
-from proctoring.analysis.scrfd import ScrfdModel
+from proctoring.analysis.scrfd import ScrfdModel, non_max_suppression
 
 __all__ = [
     "COUNTER_NAMES",
@@ -255,23 +255,6 @@ def parse_input_size(text: str) -> tuple[int, int] | None:
         raise AnalysisError(f"input size {text!r} is not WIDTHxHEIGHT") from None
     _check_scrfd_sizes((size,))
     return size
-
-
-def non_max_suppression(detections: np.ndarray, *, iou_threshold: float) -> np.ndarray:
-    """Rows [x1, y1, x2, y2, score] kept by greedy NMS, best score first."""
-    order = np.argsort(-detections[:, 4], kind="stable")
-    boxes = detections[:, :4]
-    areas = _areas(boxes)
-    keep = []
-    while order.size:
-        best, rest = order[0], order[1:]
-        keep.append(best)
-        top_left = np.maximum(boxes[best, :2], boxes[rest, :2])
-        bottom_right = np.minimum(boxes[best, 2:], boxes[rest, 2:])
-        overlap = np.clip(bottom_right - top_left, 0, None).prod(axis=1)
-        iou = overlap / np.maximum(areas[best] + areas[rest] - overlap, np.finfo(np.float32).eps)
-        order = rest[iou <= iou_threshold]
-    return detections[keep]
 
 
 def decode_jpeg(data: bytes) -> np.ndarray:
