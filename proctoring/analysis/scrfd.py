@@ -2,9 +2,10 @@
 
 InsightFace's own wrapper decodes every anchor's box and five landmarks before it keeps the few
 that score, and runs the landmark head we never use. On a 128x128 refinement crop that was 0.57
-of its 1.37 ms; on the 320x256 main pass 0.76 of 4.48 ms (docs/benchmarks.md, item 1). Here the
-landmark outputs are cut from the graph (onnxruntime then drops the nodes that fed them), each
-input size gets its own fixed-shape session, and only the anchors over the threshold are decoded.
+of its 1.37 ms; on the 320x256 main pass 0.76 of 4.48 ms (docs/benchmarks.md, fourth session).
+Here the landmark outputs are cut from the graph (onnxruntime then drops the nodes that fed
+them), each input size gets its own fixed-shape session, and only the anchors over the threshold
+are decoded.
 The arithmetic is SCRFD's: letterbox to the top-left of the input, (RGB - 127.5) / 128, and
 per stride 8, 16 and 32 two anchors per cell whose box is (left, top, right, bottom) distances
 in strides from the cell's corner.
