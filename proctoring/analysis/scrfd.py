@@ -28,6 +28,8 @@ ANCHORS_PER_CELL = 2
 # det_500m's outputs: scores of each stride, then boxes, then landmarks (dropped here).
 SCORE_AND_BOX_OUTPUTS = 2 * len(STRIDES)
 LANDMARK_OUTPUTS = 3 * len(STRIDES)
+# Above this many boxes NMS works row by row: the pairwise matrix would take 4 MB per temporary.
+NMS_MATRIX_MAX_ROWS = 1024
 
 
 class ScrfdModel:
@@ -143,15 +145,56 @@ def non_max_suppression(
     SCRFD's reference NMS counts box sides inclusively: `side_offset=1` reproduces it.
     """
     order = np.argsort(-detections[:, 4], kind="stable")
-    boxes = detections[:, :4]
-    areas = (boxes[:, 2] - boxes[:, 0] + side_offset) * (boxes[:, 3] - boxes[:, 1] + side_offset)
+    boxes = detections[order, :4]
+    if len(boxes) > NMS_MATRIX_MAX_ROWS:
+        return detections[order[_greedy_keep_rowwise(boxes, iou_threshold, side_offset)]]
+    return detections[order[_greedy_keep(boxes, iou_threshold, side_offset)]]
+
+
+def _greedy_keep(boxes: np.ndarray, iou_threshold: float, side_offset: float) -> list[int]:
+    """Greedy NMS over boxes sorted best first, with every pair's IoU computed at once.
+
+    The main pass keeps about 90 anchors at the candidate threshold: one matrix and a cheap loop
+    cost about a third of suppressing them row by row. Same arithmetic, so the same boxes.
+    """
+    suppressed = _pairwise_iou(boxes, boxes, side_offset) > iou_threshold
+    alive = np.ones(len(boxes), dtype=bool)
     keep = []
-    while order.size:
-        best, rest = order[0], order[1:]
-        keep.append(best)
-        top_left = np.maximum(boxes[best, :2], boxes[rest, :2])
-        bottom_right = np.minimum(boxes[best, 2:], boxes[rest, 2:])
-        overlap = np.clip(bottom_right - top_left + side_offset, 0, None).prod(axis=1)
-        iou = overlap / np.maximum(areas[best] + areas[rest] - overlap, np.finfo(np.float32).eps)
-        order = rest[iou <= iou_threshold]
-    return detections[keep]
+    for index in range(len(boxes)):
+        if alive[index]:
+            keep.append(index)
+            alive &= ~suppressed[index]
+    return keep
+
+
+def _greedy_keep_rowwise(boxes: np.ndarray, iou_threshold: float, side_offset: float) -> list[int]:
+    """The same greedy NMS in memory linear in the boxes, for a frame that keeps very many."""
+    remaining = np.arange(len(boxes))
+    keep = []
+    while remaining.size:
+        best, rest = remaining[0], remaining[1:]
+        keep.append(int(best))
+        iou = _pairwise_iou(boxes[best : best + 1], boxes[rest], side_offset)[0]
+        remaining = rest[iou <= iou_threshold]
+    return keep
+
+
+def _pairwise_iou(first: np.ndarray, second: np.ndarray, side_offset: float) -> np.ndarray:
+    """IoU of every box of `first` with every box of `second`: shape (len(first), len(second)).
+
+    One coordinate at a time: numpy broadcasts 2-D arrays several times faster than a trailing
+    axis of 2 (92 boxes: about 40 us against 470 us).
+    """
+    x1, y1, x2, y2 = (first[:, index, None] for index in range(4))
+    u1, v1, u2, v2 = (second[None, :, index] for index in range(4))
+    widths = np.clip(np.minimum(x2, u2) - np.maximum(x1, u1) + side_offset, 0, None)
+    heights = np.clip(np.minimum(y2, v2) - np.maximum(y1, v1) + side_offset, 0, None)
+    overlap = widths * heights
+    areas_first = _areas(first, side_offset)[:, None]
+    areas_second = _areas(second, side_offset)[None, :]
+    union = np.maximum(areas_first + areas_second - overlap, np.finfo(np.float32).eps)
+    return overlap / union
+
+
+def _areas(boxes: np.ndarray, side_offset: float) -> np.ndarray:
+    return (boxes[:, 2] - boxes[:, 0] + side_offset) * (boxes[:, 3] - boxes[:, 1] + side_offset)

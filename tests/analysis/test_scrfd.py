@@ -4,9 +4,10 @@ import cv2
 import numpy as np
 import pytest
 
+from proctoring.analysis import scrfd
 from proctoring.analysis.errors import AnalysisError
 from proctoring.analysis.models import model_path
-from proctoring.analysis.scrfd import ScrfdModel
+from proctoring.analysis.scrfd import ScrfdModel, non_max_suppression
 from proctoring.analysis.vision import letterbox
 
 # The counter's passes: main, close-up, a refinement crop, and the large profile's main pass.
@@ -60,3 +61,39 @@ def test_a_model_that_is_not_scrfd_is_refused(model_dir):
 
     with pytest.raises(AnalysisError, match="is not an SCRFD face detection model"):
         ScrfdModel(yunet, threads=1, nms_iou=NMS_IOU)
+
+
+def _clustered_detections(rng: np.random.Generator, rows: int) -> np.ndarray:
+    """Boxes around a few faces, as an anchor grid finds them: many overlapping, some apart."""
+    centres = rng.uniform(40, 600, size=(6, 2))[rng.integers(0, 6, size=rows)]
+    centres += rng.normal(0, 6, size=(rows, 2))
+    halves = rng.uniform(10, 40, size=(rows, 2))
+    scores = rng.uniform(0.1, 1.0, size=(rows, 1))
+    return np.hstack([centres - halves, centres + halves, scores]).astype(np.float32)
+
+
+@pytest.mark.parametrize("side_offset", [0.0, 1.0])
+def test_pairwise_and_row_by_row_nms_keep_the_same_rows(side_offset):
+    rng = np.random.default_rng(7)
+    for rows in (1, 2, 90, 400):
+        detections = _clustered_detections(rng, rows)
+        order = np.argsort(-detections[:, 4], kind="stable")
+        boxes = detections[order, :4]
+
+        pairwise = scrfd._greedy_keep(boxes, 0.4, side_offset)
+        row_by_row = scrfd._greedy_keep_rowwise(boxes, 0.4, side_offset)
+
+        assert pairwise == row_by_row
+        assert pairwise[0] == 0  # the best box is always kept
+        if rows >= 90:
+            assert len(pairwise) < rows / 2  # overlapping boxes really were suppressed
+
+
+def test_nms_past_the_matrix_bound_keeps_what_the_matrix_would(monkeypatch):
+    detections = _clustered_detections(np.random.default_rng(3), 300)
+    pairwise = non_max_suppression(detections, iou_threshold=0.4, side_offset=1.0)
+
+    monkeypatch.setattr(scrfd, "NMS_MATRIX_MAX_ROWS", 100)
+    row_by_row = non_max_suppression(detections, iou_threshold=0.4, side_offset=1.0)
+
+    assert np.array_equal(pairwise, row_by_row)
