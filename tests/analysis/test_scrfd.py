@@ -11,7 +11,7 @@ from proctoring.analysis.scrfd import ScrfdModel, non_max_suppression
 from proctoring.analysis.vision import letterbox
 
 # The counter's passes: main, close-up, a refinement crop, and the large profile's main pass.
-INPUT_SIZES = [(320, 256), (160, 128), (128, 128), (640, 480)]
+INPUT_SIZES = [(320, 256), (160, 128), (96, 96), (128, 128), (640, 480)]
 CANDIDATE_SCORE = 0.1
 NMS_IOU = 0.4
 
