@@ -1,8 +1,10 @@
-"""Celery worker start-up: fail fast on missing models, then load them once per process."""
+"""Celery worker hooks: fail fast on missing models, load them once per process, and keep the
+database connection across tasks while it is healthy."""
 
 import logging
 
-from celery.signals import worker_init, worker_process_init
+from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init
+from django.db import close_old_connections
 
 from proctoring.checks import missing_models
 
@@ -29,3 +31,16 @@ def warm_up_models(**kwargs) -> None:
 
     human_counter()
     voice_detector()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def drop_broken_or_old_connections(task=None, **kwargs) -> None:
+    """What Django does around every request: close a connection that failed or is too old.
+
+    Celery would otherwise close every connection around every task (see CELERY_DB_REUSE_MAX).
+    A task that met a restarted PostgreSQL leaves a broken connection; its retry must reconnect.
+    """
+    if task is not None and getattr(task.request, "is_eager", False):
+        return  # an eager task runs inside its caller's transaction: not ours to close
+    close_old_connections()
