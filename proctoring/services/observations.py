@@ -96,15 +96,15 @@ def observations_record(*, observed: Sequence[Observed]) -> None:
     """Store a batch of observations (once, whatever the redeliveries) and extend violations.
 
     A clean sample (most of them) cannot confirm anything: the batch's clean samples go in one
-    insert. A sample with a finding takes the per-sample path under the attempt's lock.
+    insert. The samples with a finding go in one transaction under their attempts' locks.
     """
     judged = _judge(observed)
     Observation.objects.bulk_create(
         [_observation(j) for j in judged if not j.finding], ignore_conflicts=True
     )
-    for item in judged:
-        if item.finding:
-            _record_flagged(item)
+    flagged = [j for j in judged if j.finding]
+    if flagged:
+        _record_flagged(flagged)
 
 
 def _judge(observed: Sequence[Observed]) -> list[_Judged]:
@@ -191,19 +191,71 @@ def _recorded_fields(item: _Judged) -> dict[str, Any]:
 
 
 @transaction.atomic
-def _record_flagged(item: _Judged) -> None:
+def _record_flagged(items: Sequence[_Judged]) -> None:
+    """Record the batch's flagged samples and union the confirmed ones into violations.
+
+    One lock, one duplicate check, one insert and one read of the flags around them for the
+    whole batch: at 24 candidates with speech and a second face most samples are flagged, and
+    one transaction per sample cost about 7 round trips each.
+    """
+    # Locking the attempt rows serialises merges of one attempt across parallel workers; in id
+    # order, so two workers locking overlapping sets never wait on each other in a cycle.
+    attempts = (
+        Attempt.objects.select_for_update()
+        .order_by("pk")
+        .in_bulk({item.session.attempt_id for item in items})
+    )
+    present = [item for item in items if item.session.attempt_id in attempts]  # else purged
+    # A redelivery: flagged samples of an attempt are recorded under its lock, so this is exact.
+    recorded = observations_recorded(keys=[_key(item) for item in present])
+    new = [item for item in present if _key(item) not in recorded]
+    # Not get_or_create: its savepoint costs two more round trips per sample.
+    Observation.objects.bulk_create([_observation(item) for item in new], ignore_conflicts=True)
+    live = [
+        item for item in new if attempts[item.session.attempt_id].status != AttemptStatus.STOPPED
+    ]
+    flags_nearby = _flags_nearby(live)
+    for item in sorted(live, key=_key):
+        _extend_violations(attempts[item.session.attempt_id], item, flags_nearby[_stream(item)])
+
+
+def _key(item: _Judged) -> ObservationKey:
+    return observation_key(kind=item.observed.kind, sample=item.observed.sample)
+
+
+def _stream(item: _Judged) -> tuple[str, str]:
+    return str(item.session.pk), item.observed.kind
+
+
+def _reach(th: Thresholds) -> int:
+    """How far from a sample K-of-N can look: the samples a new flag can confirm."""
+    return max(th.video_n, th.speech_n, th.noise_n)
+
+
+def _flags_nearby(items: Sequence[_Judged]) -> dict[tuple[str, str], list[Observation]]:
+    """Every flagged observation within reach of the items, by stream: one query for the batch."""
+    query = Q()
+    for item in items:
+        reach, seq = _reach(item.thresholds), item.observed.sample.seq
+        query |= Q(
+            session_id=item.session.pk,
+            kind=item.observed.kind,
+            seq__gte=seq - reach + 1,
+            seq__lte=seq + reach - 1,
+        )
+    nearby: dict[tuple[str, str], list[Observation]] = defaultdict(list)
+    if not items:
+        return nearby
+    for observation in Observation.objects.filter(query).exclude(finding="").order_by("seq"):
+        nearby[(str(observation.session_id), observation.kind)].append(observation)
+    return nearby
+
+
+def _extend_violations(attempt: Attempt, item: _Judged, stream_flags: list[Observation]) -> None:
     session, kind, seq = item.session, item.observed.kind, item.observed.sample.seq
-    # Locking the attempt row serialises merges of one attempt across parallel workers.
-    attempt = Attempt.objects.select_for_update().filter(pk=session.attempt_id).first()
-    if attempt is None:
-        return  # purged since the batch began
-    if Observation.objects.filter(session=session, kind=kind, seq=seq).exists():
-        return  # a redelivery (flagged samples of one attempt are recorded under its lock)
-    # Not get_or_create: its savepoint costs two more round trips, on every flagged sample.
-    Observation.objects.bulk_create([_observation(item)], ignore_conflicts=True)
-    if attempt.status == AttemptStatus.STOPPED:
-        return
-    started, seq_confirmed = _extend_confirmed(attempt, session, kind, seq, item.thresholds)
+    started, seq_confirmed = _extend_confirmed(
+        attempt, session, kind, seq, item.thresholds, stream_flags
+    )
     for violation in started:
         _on_violation_started(attempt, session, violation, item.observed.evidence)
     if kind == ObservationKind.VIDEO and not seq_confirmed:
@@ -223,21 +275,15 @@ def _request_early_sample(session: MediaSession) -> None:
 
 
 def _extend_confirmed(
-    attempt, session, kind: str, seq: int, th: Thresholds
+    attempt, session, kind: str, seq: int, th: Thresholds, stream_flags: list[Observation]
 ) -> tuple[list[Violation], bool]:
     """Re-judge the samples around `seq` and union every confirmed one into a violation.
 
-    Returns the violations that started, and whether `seq` itself is confirmed.
+    `stream_flags` are the stream's flagged observations around the batch's samples. Returns the
+    violations that started, and whether `seq` itself is confirmed.
     """
-    reach = max(th.video_n, th.speech_n, th.noise_n)
-    nearby = list(
-        Observation.objects.filter(
-            session=session,
-            kind=kind,
-            seq__gte=seq - reach + 1,
-            seq__lte=seq + reach - 1,
-        ).exclude(finding="")
-    )
+    reach = _reach(th)
+    nearby = [o for o in stream_flags if seq - reach < o.seq < seq + reach]
     flags = {o.seq: o.finding for o in nearby}
     confirmed = [o for o in nearby if findings.confirmed(flags, o.seq, th)]
     started = []

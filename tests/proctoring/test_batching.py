@@ -16,7 +16,7 @@ from proctoring.analysis import audio
 from proctoring.ingest.publisher import SamplePublisher
 from proctoring.ingest.sampling import AudioWindow
 from proctoring.models import Evidence, Observation, Violation
-from proctoring.services import analysis
+from proctoring.services import analysis, observations
 from proctoring.services.observations import EvidenceFile, observations_record
 from proctoring.tasks import analyze_audio_window, analyze_samples, analyze_video_frame
 from tests.conftest import MEDIA_DIR
@@ -26,6 +26,7 @@ from tests.proctoring.factories import (
     frame_observed,
     open_session,
     record_audio,
+    record_frame,
     started_attempt,
 )
 
@@ -74,6 +75,50 @@ def test_the_clean_samples_of_a_batch_are_written_in_one_insert(new_client):
     assert len(queries) == 3, [q["sql"][:80] for q in queries]
     assert Observation.objects.filter(finding="").count() == 24
     assert not Violation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_flagged_samples_of_a_batch_share_one_lock_one_check_and_one_insert(new_client):
+    attempts = [started_attempt(new_client, test_attempt_id=f"flagged-{n}") for n in range(3)]
+    sessions = [open_session(attempt) for attempt in attempts]
+    for session in sessions:
+        record_frame(session, 0, 2)  # each stream's violation starts before the batch
+        record_frame(session, 1, 2)
+    speech = audio_data(speech=True, dbfs=-30.0)
+    batch = [frame_observed(s, 2, 2) for s in sessions]
+    batch += [audio_observed(s, seq, dict(speech)) for s in sessions for seq in range(2)]
+
+    with CaptureQueriesContext(connection) as queries:
+        observations_record(observed=batch)
+
+    sql = [q["sql"] for q in queries]
+    (lock,) = [q for q in sql if "FOR UPDATE" in q]
+    assert 'ORDER BY "proctoring_attempt"."id"' in lock  # two workers never lock in a cycle
+    assert sum(q.startswith('INSERT INTO "proctoring_observation"') for q in sql) == 1
+    # One transaction per sample took 80 queries here. Now: the batch's context (3), its lock,
+    # check, insert and read of the flags around it (4), the commit, and per sample at most a
+    # read and a write of its violation.
+    assert len(sql) <= 5 + 3 + 2 * len(batch), sql
+    assert Observation.objects.count() == 6 + 9
+    assert sorted(spans()) == [("multiple_humans", 0.0, 3.0)] * 3 + [("speech", 0.0, 2.0)] * 3
+
+
+@pytest.mark.django_db
+def test_flagged_samples_of_a_purged_attempt_are_skipped_with_the_rest_recorded(new_client):
+    kept, purged = (
+        open_session(started_attempt(new_client, test_attempt_id=name)) for name in ("k", "p")
+    )
+    batch = [frame_observed(session, seq, 2) for session in (kept, purged) for seq in (0, 1)]
+    judged = observations._judge(batch)  # the batch was judged, then the attempt was purged
+    purged.attempt.delete()
+
+    observations._record_flagged(judged)
+
+    assert list(Observation.objects.values_list("session_id", "seq")) == [
+        (kept.pk, 0),
+        (kept.pk, 1),
+    ]
+    assert spans() == [("multiple_humans", 0.0, 2.0)]
 
 
 @pytest.mark.django_db
