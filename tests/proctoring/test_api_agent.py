@@ -1,5 +1,6 @@
 """Agent endpoints: HMAC checks, bad input, start/resume/stop, against a real ingest loop."""
 
+import logging
 import time
 
 import pytest
@@ -146,13 +147,17 @@ def test_sdp_that_is_not_an_offer_is_400(anonymous_api, new_client, bad_offer):
 
 @pytest.mark.django_db(transaction=True)
 def test_no_ingest_running_is_503_and_creates_nothing(
-    anonymous_api, new_client, offer, redis_client
+    anonymous_api, new_client, offer, redis_client, caplog
 ):
     redis_client.delete(rpc.NODES_KEY)
-    response = anonymous_api.post(SESSIONS, session_body(new_client, offer), format="json")
+    with caplog.at_level(logging.WARNING):
+        response = anonymous_api.post(SESSIONS, session_body(new_client, offer), format="json")
     assert response.status_code == 503
     assert response.json()["code"] == "ingest_unavailable"
     assert_nothing_created()
+    # Backpressure the agent retries through: one warning, no ERROR line for operators.
+    assert [r.levelname for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert any("ingest_unavailable" in r.getMessage() for r in caplog.records)
 
 
 @pytest.mark.django_db
