@@ -1,5 +1,6 @@
 """Request validation and response shapes of API v1."""
 
+from django.core.validators import RegexValidator
 from django.urls import reverse
 from rest_framework import serializers
 
@@ -15,10 +16,22 @@ from proctoring.review_selectors import ATTEMPT_ORDERINGS
 from proctoring.statuses import AttemptStatus
 
 MAX_PAGE_SIZE = 100
+# Every attempt route holds the id as one path segment: an id with "/" would be created and then
+# be unreachable (a 404 on every read). Control characters have no place in an id either.
+TEST_ATTEMPT_ID_CHARACTERS = RegexValidator(
+    r"^[^/\x00-\x1f\x7f]+\Z",
+    message="may not contain '/' or control characters.",
+)
+
+
+def test_attempt_id_field() -> serializers.CharField:
+    return serializers.CharField(
+        max_length=TEST_ATTEMPT_ID_MAX_LENGTH, validators=[TEST_ATTEMPT_ID_CHARACTERS]
+    )
 
 
 class AttemptCreateInput(serializers.Serializer):
-    test_attempt_id = serializers.CharField(max_length=TEST_ATTEMPT_ID_MAX_LENGTH)
+    test_attempt_id = test_attempt_id_field()
     options = serializers.JSONField(required=False, default=dict)
     thresholds = serializers.JSONField(required=False, default=dict)
     score_profile = serializers.JSONField(required=False, default=dict)
@@ -32,7 +45,7 @@ class RescoreInput(serializers.Serializer):
 
 class AgentCredentialsInput(serializers.Serializer):
     client_id = serializers.CharField(max_length=64)
-    test_attempt_id = serializers.CharField(max_length=TEST_ATTEMPT_ID_MAX_LENGTH)
+    test_attempt_id = test_attempt_id_field()
     hashed_test_attempt_id = serializers.CharField(max_length=128)
 
 

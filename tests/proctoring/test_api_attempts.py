@@ -69,6 +69,29 @@ def test_id_over_40_characters_is_refused(api):
     assert not Attempt.objects.exists()
 
 
+@pytest.mark.parametrize("attempt_id", ["exam/7", "tab\there", "bell\x07", "del\x7f"])
+def test_id_that_no_url_could_reach_is_refused(api, attempt_id):
+    response = api.post("/api/v1/attempts/", {"test_attempt_id": attempt_id}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "validation_error",
+        "message": "test_attempt_id: may not contain '/' or control characters.",
+        "errors": {"test_attempt_id": ["may not contain '/' or control characters."]},
+    }
+    assert not Attempt.objects.exists()
+
+
+def test_id_with_spaces_dots_and_unicode_is_accepted_and_readable(api):
+    attempt_id = "Exam 2026.11 — Paper B"
+    assert (
+        api.post("/api/v1/attempts/", {"test_attempt_id": attempt_id}, format="json").status_code
+        == 201
+    )
+    response = api.get(f"/api/v1/attempts/{attempt_id}/")
+    assert response.status_code == 200
+    assert response.json()["test_attempt_id"] == attempt_id
+
+
 def test_malformed_json_is_refused(api):
     response = api.post("/api/v1/attempts/", "{not json", content_type="application/json")
     assert response.status_code == 400

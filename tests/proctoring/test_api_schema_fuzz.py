@@ -274,7 +274,9 @@ def outcome(response) -> str:
 
 @AGENT.parametrize()
 @AGENT.given(signed=SIGNED)
-@settings(max_examples=80, phases=[Phase.generate], **BOUNDS)
+# Derandomised, so the cases follow the schema: at 80 none reached the ingest's own SDP refusal
+# once test_attempt_id gained its pattern. 120 covers every outcome, in about 15 s.
+@settings(max_examples=120, phases=[Phase.generate], **BOUNDS)
 def test_agent_endpoints_past_the_hmac_check(
     case, signed, agent_attempts, outcomes, new_client, offer
 ):
