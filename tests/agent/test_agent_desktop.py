@@ -156,7 +156,10 @@ async def _lose_the_display(x, media) -> tuple[FakeServer, list]:
     fake = FakeServer()
     url = await fake.start()
     events = []
-    options = {"trackingOptions": {**NO_DESKTOP, "captureSwitchedTab": True}}
+    # No random photos: one drawn inside these few seconds would be a 5003 beside the 5008.
+    options = {
+        "trackingOptions": {**NO_DESKTOP, "captureSwitchedTab": True, "photosAtRandom": False}
+    }
     ap = _agent(url, events, media, display=x.display)
     try:
         await ap.setup(options)
