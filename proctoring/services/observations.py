@@ -327,9 +327,11 @@ def violation_extend(
 ) -> tuple[Violation, bool]:
     """Union the span into the attempt's violations of this type (caller holds the attempt lock)."""
     gap = settings.PROCTOR_MERGE_GAP_S
+    # Through the related manager, so each row comes with `attempt` set: set_span reads its start
+    # time, which would otherwise cost one more query per extension.
     touching = list(
-        Violation.objects.filter(
-            attempt=attempt, type=type, start_s__lte=span.end + gap, end_s__gte=span.start - gap
+        attempt.violations.filter(
+            type=type, start_s__lte=span.end + gap, end_s__gte=span.start - gap
         ).order_by("start_s", "id")
     )
     if not touching:
@@ -347,8 +349,9 @@ def violation_extend(
         return keep, False  # already covered: samples around a flagged one are re-judged
     keep.details = new_details
     keep.set_span(merged.start, merged.end)
-    keep.save()
-    Violation.objects.filter(pk__in=[v.pk for v in absorbed]).delete()
+    keep.save(update_fields=["details", "start_s", "end_s", "started_at", "ended_at"])
+    if absorbed:
+        Violation.objects.filter(pk__in=[v.pk for v in absorbed]).delete()
     return keep, False
 
 

@@ -95,10 +95,13 @@ def test_the_flagged_samples_of_a_batch_share_one_lock_one_check_and_one_insert(
     (lock,) = [q for q in sql if "FOR UPDATE" in q]
     assert 'ORDER BY "proctoring_attempt"."id"' in lock  # two workers never lock in a cycle
     assert sum(q.startswith('INSERT INTO "proctoring_observation"') for q in sql) == 1
-    # One transaction per sample took 80 queries here. Now: the batch's context (3), its lock,
+    # One transaction per sample took 80 queries here, now 23. The batch's context (3), its lock,
     # check, insert and read of the flags around it (4), the commit, and per sample at most a
     # read and a write of its violation.
     assert len(sql) <= 5 + 3 + 2 * len(batch), sql
+    # Each violation read comes with its attempt: no attempt is fetched again to extend one.
+    refetched = [q for q in sql if 'FROM "proctoring_attempt"' in q and "FOR UPDATE" not in q]
+    assert refetched == []
     assert Observation.objects.count() == 6 + 9
     assert sorted(spans()) == [("multiple_humans", 0.0, 3.0)] * 3 + [("speech", 0.0, 2.0)] * 3
 
