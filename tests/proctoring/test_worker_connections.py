@@ -65,8 +65,8 @@ def test_a_connection_broken_mid_task_is_replaced_before_the_retry():
     assert _backend_pid() != broken
 
 
-def test_a_connection_past_its_max_age_is_closed_after_the_task(settings):
-    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+def test_a_connection_past_its_max_age_is_closed_after_the_task(monkeypatch):
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)  # restored after the test
     connection.close()  # reopened below with the new max age
     before = _backend_pid()
 
