@@ -180,7 +180,16 @@ def _greedy_keep_rowwise(boxes: np.ndarray, iou_threshold: float, side_offset: f
 
 
 def _pairwise_iou(first: np.ndarray, second: np.ndarray, side_offset: float) -> np.ndarray:
-    """IoU of every box of `first` with every box of `second`: shape (len(first), len(second)).
+    """IoU of every box of `first` with every box of `second`: shape (len(first), len(second))."""
+    overlap = pairwise_overlap(first, second, side_offset=side_offset)
+    first_areas = box_areas(first, side_offset=side_offset)[:, None]
+    return iou_from_overlap(overlap, first_areas, box_areas(second, side_offset=side_offset))
+
+
+def pairwise_overlap(
+    first: np.ndarray, second: np.ndarray, *, side_offset: float = 0.0
+) -> np.ndarray:
+    """Intersection area of every box (row x1 y1 x2 y2 ...) of `first` with every one of `second`.
 
     One coordinate at a time: numpy broadcasts 2-D arrays several times faster than a trailing
     axis of 2 (92 boxes: about 40 us against 470 us).
@@ -189,12 +198,15 @@ def _pairwise_iou(first: np.ndarray, second: np.ndarray, side_offset: float) -> 
     u1, v1, u2, v2 = (second[None, :, index] for index in range(4))
     widths = np.clip(np.minimum(x2, u2) - np.maximum(x1, u1) + side_offset, 0, None)
     heights = np.clip(np.minimum(y2, v2) - np.maximum(y1, v1) + side_offset, 0, None)
-    overlap = widths * heights
-    areas_first = _areas(first, side_offset)[:, None]
-    areas_second = _areas(second, side_offset)[None, :]
-    union = np.maximum(areas_first + areas_second - overlap, np.finfo(np.float32).eps)
-    return overlap / union
+    return widths * heights
 
 
-def _areas(boxes: np.ndarray, side_offset: float) -> np.ndarray:
+def iou_from_overlap(
+    overlap: np.ndarray, first_areas: np.ndarray, second_areas: np.ndarray
+) -> np.ndarray:
+    """IoU from pairwise overlaps, `first_areas` as a column, `second_areas` as a row."""
+    return overlap / np.maximum(first_areas + second_areas - overlap, np.finfo(np.float32).eps)
+
+
+def box_areas(boxes: np.ndarray, *, side_offset: float = 0.0) -> np.ndarray:
     return (boxes[:, 2] - boxes[:, 0] + side_offset) * (boxes[:, 3] - boxes[:, 1] + side_offset)

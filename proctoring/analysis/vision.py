@@ -9,7 +9,13 @@ import numpy as np
 
 from proctoring.analysis.errors import AnalysisError
 from proctoring.analysis.models import model_path
-from proctoring.analysis.scrfd import ScrfdModel, non_max_suppression
+from proctoring.analysis.scrfd import (
+    ScrfdModel,
+    box_areas,
+    iou_from_overlap,
+    non_max_suppression,
+    pairwise_overlap,
+)
 
 __all__ = [
     "COUNTER_NAMES",
@@ -301,19 +307,12 @@ def _apart_from(candidates: np.ndarray, faces: np.ndarray, iou_threshold: float)
     """The candidates that are neither one of `faces` seen again nor a part of one."""
     if not len(faces) or not len(candidates):
         return candidates
-    top_left = np.maximum(candidates[:, None, :2], faces[None, :, :2])
-    bottom_right = np.minimum(candidates[:, None, 2:4], faces[None, :, 2:4])
-    overlap = np.clip(bottom_right - top_left, 0, None).prod(axis=2)
-    eps = np.finfo(np.float32).eps
-    own_area = _areas(candidates)[:, None]
-    iou = overlap / np.maximum(own_area + _areas(faces)[None, :] - overlap, eps)
-    inside = overlap / np.maximum(own_area, eps)
+    overlap = pairwise_overlap(candidates, faces)
+    own_area = box_areas(candidates)[:, None]
+    iou = iou_from_overlap(overlap, own_area, box_areas(faces))
+    inside = overlap / np.maximum(own_area, np.finfo(np.float32).eps)
     apart = (iou <= iou_threshold) & (inside < SCRFD_PART_OF_FACE)
     return candidates[apart.all(axis=1)]
-
-
-def _areas(rows: np.ndarray) -> np.ndarray:
-    return (rows[:, 2] - rows[:, 0]) * (rows[:, 3] - rows[:, 1])
 
 
 def _crop_around(box: np.ndarray, *, frame: np.ndarray) -> tuple[int, int, int]:
