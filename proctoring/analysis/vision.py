@@ -67,8 +67,9 @@ SCRFD_CLOSEUP_FROM_HEIGHT = 384
 # at 320x256 except clutter and the cat (chelsea.png, 0.32), which then cost one crop each.
 # 0.05 instead of 0.1, or a context of 4, each lost probes that 640x480 found. A crop of twice the
 # box at 96x96 sees the face at the same size as 2.5 times at 128x128 with 44 % fewer pixels
-# (inference 0.56 against 0.79 ms a crop, one run): it counts the 104 probes exactly alike, and 498 against 500 of
-# them moved by 5 small shifts (2 small faces lost at one shift). 2.5 times at 96x96 lost 2 probes.
+# (inference 0.56 against 0.79 ms a crop, one run). It counts the 104 probes exactly alike, and
+# 498 against 500 of them moved by 5 small shifts (2 small faces lost at one shift). 2.5 times
+# at 96x96 lost 2 probes.
 SCRFD_CANDIDATE_SCORE = 0.1
 SCRFD_REFINE_INPUT = (96, 96)
 SCRFD_REFINE_CONTEXT = 2.0
