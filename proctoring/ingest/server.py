@@ -153,13 +153,18 @@ class MediaServer:
                 "offer for session %s expired before it was answered", message["session_id"]
             )
             return
+        try:
+            recorder = _recorder_for(message)
+        except Exception:  # the spool: a full or read-only disk is this node's fault
+            await self._refuse_recording(message, None)
+            return
         pc = RTCPeerConnection(configuration=ice.rtc_configuration())
         session = IngestSession(
             session_id=message["session_id"],
             pc=pc,
             publisher=self._publisher,
             on_closed=self._session_closed,
-            recorder=_recorder_for(message),
+            recorder=recorder,
         )
         pc.on("track", session.add_track)
         pc.on("connectionstatechange", session.on_state_change)
@@ -167,23 +172,34 @@ class MediaServer:
         try:
             await pc.setRemoteDescription(RTCSessionDescription(**message["offer"]))
             await pc.setLocalDescription(await pc.createAnswer())
-            if session.recorder is not None:
-                await session.recorder.start()
         except Exception as exc:  # aiortc raises several types for a bad offer
-            await self._reply(
-                message,
-                {
-                    "ok": False,
-                    "code": "invalid_sdp",
-                    "message": f"The SDP offer could not be used: {exc}",
-                },
-            )
+            reason = f"The SDP offer could not be used: {exc}"
+            await self._reply(message, {"ok": False, "code": "invalid_sdp", "message": reason})
             await _close_refused(pc)
             return
+        if recorder is not None:
+            try:
+                await recorder.start()
+            except Exception:
+                await self._refuse_recording(message, pc)
+                return
         self.sessions[session.session_id] = session
         session.start_watchdog()
         answer = {"type": pc.localDescription.type, "sdp": pc.localDescription.sdp}
         await self._reply(message, {"ok": True, "node": self.node, "answer": answer})
+
+    async def _refuse_recording(self, message: dict, pc: RTCPeerConnection | None) -> None:
+        """A recording this node cannot write is its own fault, not the offer's: the web answers
+        503 and the agent tries again (maybe on another node); never a 400 invalid_sdp."""
+        logger.exception("session %s: the recording could not be started", message["session_id"])
+        body = {
+            "ok": False,
+            "code": "recording_unavailable",
+            "message": "This media ingest cannot record the session now; try again shortly.",
+        }
+        await self._reply(message, body)
+        if pc is not None:
+            await _close_refused(pc)
 
     async def _session_closed(self, session: IngestSession, reason: str) -> None:
         self.sessions.pop(session.session_id, None)

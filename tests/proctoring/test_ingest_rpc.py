@@ -1,5 +1,6 @@
 """The offer/answer exchange between web and ingest: every way it fails is a 4xx or a 503."""
 
+import logging
 import socket
 import time
 
@@ -31,6 +32,37 @@ def test_an_offer_aiortc_can_neither_answer_nor_close_is_400_at_once(
     assert response.json()["message"].startswith("The SDP offer could not be used")
     assert time.monotonic() - began < settings.PROCTOR_OFFER_TIMEOUT_S / 2
     assert not Attempt.objects.exists() and not MediaSession.objects.exists()
+
+
+def test_a_recording_the_ingest_cannot_write_is_503_at_once_not_invalid_sdp(
+    anonymous_api, new_client, offer, ingest, tmp_path, monkeypatch, caplog
+):
+    # The spool's parent is a file: the node cannot record, whatever the agent offered. That
+    # used to kill the answering task silently (the web waited out its timeout), and a failed
+    # recorder start was answered 400 invalid_sdp, which the agent does not retry.
+    from proctoring.ingest import server
+
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_bytes(b"")
+    monkeypatch.setattr(server, "RECORDING_SPOOL", blocker / "spool")
+    recorded = {"trackingOptions": {"recordSession": True}}
+    began = time.monotonic()
+    with caplog.at_level(logging.ERROR, logger="proctoring.ingest.server"):
+        response = anonymous_api.post(
+            SESSIONS, session_body(new_client, offer, options=recorded), format="json"
+        )
+    assert response.status_code == 503
+    assert response.json() == {
+        "code": "ingest_unavailable",
+        "message": "This media ingest cannot record the session now; try again shortly.",
+    }
+    assert time.monotonic() - began < settings.PROCTOR_OFFER_TIMEOUT_S / 2
+    assert not Attempt.objects.exists() and not MediaSession.objects.exists()
+    assert "the recording could not be started" in caplog.text
+    # The refusal left no offer counted as in flight: the same node still answers.
+    response = anonymous_api.post(SESSIONS, session_body(new_client, offer), format="json")
+    assert response.status_code == 201, response.json()
+    assert not ingest._answering
 
 
 @pytest.mark.django_db(transaction=True)
