@@ -388,9 +388,11 @@ class AgentSessionView(AgentView):
     )
     def post(self, request: Request) -> Response:
         data = _validated(s.AgentSessionInput, request.data)
+        # The HMAC first: an unauthenticated caller gets no work done on its SDP or options,
+        # and its failures count against the HMAC limit.
+        client = self._client(request, data)
         options = validate_options(data["options"])
         offer = validate_offer(data["offer"])
-        client = self._client(request, data)
         started = attempts.attempt_start_session(
             client=client, test_attempt_id=data["test_attempt_id"], options=options, offer=offer
         )

@@ -88,6 +88,29 @@ def test_wrong_hash_is_403_and_creates_nothing(anonymous_api, new_client, offer)
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "offer_or_options",
+    [
+        {"offer": {"type": "offer", "sdp": "v=0\r\nm=x 9 RTP 0\r\n" * 5}},
+        {"options": {"noSuchOption": True}},
+    ],
+    ids=["bad_sdp", "unknown_option"],
+)
+def test_a_wrong_hash_is_403_before_the_offer_or_options_are_read(
+    anonymous_api, new_client, offer, offer_or_options
+):
+    # Unauthenticated callers learn nothing about the SDP checks and count against the limit.
+    body = session_body(
+        new_client, offer, hashed_test_attempt_id="aaoRmws2stj82DlxRqqtWNk/IRcumWCm8DCjuNHN6hA="
+    )
+    body.update(offer_or_options)
+    response = anonymous_api.post(SESSIONS, body, format="json")
+    assert response.status_code == 403
+    assert response.json()["code"] == "invalid_hash"
+    assert_nothing_created()
+
+
+@pytest.mark.django_db
 def test_unknown_client_is_401(anonymous_api, new_client, offer):
     body = session_body(new_client, offer, client_id="cl_doesnotexist")
     response = anonymous_api.post(SESSIONS, body, format="json")
