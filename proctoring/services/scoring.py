@@ -12,7 +12,13 @@ from proctoring import selectors
 from proctoring.analysis import findings
 from proctoring.analysis.thresholds import Thresholds
 from proctoring.exceptions import Conflict, ValidationFailed
-from proctoring.models import Attempt, AttemptAuditEntry, Observation, Violation
+from proctoring.models import (
+    Attempt,
+    AttemptAuditEntry,
+    Observation,
+    Violation,
+    ViolationReview,
+)
 from proctoring.services.agent_events import away_close
 from proctoring.services.attempts import attempt_transition, media_sessions_reap
 from proctoring.statuses import (
@@ -61,6 +67,41 @@ def attempt_violations_rebuild(
         )
         for i in found
     )
+    _reviews_relink(attempt)
+
+
+def _reviews_relink(attempt: Attempt) -> None:
+    """Give each verdict whose violation a rebuild replaced to the new violation of its type that
+    overlaps its span the most, so a re-score does not leave reviewed violations unreviewed.
+
+    The review keeps the span that was judged; a verdict nothing overlaps any more stays
+    unlinked (still counted in the detector's precision, which reads the copied span).
+    """
+    orphans = list(
+        ViolationReview.objects.filter(
+            attempt=attempt, violation__isnull=True, type__in=ANALYSIS_TYPES
+        ).order_by("start_s", "pk")
+    )
+    if not orphans:
+        return
+    free = list(
+        Violation.objects.filter(attempt=attempt, type__in=ANALYSIS_TYPES, review__isnull=True)
+    )
+    relinked = []
+    for review in orphans:
+        best = max(free, key=lambda v: _shared_seconds(v, review), default=None)
+        if best is not None and _shared_seconds(best, review) > 0:
+            review.violation = best
+            free.remove(best)
+            relinked.append(review)
+    # bulk_update leaves `at` (auto_now) alone: the verdict was given when it was given.
+    ViolationReview.objects.bulk_update(relinked, ["violation"])
+
+
+def _shared_seconds(violation: Violation, review: ViolationReview) -> float:
+    if violation.type != review.type:
+        return 0.0
+    return min(violation.end_s, review.end_s) - max(violation.start_s, review.start_s)
 
 
 def attempt_score_compute(

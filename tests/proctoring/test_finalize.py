@@ -5,9 +5,10 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from proctoring.models import Attempt, AttemptAuditEntry
+from proctoring.models import Attempt, AttemptAuditEntry, ViolationReview
 from proctoring.services.attempts import attempt_stop
 from proctoring.services.observations import media_session_close
+from proctoring.services.reviews import violation_review_set
 from proctoring.services.scoring import attempt_finalize, attempt_rescore
 from proctoring.statuses import AttemptStatus, EvidenceStatus
 from tests.proctoring.factories import open_session, record_frame, started_attempt
@@ -114,6 +115,55 @@ def test_rescore_with_another_weight_profile(new_client):
     assert rescored.trust_score == 100.0
     assert rescored.violations.count() == 1
     assert rescored.score_breakdown["profile"]["weights"]["multiple_humans"] == 0
+
+
+def two_stretches_with_two_people(new_client):
+    """Frames 0-5 and 10-15 show two people, 6-9 one: two multiple_humans violations."""
+    attempt = started_attempt(new_client)
+    session = open_session(attempt)
+    faces = [2] * 6 + [1] * 4 + [2] * 6
+    for seq, count in enumerate(faces):
+        record_frame(session, seq, count)
+    attempt_stop(attempt=attempt)
+    media_session_close(session_id=session.id, samples_enqueued=len(faces), reason="tracks_ended")
+    attempt_finalize(attempt_id=attempt.pk)
+    attempt.refresh_from_db()
+    return attempt
+
+
+def verdicts(attempt) -> list[tuple[float, str | None]]:
+    return [
+        (v.start_s, v.review.verdict if hasattr(v, "review") else None)
+        for v in attempt.violations.order_by("start_s")
+    ]
+
+
+def test_a_rescore_keeps_each_verdict_on_the_violation_that_replaced_its_own(new_client):
+    attempt = two_stretches_with_two_people(new_client)
+    first, second = attempt.violations.order_by("start_s")
+    violation_review_set(violation=first, verdict="confirmed", reviewer=None)
+    violation_review_set(violation=second, verdict="dismissed", reviewer=None)
+    reviewed = verdicts(attempt)
+    assert [verdict for _, verdict in reviewed] == ["confirmed", "dismissed"]
+
+    attempt_rescore(attempt=attempt, thresholds=None, score_profile={"weights": {"speech": 0}})
+    # New rows (the rebuild replaced them), the same verdicts on the same stretches.
+    assert first.pk not in set(attempt.violations.values_list("pk", flat=True))
+    assert verdicts(attempt) == reviewed
+
+
+def test_a_verdict_nothing_overlaps_waits_unlinked_and_returns_with_its_violation(new_client):
+    attempt = finalized_with_two_people(new_client)
+    violation_review_set(violation=attempt.violations.get(), verdict="confirmed", reviewer=None)
+
+    attempt_rescore(attempt=attempt, thresholds={"max_humans": 2}, score_profile=None)
+    assert not attempt.violations.exists()
+    review = ViolationReview.objects.get()
+    assert review.violation is None and review.verdict == "confirmed"  # kept, not deleted
+
+    attempt_rescore(attempt=attempt, thresholds={"max_humans": 1}, score_profile=None)
+    assert [verdict for _, verdict in verdicts(attempt)] == ["confirmed"]
+    assert ViolationReview.objects.count() == 1
 
 
 def test_rescore_refuses_bad_thresholds_and_running_attempts(new_client):
