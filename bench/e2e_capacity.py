@@ -18,7 +18,11 @@ REPS = {"full": 2, "quick": 1}
 FPS = DEFAULT_MAX_FPS
 RAMP = {
     "full": capacity.Ramp(
-        fps=FPS, steps=[6, 12, 18, 24, 30, 36, 42], window_s=10, warmup_s=4, label="defaults"
+        fps=FPS,
+        steps=[6, 12, 18, 24, 30, 36, 42, 50, 60],
+        window_s=10,
+        warmup_s=4,
+        label="defaults",
     ),
     "quick": capacity.Ramp(fps=FPS, steps=[8], window_s=6, warmup_s=3, label="defaults"),
 }
