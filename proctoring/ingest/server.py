@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 POLL_TIMEOUT_S = 1
 REDIS_RETRY_MIN_S = 0.2
 REDIS_RETRY_MAX_S = 2.0
+# A refused offer's connection never started: closing it takes milliseconds, or never ends.
+CLOSE_REFUSED_TIMEOUT_S = 2.0
 # Recordings are written locally first, then handed to the storage backend on close.
 RECORDING_SPOOL = Path(tempfile.gettempdir()) / "proctor-recordings"
 
@@ -174,8 +176,10 @@ class MediaServer:
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception as exc:  # aiortc raises several types for a bad offer
             reason = f"The SDP offer could not be used: {exc}"
-            await self._reply(message, {"ok": False, "code": "invalid_sdp", "message": reason})
+            # Closed before anything else awaits: aiortc has scheduled its connect task already,
+            # which, let run on a half-read offer, fails and logs a traceback at ERROR.
             await _close_refused(pc)
+            await self._reply(message, {"ok": False, "code": "invalid_sdp", "message": reason})
             return
         if recorder is not None:
             try:
@@ -208,12 +212,13 @@ class MediaServer:
 
 
 async def _close_refused(pc: RTCPeerConnection) -> None:
-    """Close the connection of a refused offer. aiortc may fail to close one that a bad offer
-    left half set up; the web has its answer already, so log that and carry on."""
+    """Close the connection of a refused offer, within a bound: the web waits for the refusal.
+    aiortc may fail to close one that a bad offer left half set up; log that and carry on."""
     # No session was opened: the "closed" state change must not start a session's close.
     pc.remove_all_listeners("connectionstatechange")
     try:
-        await pc.close()
+        async with asyncio.timeout(CLOSE_REFUSED_TIMEOUT_S):
+            await pc.close()
     except Exception as exc:
         logger.warning("closing the connection of a refused offer failed: %r", exc)
 

@@ -20,6 +20,13 @@ def without_video_line(offer: dict) -> dict:
     return {"type": "offer", "sdp": "\r\n".join(x for x in lines if not x.startswith("m=video"))}
 
 
+def wait_until(condition, timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
 def test_an_offer_aiortc_can_neither_answer_nor_close_is_400_at_once(
     anonymous_api, new_client, offer, ingest
 ):
@@ -63,6 +70,26 @@ def test_a_recording_the_ingest_cannot_write_is_503_at_once_not_invalid_sdp(
     response = anonymous_api.post(SESSIONS, session_body(new_client, offer), format="json")
     assert response.status_code == 201, response.json()
     assert not ingest._answering
+
+
+def test_a_refused_recorded_offer_leaves_no_recording_session_or_error_behind(
+    anonymous_api, new_client, offer, ingest, tmp_path, monkeypatch, caplog
+):
+    # The session, its recorder and its tracks are built while aiortc reads the offer.
+    from proctoring.ingest import server
+
+    monkeypatch.setattr(server, "RECORDING_SPOOL", tmp_path / "spool")
+    recorded = {"trackingOptions": {"recordSession": True}}
+    body = session_body(new_client, without_video_line(offer), options=recorded)
+    with caplog.at_level(logging.INFO, logger="proctoring"):
+        response = anonymous_api.post(SESSIONS, body, format="json")
+        assert response.status_code == 400
+        assert response.json()["code"] == "invalid_sdp"
+        wait_until(lambda: not ingest._answering)
+        time.sleep(0.5)  # whatever the refused session's tracks set off has run by now
+    assert list((tmp_path / "spool").glob("*")) == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    assert not ingest.sessions and not MediaSession.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
