@@ -11,6 +11,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import aiortc.exceptions
 import redis
 import redis.asyncio as aioredis
 from aiortc import RTCPeerConnection, RTCSessionDescription
@@ -32,6 +33,14 @@ logger = logging.getLogger(__name__)
 POLL_TIMEOUT_S = 1
 REDIS_RETRY_MIN_S = 0.2
 REDIS_RETRY_MAX_S = 2.0
+# aiortc's reasons for refusing an offer that are about the offer, and worth telling the agent.
+OFFER_ERRORS = (
+    ValueError,
+    aiortc.exceptions.InvalidAccessError,
+    aiortc.exceptions.InvalidStateError,
+    aiortc.exceptions.OperationError,
+)
+MAX_REFUSAL_DETAIL = 200
 # A refused offer's connection never started: closing it takes milliseconds, or never ends.
 CLOSE_REFUSED_TIMEOUT_S = 2.0
 # Recordings are written locally first, then handed to the storage backend on close.
@@ -175,7 +184,7 @@ class MediaServer:
             await pc.setRemoteDescription(RTCSessionDescription(**message["offer"]))
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception as exc:  # aiortc raises several types for a bad offer
-            reason = f"The SDP offer could not be used: {exc}"
+            reason = refusal_message(exc)
             # Closed before anything else awaits: aiortc has scheduled its connect task already,
             # which, let run on a half-read offer, fails and logs a traceback at ERROR.
             await _close_refused(pc)
@@ -221,6 +230,19 @@ async def _close_refused(pc: RTCPeerConnection) -> None:
             await pc.close()
     except Exception as exc:
         logger.warning("closing the connection of a refused offer failed: %r", exc)
+
+
+def refusal_message(exc: Exception) -> str:
+    """What the agent is told about an offer aiortc refused: aiortc's own reason when it raised
+    one of its errors for the offer (or a ValueError from parsing it), on one bounded line; for
+    anything else (an AttributeError inside aiortc, say) no internals, only the type."""
+    if isinstance(exc, OFFER_ERRORS) and str(exc).strip():
+        detail = " ".join(str(exc).split())
+        if len(detail) > MAX_REFUSAL_DETAIL:
+            detail = detail[: MAX_REFUSAL_DETAIL - 1] + "…"
+    else:
+        detail = f"aiortc could not negotiate it ({type(exc).__name__})"
+    return f"The SDP offer could not be used: {detail}"
 
 
 def _recorder_for(message: dict) -> SessionRecorder | None:

@@ -37,6 +37,10 @@ def test_an_offer_aiortc_can_neither_answer_nor_close_is_400_at_once(
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_sdp"
     assert response.json()["message"].startswith("The SDP offer could not be used")
+    # aiortc fails inside itself on this offer: its AttributeError text is no use to anyone.
+    assert response.json()["message"] == (
+        "The SDP offer could not be used: aiortc could not negotiate it (AttributeError)"
+    )
     assert time.monotonic() - began < settings.PROCTOR_OFFER_TIMEOUT_S / 2
     assert not Attempt.objects.exists() and not MediaSession.objects.exists()
 
@@ -90,6 +94,21 @@ def test_a_refused_recorded_offer_leaves_no_recording_session_or_error_behind(
     assert list((tmp_path / "spool").glob("*")) == []
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
     assert not ingest.sessions and not MediaSession.objects.exists()
+
+
+def test_a_refusal_tells_aiortc_s_reason_about_the_offer_on_one_bounded_line():
+    from aiortc.exceptions import OperationError
+
+    from proctoring.ingest.server import MAX_REFUSAL_DETAIL, refusal_message
+
+    assert refusal_message(OperationError("Failed to set remote video description")) == (
+        "The SDP offer could not be used: Failed to set remote video description"
+    )
+    long = refusal_message(ValueError("bad line\r\n" + "x" * 1000))
+    assert "\n" not in long and long.endswith("…")
+    assert len(long) == len("The SDP offer could not be used: ") + MAX_REFUSAL_DETAIL
+    internal = refusal_message(KeyError("_unregister_data_receiver"))
+    assert internal.endswith("aiortc could not negotiate it (KeyError)")
 
 
 @pytest.mark.django_db(transaction=True)
