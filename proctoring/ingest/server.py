@@ -210,9 +210,9 @@ class MediaServer:
             "code": "recording_unavailable",
             "message": "This media ingest cannot record the session now; try again shortly.",
         }
-        await self._reply(message, body)
         if pc is not None:
-            await _close_refused(pc)
+            await _close_refused(pc)  # first, as for a bad offer
+        await self._reply(message, body)
 
     async def _session_closed(self, session: IngestSession, reason: str) -> None:
         self.sessions.pop(session.session_id, None)
