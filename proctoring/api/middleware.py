@@ -1,5 +1,7 @@
 """Refuse API request bodies over the configured size before anything reads them."""
 
+import asyncio
+import contextlib
 import json
 
 from django.conf import settings
@@ -7,6 +9,12 @@ from django.http import JsonResponse
 
 API_PREFIX = "/api/"
 TOO_LARGE_STATUS = 413
+# After refusing a body, read and drop the rest of it, up to this many times the limit and this
+# long: a server that closes with unread bytes makes the kernel reset the connection, and the
+# client, still sending, gets a broken pipe instead of the 413 (the lingering close of httpd and
+# nginx). Past either bound the connection is closed as it is.
+REFUSED_BODY_DRAIN_FACTOR = 8
+REFUSED_BODY_DRAIN_S = 2.0
 
 
 def too_large_body() -> dict[str, str]:
@@ -76,6 +84,8 @@ class BodySizeLimitASGI:
                 return messages  # the client left: the app sees the disconnect
             size += len(message.get("body", b""))
             if size > limit:
+                if message.get("more_body", False):
+                    await _drain(receive, size)
                 return None
             if not message.get("more_body", False):
                 return messages
@@ -90,6 +100,18 @@ class BodySizeLimitASGI:
         ]
         await send({"type": "http.response.start", "status": TOO_LARGE_STATUS, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+async def _drain(receive, size: int) -> None:
+    """Drop the rest of a refused body, within REFUSED_BODY_DRAIN_* (nothing is kept)."""
+    bound = settings.PROCTOR_MAX_REQUEST_BYTES * REFUSED_BODY_DRAIN_FACTOR
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(REFUSED_BODY_DRAIN_S):
+            while size <= bound:
+                message = await receive()
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    return
+                size += len(message.get("body", b""))
 
 
 def _declares_too_much(scope) -> bool:

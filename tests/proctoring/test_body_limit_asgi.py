@@ -49,16 +49,59 @@ def limit_1k(settings):
     settings.PROCTOR_MAX_REQUEST_BYTES = 1024
 
 
-def test_a_chunked_body_past_the_limit_is_refused_before_the_app_or_the_rest(limit_1k):
+def test_a_chunked_body_past_the_limit_is_refused_before_the_app_sees_it(limit_1k):
     app, sent, chunks_read = call("/api/v1/agent/sessions/", [b"x" * 600] * 10)
 
     assert app.received is None
-    assert chunks_read == 2  # stopped at the chunk that crossed 1024 bytes
+    # The rest (within 8 x the limit) is read and dropped before the 413, so the client, still
+    # sending, is not reset before it can read the answer.
+    assert chunks_read == 10
     assert sent[0]["status"] == 413
     assert json.loads(sent[1]["body"]) == {
         "code": "request_too_large",
         "message": "The request body is larger than 1024 bytes.",
     }
+
+
+def test_a_refused_body_is_dropped_only_up_to_8_times_the_limit(limit_1k):
+    app, sent, chunks_read = call("/api/v1/agent/sessions/", [b"x" * 600] * 100)
+
+    assert app.received is None
+    assert chunks_read == 14  # 8,400 bytes: the first chunk past 8,192
+    assert sent[0]["status"] == 413
+
+
+def test_a_refused_body_trickling_in_is_dropped_only_for_a_bounded_time(limit_1k, monkeypatch):
+    from proctoring.api import middleware
+
+    monkeypatch.setattr(middleware, "REFUSED_BODY_DRAIN_S", 0.2)
+    over = {"type": "http.request", "body": b"x" * 2000, "more_body": True}
+    trickle = {"type": "http.request", "body": b"x", "more_body": True}
+    sent = []
+
+    messages = iter([over])
+
+    async def receive():
+        first = next(messages, None)
+        if first is not None:
+            return first
+        await asyncio.sleep(0.05)  # then a byte every 50 ms, for ever
+        return trickle
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "path": "/api/v1/agent/sessions/", "method": "POST", "headers": []}
+    took = asyncio.run(_timed(BodySizeLimitASGI(RecordingApp()), scope, receive, send))
+    assert sent[0]["status"] == 413
+    assert took < 1.0
+
+
+async def _timed(app, scope, receive, send) -> float:
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    await app(scope, receive, send)
+    return loop.time() - start
 
 
 def test_a_body_within_the_limit_reaches_the_app_unchanged(limit_1k):
