@@ -1,52 +1,23 @@
-"""SDK-compatible error and success codes, and the one exception the agent raises."""
+"""SDK-compatible error, event and success codes, and the one exception the agent raises."""
 
 from __future__ import annotations
 
 from enum import IntEnum
 from typing import Any
 
+import protocol
 
-class ErrorCode(IntEnum):
-    """Setup/start failure codes, numbered as in the AutoProctor SDK."""
+# The numbers and names come from the one protocol definition (protocol/protocol.json), which the
+# server and the browser SDK read too.
+ErrorCode = IntEnum("ErrorCode", protocol.codes("error"))
+ErrorCode.__doc__ = """Setup/start failure codes: the AutoProctor SDK's 40xx and the agent's 49xx.
 
-    INCOMPATIBLE_PLATFORM = 4001
-    CAMERA_BLOCKED = 4002
-    MICROPHONE_BLOCKED = 4003
-    CAMERA_AND_MICROPHONE_BLOCKED = 4006
-    MICROPHONE_NOT_READABLE = 4007
-    CAMERA_NOT_READABLE = 4008
-    NO_MICROPHONE = 4009
-    NO_CAMERA = 4010
-    SCREEN_SHARE_DENIED = 4011
-    SCREEN_SOURCE_ERROR = 4012
-    NO_SCREEN_SOURCE = 4013
-    MUST_SHARE_ENTIRE_SCREEN = 4014
-    MULTIPLE_MONITORS = 4015
-    FAILED_TO_LOAD = 4018
-    # Not in the SDK: the agent was used out of order, given bad options, or the server refused
-    # the request. Kept outside the SDK's 40xx range so that no SDK code changes meaning.
-    INVALID_STATE = 4900
-    INVALID_OPTIONS = 4901
-    SERVER_REJECTED = 4902
-    CONNECTION_FAILED = 4903
-
-
-class EventCode(IntEnum):
-    """Codes of the events the agent reports on the `events` data channel."""
-
-    RANDOM_PHOTO = 5003
-    SWITCHED_AWAY = 5005
-    RETURNED = 5006
-    MULTIPLE_MONITORS = 5007
-    TRACK_ENDED = 5008
-
-
-class SuccessCode(IntEnum):
-    """Progress codes carried by apProgressUpdate."""
-
-    PERMISSION_CHECK_DONE = 2001
-    ELEMENTS_READY = 2002
-    MEDIA_AND_MODELS_READY = 2003
+The 49xx codes (invalid state, invalid options, server refused, connection failed) are kept
+outside the SDK's range so that no SDK code changes meaning."""
+# Codes of the events the agent reports on the `events` data channel.
+EventCode = IntEnum("EventCode", protocol.client_event_codes())
+# Progress codes carried by apProgressUpdate.
+SuccessCode = IntEnum("SuccessCode", protocol.codes("success"))
 
 
 class AgentError(Exception):

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import protocol
+
 logger = logging.getLogger(__name__)
 
 SETUP_COMPLETED = "apSetupCompleted"
@@ -23,19 +25,8 @@ CONNECTION_STATE = "apConnectionStateChange"
 # the detail is the data-channel message, so the exam app can show what the server was told.
 TRACKING = "apTrackingEvent"
 
-EVENT_NAMES = frozenset(
-    {
-        SETUP_COMPLETED,
-        MONITORING_STARTED,
-        MONITORING_STOPPED,
-        INSTANCE_DESTROYED,
-        ERROR,
-        PROGRESS,
-        EVIDENCE,
-        CONNECTION_STATE,
-        TRACKING,
-    }
-)
+# Every name the protocol definition lists, the SDK's and the agent's extensions alike.
+EVENT_NAMES = protocol.event_names()
 
 
 @dataclass(frozen=True)

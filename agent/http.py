@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+import protocol
 from agent.codes import AgentError, ErrorCode
 
 logger = logging.getLogger(__name__)
@@ -109,7 +110,12 @@ class ServerClient:
             raise AgentError(ErrorCode.FAILED_TO_LOAD, message, http_status=response.status_code)
 
     async def create_session(self, options: dict[str, Any], offer: dict[str, str]) -> dict:
-        payload = {**self._credentials, "options": options, "offer": offer}
+        payload = {
+            **self._credentials,
+            "protocol": protocol.VERSION,
+            "options": options,
+            "offer": offer,
+        }
         try:
             response = await self._http.post(SESSIONS_PATH, json=payload)
         except httpx.HTTPError as exc:

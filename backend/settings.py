@@ -9,6 +9,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from proctoring import messages
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 ENV = os.environ.get("PROCTOR_ENV", "development")
 PRODUCTION = ENV == "production"
@@ -40,13 +42,17 @@ if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set when PROCTOR_ENV=production")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Without autodiscovery: backend/urls.py loads the admin modules, so that the media process
+    # and the workers, which serve no admin, do not import them.
+    "django.contrib.admin.apps.SimpleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "proctoring",
 ]
 
@@ -54,6 +60,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Refuses oversized bodies on every API (agent endpoints included) before anything parses them.
+    "proctoring.api.middleware.RequestSizeLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -79,20 +87,23 @@ TEMPLATES = [
 WSGI_APPLICATION = "backend.wsgi.application"
 ASGI_APPLICATION = "backend.asgi.application"
 
+
+def _database(url: str) -> dict:
+    database = dj_database_url.parse(url, conn_max_age=60)
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        # The demo SQLite is shared by the web, media and worker processes: wait on locks, WAL.
+        database["OPTIONS"] = {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL;",
+        }
+        database["CONN_MAX_AGE"] = 0
+    return database
+
+
 DATABASES = {
-    "default": dj_database_url.parse(
-        _env("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/proctoring"),
-        conn_max_age=60,
-    )
+    "default": _database(_env("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/proctoring"))
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The demo SQLite is shared by the web, media and worker processes: wait on locks, use WAL.
-    DATABASES["default"]["OPTIONS"] = {
-        "timeout": 30,
-        "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL;",
-    }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
@@ -132,11 +143,27 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["proctoring.api.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "proctoring.api.throttles.ClientRateThrottle",
+        "proctoring.api.throttles.IpRateThrottle",
+    ],
+    # Number of reverse proxies in front of the web service (for client IPs).
+    "NUM_PROXIES": int(_env("PROCTOR_NUM_PROXIES", "0")) if PRODUCTION else None,
 }
 # Request bodies past this are refused before they are parsed (SDP offers are a few KB).
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(_env("PROCTOR_MAX_REQUEST_BYTES", str(256 * 1024)))
+PROCTOR_MAX_REQUEST_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
 
 REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Throttle state lives in Redis so limits hold across web workers.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "proctor",
+    }
+}
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_SERIALIZER = "json"
@@ -152,15 +179,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": int(_env("PROCTOR_VISIBILITY_TIMEOUT_S", "90"))
 }
-CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {
-    name: {"queue": "analysis"}
-    for name in (
-        "proctoring.tasks.analyze_samples",
-        # Per-sample tasks of releases before batching, still consumed during an upgrade.
-        "proctoring.tasks.analyze_video_frame",
-        "proctoring.tasks.analyze_audio_window",
-    )
+CELERY_TASK_DEFAULT_QUEUE = messages.DEFAULT_QUEUE
+CELERY_TASK_ROUTES = {name: {"queue": messages.ANALYSIS_QUEUE} for name in messages.ANALYSIS_TASKS}
+CELERY_BEAT_SCHEDULE = {
+    "purge-expired-evidence": {"task": messages.PURGE_EXPIRED, "schedule": 24 * 3600},
 }
 # Celery's Django fix-up closes a worker's database connection before and after every task unless
 # this is set: a new PostgreSQL backend (fork, authentication, cold caches) for each batch, about 6
@@ -170,7 +192,6 @@ CELERY_TASK_ROUTES = {
 CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_SOFT_TIME_LIMIT = 30
 CELERY_TASK_TIME_LIMIT = 60
-CELERY_TASK_ALWAYS_EAGER = _env("CELERY_TASK_ALWAYS_EAGER", "0") == "1"
 
 # Encrypts client secrets at rest (Fernet). Derived from SECRET_KEY outside production.
 PROCTOR_SECRET_ENCRYPTION_KEY = _env(
@@ -206,26 +227,24 @@ PROCTOR_INGEST_HOLD_BYTES = int(_env("PROCTOR_INGEST_HOLD_BYTES", str(256 * 1024
 # Video frames and audio windows of all sessions go to the workers in batches, one message
 # each: a batch leaves when its oldest sample has waited this long, or at this many samples or
 # bytes of encoded samples. The early confirmation sample leaves at once, so a violation waits
-# for this at most once. 0.25 s against 0.1 s: 15-30 % less worker CPU at 24 candidates (fewer
-# tasks, queries per batch and VAD steps per window), about 0.1 s more violation latency.
+# for this at most once. 0.25 s rather than 0.1 s: less worker CPU (fewer tasks, queries per
+# batch and VAD steps per window) for about 0.1 s more violation latency (docs/benchmarks.md).
 PROCTOR_BATCH_WINDOW_S = _env_float("PROCTOR_BATCH_WINDOW_S", 0.25)
 PROCTOR_BATCH_MAX_ITEMS = int(_env("PROCTOR_BATCH_MAX_ITEMS", "32"))
 PROCTOR_BATCH_MAX_BYTES = int(_env("PROCTOR_BATCH_MAX_BYTES", str(2 * 1024 * 1024)))
 # Sessions one media process takes; past it, offers wait for another ingest (or time out as 503
-# ingest_unavailable). One event loop is a core: about 60 candidates at 1.7 % each at the
-# agent's defaults (the ingest benchmark, 2026-11-26); 50 leaves the loop headroom. Without a
-# cap, an overloaded process starves every connection's ICE checks, not only the newest (the
-# 50-candidate soak of 2026-11-25, at 3 % each, lost 32). 0 means no cap.
+# ingest_unavailable). One event loop is a core, about 60 candidates at the agent's defaults; 50
+# leaves the loop headroom. Without a cap, an overloaded process starves every connection's ICE
+# checks, not only the newest (docs/benchmarks.md, ingest and soak). 0 means no cap.
 PROCTOR_INGEST_MAX_SESSIONS = int(_env("PROCTOR_INGEST_MAX_SESSIONS", "50"))
 # glibc's mmap threshold in the media process, pinned (e.g. 131072) so that freed frame buffers
 # go back to the system (proctoring/ingest/memory.py). Off by default (0: glibc's dynamic
-# threshold): at 40 candidates it kept the media RSS flat (8.3 -> 0 MB/min) but cost about
-# 0.25 % of a core per candidate in page faults and mmap lock contention, which saturated the
-# 2-core soak node (docs/benchmarks.md, soak).
+# threshold): it keeps the media RSS flat but costs CPU in page faults and mmap lock contention
+# (docs/benchmarks.md, soak).
 PROCTOR_INGEST_MMAP_THRESHOLD = int(_env("PROCTOR_INGEST_MMAP_THRESHOLD", "0"))
 # Every this many seconds the media process hands glibc's free heap pages back to the system
 # (malloc_trim), so that its memory stays flat over a long exam without the pinned threshold's
-# cost on every allocation (at 36 candidates: 3.0 -> 1.0 MB/min, no measurable CPU). 0: off.
+# cost on every allocation (docs/benchmarks.md). 0: off.
 PROCTOR_INGEST_MALLOC_TRIM_S = _env_float("PROCTOR_INGEST_MALLOC_TRIM_S", 30.0)
 # How long the web process waits for an ingest process to answer an SDP offer.
 PROCTOR_OFFER_TIMEOUT_S = _env_float("PROCTOR_OFFER_TIMEOUT_S", 10.0)
@@ -239,28 +258,7 @@ LOGGING = {
     "loggers": {"aioice": {"level": "WARNING"}, "aiortc": {"level": "WARNING"}},
 }
 
-# --- Integrator API, review workflow, webhooks, retention (issue #5) -------------------------
-INSTALLED_APPS += ["drf_spectacular", "drf_spectacular_sidecar"]
-# Refuses oversized bodies on every API (agent endpoints included) before anything parses them.
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.middleware.common.CommonMiddleware"),
-    "proctoring.api.middleware.RequestSizeLimitMiddleware",
-)
-PROCTOR_MAX_REQUEST_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
-
-# Throttle state lives in Redis so limits hold across web workers.
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "proctor",
-    }
-}
-REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "drf_spectacular.openapi.AutoSchema"
-REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
-    "proctoring.api.throttles.ClientRateThrottle",
-    "proctoring.api.throttles.IpRateThrottle",
-]
+# --- Integrator API, review workflow, webhooks, retention -----------------------------------
 # Read on every request (proctoring.api.throttles), so tests and operators can change them.
 PROCTOR_THROTTLE_RATES = {
     # Integrators, by client_id (agent endpoints and the results page: the client_id they name).
@@ -275,8 +273,6 @@ PROCTOR_THROTTLE_RATES = {
 PROCTOR_HMAC_FAILURES_PER_CLIENT = int(_env("PROCTOR_HMAC_FAILURES_PER_CLIENT", "20"))
 PROCTOR_HMAC_FAILURES_PER_IP = int(_env("PROCTOR_HMAC_FAILURES_PER_IP", "40"))
 PROCTOR_HMAC_FAILURE_WINDOW_S = int(_env("PROCTOR_HMAC_FAILURE_WINDOW_S", "600"))
-# Number of reverse proxies in front of the web service (DRF's NUM_PROXIES, for client IPs).
-REST_FRAMEWORK["NUM_PROXIES"] = int(_env("PROCTOR_NUM_PROXIES", "0")) if PRODUCTION else None
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Open Proctor API",
@@ -311,11 +307,3 @@ PROCTOR_WEBHOOK_MAX_RETRIES = int(_env("PROCTOR_WEBHOOK_MAX_RETRIES", "8"))
 PROCTOR_WEBHOOK_BACKOFF_S = _env_float("PROCTOR_WEBHOOK_BACKOFF_S", 10.0)
 # After a secret rotation the previous secret keeps verifying for this long.
 PROCTOR_SECRET_GRACE_S = int(_env("PROCTOR_SECRET_GRACE_S", str(24 * 3600)))
-
-CELERY_BEAT_SCHEDULE = {
-    "purge-expired-evidence": {
-        "task": "proctoring.tasks_webhooks.purge_expired",
-        "schedule": 24 * 3600,
-    }
-}
-CELERY_TASK_ROUTES["proctoring.tasks_webhooks.deliver_webhook"] = {"queue": "default"}

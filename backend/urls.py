@@ -6,6 +6,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 handler404 = "proctoring.api.errors.not_found"
+# The admin app is installed without autodiscovery (settings.INSTALLED_APPS): only the web loads it.
+admin.autodiscover()
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -161,13 +161,14 @@ def stats(seconds: list[float]) -> dict[str, Any]:
 
 def measure(attempt: Any, runs: int) -> dict[str, Any]:
     import trust_score
-    from proctoring import selectors
     from proctoring.models import Attempt
+    from proctoring.selectors import attempts as selectors
+    from proctoring.selectors.violations import attempt_violations
     from proctoring.services.scoring import attempt_finalize
 
     spans = [
         trust_score.ViolationSpan(type=v.type, start_s=v.start_s, end_s=v.end_s)
-        for v in selectors.attempt_violations(attempt=attempt)
+        for v in attempt_violations(attempt=attempt)
     ]
     test_seconds = (attempt.finished_at - attempt.started_at).total_seconds()
     attempt_finalize(attempt_id=attempt.pk)  # warm-up: connection, caches
@@ -176,7 +177,7 @@ def measure(attempt: Any, runs: int) -> dict[str, Any]:
     )
     assert Attempt.objects.get(pk=attempt.pk).status == "stopped", "finalize did not score"
     pending = time_call(lambda: selectors.attempt_analysis_pending(attempt=attempt), runs)
-    fetch = time_call(lambda: list(selectors.attempt_violations(attempt=attempt)), runs)
+    fetch = time_call(lambda: list(attempt_violations(attempt=attempt)), runs)
     pure = time_call(lambda: trust_score.score(violations=spans, test_seconds=test_seconds), runs)
     return {
         "violations": len(spans),

@@ -2,6 +2,7 @@
 webhook deliveries with a resend button, and per-detector precision of reviewed violations."""
 
 import mimetypes
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -13,7 +14,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from proctoring import review_pictures, review_selectors, signing
+from proctoring import review_pictures, signing
 from proctoring.exceptions import ProctoringError
 from proctoring.models import (
     Attempt,
@@ -28,6 +29,9 @@ from proctoring.models import (
     ViolationVerdict,
     WebhookDelivery,
 )
+from proctoring.selectors.evidence import attempt_evidence
+from proctoring.selectors.reviews import detector_precision, violation_reviews_by_violation
+from proctoring.selectors.violations import ViolationWithEvidence, attempt_violations_with_evidence
 from proctoring.services import reviews, webhooks
 from proctoring.services.secrets import client_secret_rotate
 from proctoring.statuses import ANALYSIS_TYPES, AttemptStatus
@@ -349,20 +353,40 @@ def _timeline(attempt: Attempt, violations: list[Violation], evidence: list[Evid
     )
 
 
+@dataclass(frozen=True)
+class ReviewRow:
+    """One line of the attempt page's violation table."""
+
+    violation: Violation
+    evidence: list[Evidence]
+    review: ViolationReview | None
+    clock: str
+
+
+def _review_rows(attempt: Attempt, found: list[ViolationWithEvidence]) -> list[ReviewRow]:
+    reviewed = violation_reviews_by_violation(attempt=attempt)
+    return [
+        ReviewRow(
+            violation=item.violation,
+            evidence=item.evidence,
+            review=reviewed.get(item.violation.pk),
+            clock=review_pictures.clock(item.violation.start_s),
+        )
+        for item in found
+    ]
+
+
 def review_context(request, attempt: Attempt) -> dict:
     """What the attempt page shows a reviewer: timeline, evidence, breakdown, verdict forms."""
-    violations = review_selectors.attempt_violations_with_evidence(attempt=attempt)
-    evidence = list(review_selectors.attempt_evidence(attempt=attempt))
-    reviewed = {r.violation_id: r for r in ViolationReview.objects.filter(attempt=attempt)}
-    for violation in violations:
-        violation.review_row = reviewed.get(violation.pk)
-        violation.clock = review_pictures.clock(violation.start_s)
+    found = attempt_violations_with_evidence(attempt=attempt)
+    violations = [item.violation for item in found]
+    evidence = list(attempt_evidence(attempt=attempt))
     allowed = reviews.REVIEW_TRANSITIONS.get(attempt.review_verdict, frozenset())
     can_review = request.user.has_perm(REVIEW_PERMISSION)
     return {
         "timeline_svg": mark_safe(_timeline(attempt, violations, evidence)),  # noqa: S308
         "evidence_items": [_evidence_item(e) for e in evidence],
-        "review_violations": violations,
+        "review_violations": _review_rows(attempt, found),
         "breakdown_components": (attempt.score_breakdown or {}).get("components", []),
         "verdict_choices": [c for c in ReviewVerdict.choices if c[0] in allowed],
         "can_review": can_review and attempt.status == AttemptStatus.STOPPED,
@@ -386,7 +410,7 @@ class ViolationReviewAdmin(admin.ModelAdmin):
         return False
 
     def changelist_view(self, request, extra_context=None):
-        extra = {**(extra_context or {}), "precision_rows": review_selectors.detector_precision()}
+        extra = {**(extra_context or {}), "precision_rows": detector_precision()}
         return super().changelist_view(request, extra_context=extra)
 
 

@@ -9,4 +9,3 @@ class ProctoringConfig(AppConfig):
 
     def ready(self) -> None:
         from proctoring import checks, worker_hooks  # noqa: F401  (registration side effects)
-        from proctoring.services import webhooks  # noqa: F401  (connects attempt.scored)

@@ -1,14 +1,17 @@
-"""System checks: refuse to start with a model file missing, and say how to get it."""
+"""System checks: refuse to start with a model file missing, and say how to get it.
+
+Tagged MODELS_TAG, so the media process (which runs no model) can leave them out; the analysis
+code is imported inside the checks for the same reason."""
 
 from django.conf import settings
 from django.core.checks import Error, register
 
-from proctoring.analysis.errors import AnalysisError
-from proctoring.analysis.models import model_path, silero_vad_path
+MODELS_TAG = "proctoring_models"
 
 
-@register()
+@register(MODELS_TAG)
 def check_detector_input(app_configs, **kwargs) -> list[Error]:
+    from proctoring.analysis.errors import AnalysisError
     from proctoring.analysis.vision import parse_input_size
 
     try:
@@ -22,6 +25,9 @@ def check_detector_input(app_configs, **kwargs) -> list[Error]:
 
 def missing_models() -> list[str]:
     """One message per model file the workers need but cannot find."""
+    from proctoring.analysis.errors import AnalysisError
+    from proctoring.analysis.models import model_path, silero_vad_path
+
     problems = []
     for locate in (
         lambda: model_path(settings.PROCTOR_DETECTOR, model_dir=settings.PROCTOR_MODEL_DIR),
@@ -34,7 +40,7 @@ def missing_models() -> list[str]:
     return problems
 
 
-@register()
+@register(MODELS_TAG)
 def check_models(app_configs, **kwargs) -> list[Error]:
     return [
         Error(

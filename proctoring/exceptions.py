@@ -26,6 +26,10 @@ class InvalidSdp(ValidationFailed):
     code = "invalid_sdp"
 
 
+class UnsupportedProtocol(ValidationFailed):
+    code = "unsupported_protocol"
+
+
 class AuthenticationFailed(ProctoringError):
     status_code = 401
     code = "unknown_client"
@@ -34,6 +38,20 @@ class AuthenticationFailed(ProctoringError):
 class InvalidHash(ProctoringError):
     status_code = 403
     code = "invalid_hash"
+
+
+class TimestampExpired(ProctoringError):
+    """The results page's signed timestamp is too old (or too far ahead)."""
+
+    status_code = 403
+    code = "timestamp_expired"
+
+
+class InvalidLink(ProctoringError):
+    """A signed evidence link that is forged, tampered with or expired."""
+
+    status_code = 403
+    code = "invalid_link"
 
 
 class NotFound(ProctoringError):

@@ -6,6 +6,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from proctoring.messages import RECORDING_FOLDER
 from proctoring.statuses import VIOLATION_CODES, AttemptStatus, EvidenceStatus, ViolationType
 
 TEST_ATTEMPT_ID_MAX_LENGTH = 40
@@ -145,7 +146,7 @@ class MediaSession(models.Model):
     samples_enqueued = models.PositiveIntegerField(null=True, blank=True)
     close_reason = models.CharField(max_length=64, blank=True, default="")
     # recordSession: the received streams, written by the ingest (aiortc MediaRecorder).
-    recording = models.FileField(upload_to="recordings/%Y/%m/%d/", blank=True, default="")
+    recording = models.FileField(upload_to=f"{RECORDING_FOLDER}/", blank=True, default="")
 
     class Meta:
         ordering = ["created_at"]

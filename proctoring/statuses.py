@@ -2,6 +2,8 @@
 
 from django.db import models
 
+import protocol
+
 
 class AttemptStatus(models.TextChoices):
     CREATED = "created", "Created"
@@ -30,43 +32,15 @@ class EvidenceStatus(models.TextChoices):
     INCOMPLETE = "incomplete", "Incomplete"
 
 
-class ViolationType(models.TextChoices):
-    NO_FACE = "no_face", "No face"
-    MULTIPLE_HUMANS = "multiple_humans", "Multiple humans"
-    SPEECH = "speech", "Speech"
-    NOISE = "noise", "Noise"
-    AWAY = "away", "Away from the test window"
-    TAB_SWITCH = "tab_switch", "Switched window"
-    MONITOR_CHANGE = "monitor_change", "Multiple monitors"
-    FULLSCREEN_EXIT = "fullscreen_exit", "Left full screen"
-    OFFLINE = "offline", "Offline"
-    TRACK_ENDED = "track_ended", "Capture stopped"
-    # Media that reached the server but could not be analysed (broker down past the hold time).
-    ANALYSIS_GAP = "analysis_gap", "Not analysed"
-
-
-# SDK-compatible codes pushed to the agent and returned by the API (5010/5011 are our own).
-VIOLATION_CODES: dict[str, int] = {
-    ViolationType.NO_FACE: 5001,
-    ViolationType.MULTIPLE_HUMANS: 5002,
-    ViolationType.SPEECH: 5004,
-    ViolationType.NOISE: 5004,
-    ViolationType.AWAY: 5005,
-    ViolationType.TAB_SWITCH: 5005,
-    ViolationType.MONITOR_CHANGE: 5007,
-    ViolationType.FULLSCREEN_EXIT: 5009,
-    ViolationType.TRACK_ENDED: 5010,
-    ViolationType.OFFLINE: 5011,
-    ViolationType.ANALYSIS_GAP: 5012,
-}
-# Types derived from observations by the models (rebuilt on finalize and re-scoring).
-ANALYSIS_TYPES = frozenset(
-    {
-        ViolationType.NO_FACE,
-        ViolationType.MULTIPLE_HUMANS,
-        ViolationType.SPEECH,
-        ViolationType.NOISE,
-    }
+# Violation types and their SDK-compatible codes come from the one protocol definition, which the
+# agent and the browser SDK read too (5001-5009 are the SDK's, 5010-5012 this project's own).
+_TYPES = protocol.violation_types()
+ViolationType = models.TextChoices(
+    "ViolationType", [(t["type"].upper(), (t["type"], t["label"])) for t in _TYPES]
 )
+# The code pushed to the client and returned by the API for each type.
+VIOLATION_CODES: dict[str, int] = {t["type"]: t["code"] for t in _TYPES}
+# Types derived from observations by the models (rebuilt on finalize and re-scoring).
+ANALYSIS_TYPES = frozenset(t["type"] for t in _TYPES if t["analysis"])
 # Types the Trust Score does not weigh (notes for the reviewer).
-UNSCORED_TYPES = frozenset({ViolationType.TRACK_ENDED, ViolationType.ANALYSIS_GAP})
+UNSCORED_TYPES = frozenset(t["type"] for t in _TYPES if not t["scored"])

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import redis
 
+from proctoring.messages import NODES_KEY
+
 ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 15.0
-NODES_KEY = "proctor:ingest:nodes"  # mirrors proctoring.ingest.rpc.NODES_KEY
 WORKER_READY_MARK = "ready."
 # The agent's options on a machine without a display (CI, the demo, benchmarks): the
 # screen-dependent tracking is off; the desktop tests cover it on Xvfb.

@@ -62,12 +62,17 @@ def redis_client():
     return client
 
 
+def clear_rate_limits() -> None:
+    """Throttle and failed-HMAC counters live in Redis for minutes."""
+    client = redis_lib.Redis.from_url(settings.REDIS_URL)
+    for pattern in ("*throttle_*", "*hmac-failures*"):
+        for key in client.scan_iter(match=pattern):
+            client.delete(key)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits(request):
-    """Throttle and failed-HMAC counters live in Redis for minutes: no test inherits them."""
+    """No test inherits another's throttle or failed-HMAC counts."""
     yield
     if "redis_client" in request.fixturenames or request.node.get_closest_marker("django_db"):
-        client = redis_lib.Redis.from_url(settings.REDIS_URL)
-        for pattern in ("*throttle_*", "*hmac-failures*"):
-            for key in client.scan_iter(match=pattern):
-                client.delete(key)
+        clear_rate_limits()

@@ -9,6 +9,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from proctoring.api.auth import CredentialRefused
 from proctoring.api.middleware import API_PREFIX
 from proctoring.exceptions import ProctoringError
 
@@ -52,6 +53,8 @@ def _first_message(detail) -> str:
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, CredentialRefused):
+        exc = exc.error
     if isinstance(exc, ProctoringError):
         response = error_response(code=exc.code, message=exc.message, status_code=exc.status_code)
         if exc.status_code >= status.HTTP_500_INTERNAL_SERVER_ERROR:

@@ -2,18 +2,20 @@
 
 from django.core.validators import RegexValidator
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+import protocol
+from proctoring.exceptions import UnsupportedProtocol
 from proctoring.models import (
     TEST_ATTEMPT_ID_MAX_LENGTH,
     Attempt,
     Evidence,
     ReviewVerdict,
-    Violation,
     WebhookDelivery,
 )
-from proctoring.review_selectors import ATTEMPT_ORDERINGS
-from proctoring.statuses import AttemptStatus
+from proctoring.selectors.attempts import ATTEMPT_ORDERINGS
+from proctoring.statuses import AttemptStatus, ViolationType
 
 MAX_PAGE_SIZE = 100
 # Every attempt route holds the id as one path segment: an id with "/" would be created and then
@@ -50,8 +52,21 @@ class AgentCredentialsInput(serializers.Serializer):
 
 
 class AgentSessionInput(AgentCredentialsInput):
+    protocol = serializers.IntegerField(
+        required=False,
+        default=protocol.VERSION,
+        help_text="The protocol version the client speaks (protocol/protocol.json).",
+    )
     options = serializers.JSONField(required=False, default=dict)
     offer = serializers.JSONField()
+
+    def validate_protocol(self, value: int) -> int:
+        if value not in protocol.SUPPORTED_VERSIONS:
+            raise UnsupportedProtocol(
+                f"protocol version {value} is not supported; this server speaks "
+                f"{', '.join(map(str, protocol.SUPPORTED_VERSIONS))}."
+            )
+        return value
 
 
 class EvidenceOutput(serializers.ModelSerializer):
@@ -75,24 +90,19 @@ class EvidenceOutput(serializers.ModelSerializer):
         return request.build_absolute_uri(path) if request else path
 
 
-class ViolationOutput(serializers.ModelSerializer):
-    duration_s = serializers.FloatField(read_only=True)
-    evidence = EvidenceOutput(many=True, read_only=True, source="evidence_items")
+class ViolationOutput(serializers.Serializer):
+    """A violation with its evidence (selectors.violations.ViolationWithEvidence)."""
 
-    class Meta:
-        model = Violation
-        fields = [
-            "id",
-            "type",
-            "code",
-            "start_s",
-            "end_s",
-            "duration_s",
-            "started_at",
-            "ended_at",
-            "details",
-            "evidence",
-        ]
+    id = serializers.IntegerField(source="violation.id")
+    type = serializers.ChoiceField(choices=ViolationType.choices, source="violation.type")
+    code = serializers.IntegerField(source="violation.code")
+    start_s = serializers.FloatField(source="violation.start_s", help_text="seconds from start")
+    end_s = serializers.FloatField(source="violation.end_s", help_text="seconds from start")
+    duration_s = serializers.FloatField(source="violation.duration_s")
+    started_at = serializers.DateTimeField(source="violation.started_at")
+    ended_at = serializers.DateTimeField(source="violation.ended_at")
+    details = serializers.JSONField(source="violation.details")
+    evidence = EvidenceOutput(many=True)
 
 
 class AttemptStatusOutput(serializers.ModelSerializer):
@@ -126,10 +136,11 @@ class AttemptSummaryOutput(serializers.ModelSerializer):
 
 
 class AttemptOutput(serializers.ModelSerializer):
-    violations = ViolationOutput(many=True, read_only=True, source="violation_list")
-    violation_counts = serializers.DictField(
-        child=serializers.IntegerField(), read_only=True, help_text="violations per type"
-    )
+    """An attempt with its violations. The view passes the selector's AttemptDetail as the
+    `detail` context entry; the attempt itself is the instance."""
+
+    violations = serializers.SerializerMethodField()
+    violation_counts = serializers.SerializerMethodField(help_text="violations per type")
 
     class Meta:
         model = Attempt
@@ -154,6 +165,15 @@ class AttemptOutput(serializers.ModelSerializer):
             "violation_counts",
             "violations",
         ]
+
+    @extend_schema_field(ViolationOutput(many=True))
+    def get_violations(self, attempt: Attempt) -> list:
+        detail = self.context["detail"]
+        return ViolationOutput(detail.violations, many=True, context=self.context).data
+
+    @extend_schema_field(serializers.DictField(child=serializers.IntegerField()))
+    def get_violation_counts(self, attempt: Attempt) -> dict[str, int]:
+        return self.context["detail"].violation_counts
 
 
 ORDERING_CHOICES = sorted({*ATTEMPT_ORDERINGS, *(f"-{field}" for field in ATTEMPT_ORDERINGS)})
@@ -191,10 +211,13 @@ class EvidenceLinkOutput(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
-class ResultsQuery(serializers.Serializer):
+class ResultsCredentialsQuery(serializers.Serializer):
     clientId = serializers.CharField(max_length=64)  # noqa: N815 (the SDK's names)
     unixTimestamp = serializers.IntegerField(min_value=0, max_value=2**40)  # noqa: N815
     hashedUnixTimestamp = serializers.CharField(max_length=128)  # noqa: N815
+
+
+class ResultsQuery(ResultsCredentialsQuery):
     lookup_key = serializers.CharField(required=False, max_length=200)
     page = serializers.IntegerField(required=False, min_value=1)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE)

@@ -5,6 +5,7 @@ import hashlib
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from proctoring.api.principals import AttemptCredential
 from proctoring.models import Client
 
 
@@ -12,6 +13,8 @@ def claimed_client_id(request) -> str:
     """The client a request speaks for: the authenticated one, else the one it names."""
     if isinstance(request.user, Client):
         return request.user.client_id
+    if isinstance(request.user, AttemptCredential):
+        return request.user.client.client_id
     named = request.query_params.get("clientId") or request.query_params.get("client_id")
     if not named and request.method == "POST":
         data = request.data

@@ -19,6 +19,7 @@ ATTEMPT = "attempts/<attempt_id:test_attempt_id>/"
 
 urlpatterns = [
     path("health/", views.HealthView.as_view(), name="health"),
+    path("protocol/", views.ProtocolView.as_view(), name="protocol"),
     path("attempts/", views.AttemptListCreateView.as_view(), name="attempt-create"),
     path(ATTEMPT, views.AttemptDetailView.as_view(), name="attempt-detail"),
     path(f"{ATTEMPT}rescore/", views.AttemptRescoreView.as_view(), name="attempt-rescore"),

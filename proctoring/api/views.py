@@ -1,9 +1,8 @@
 """API v1 views: validate input, call one service or selector, serialize the output."""
 
-import time
-
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers as drf_serializers
 from rest_framework import status
@@ -12,15 +11,25 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from proctoring import review_selectors, selectors
+import protocol
 from proctoring.api import serializers as s
 from proctoring.api import throttles
-from proctoring.api.guards import hmac_failure_limit
+from proctoring.api.auth import (
+    AttemptHmacAuthentication,
+    HasAttemptCredential,
+    IsClient,
+    ResultsTimestampAuthentication,
+)
 from proctoring.api.pagination import paginated
 from proctoring.api.schema import AUTH, BINARY_FILE, COMMON, errors
 from proctoring.models import Attempt
 from proctoring.options import validate_options
 from proctoring.sdp import validate_offer
+from proctoring.selectors import attempts as attempt_selectors
+from proctoring.selectors import clients as client_selectors
+from proctoring.selectors import evidence as evidence_selectors
+from proctoring.selectors import violations as violation_selectors
+from proctoring.selectors import webhooks as webhook_selectors
 from proctoring.services import attempts, evidence_access, scoring, webhooks
 
 ATTEMPT_404 = ["attempt_not_found"]
@@ -41,10 +50,23 @@ class HealthView(APIView):
         return Response({"status": "ok"})
 
 
+class ProtocolView(APIView):
+    """GET: the client protocol definition (codes, events, options, channel messages), as the
+    agent and the browser SDK read it. No authentication: it holds no secret."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(tags=["service"], responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> HttpResponse:
+        response = HttpResponse(protocol.raw_json(), content_type="application/json")
+        response["Cache-Control"] = "public, max-age=300"
+        return response
+
+
 def _attempt_body(request: Request, attempt: Attempt) -> dict:
-    attempt.violation_list = review_selectors.attempt_violations_with_evidence(attempt=attempt)
-    attempt.violation_counts = selectors.attempt_violation_counts(attempt=attempt)
-    return s.AttemptOutput(attempt, context={"request": request}).data
+    detail = attempt_selectors.attempt_detail(attempt=attempt)
+    return s.AttemptOutput(attempt, context={"request": request, "detail": detail}).data
 
 
 class AttemptListCreateView(APIView):
@@ -61,10 +83,10 @@ class AttemptListCreateView(APIView):
     )
     def get(self, request: Request) -> Response:
         query = _validated(s.AttemptListQuery, request.query_params)
-        filters = review_selectors.AttemptFilters(
+        filters = attempt_selectors.AttemptFilters(
             **{k: v for k, v in query.items() if k not in ("page", "page_size")}
         )
-        found = review_selectors.attempt_list(client=request.user, filters=filters)
+        found = attempt_selectors.attempt_list(client=request.user, filters=filters)
         return Response(paginated(request, found, s.AttemptSummaryOutput))
 
     @extend_schema(
@@ -100,7 +122,7 @@ class AttemptDetailView(APIView):
         responses={200: s.AttemptOutput, **errors(e404=ATTEMPT_404, **AUTH)},
     )
     def get(self, request: Request, test_attempt_id: str) -> Response:
-        attempt = selectors.attempt_get_for_client(
+        attempt = attempt_selectors.attempt_get_for_client(
             client=request.user, test_attempt_id=test_attempt_id
         )
         return Response(_attempt_body(request, attempt))
@@ -125,7 +147,7 @@ class AttemptRescoreView(APIView):
     )
     def post(self, request: Request, test_attempt_id: str) -> Response:
         data = _validated(s.RescoreInput, request.data)
-        attempt = selectors.attempt_get_for_client(
+        attempt = attempt_selectors.attempt_get_for_client(
             client=request.user, test_attempt_id=test_attempt_id
         )
         attempt = scoring.attempt_rescore(
@@ -146,10 +168,10 @@ class ViolationListView(APIView):
         responses={200: s.ViolationOutput(many=True), **errors(e404=ATTEMPT_404, **AUTH)},
     )
     def get(self, request: Request, test_attempt_id: str) -> Response:
-        attempt = selectors.attempt_get_for_client(
+        attempt = attempt_selectors.attempt_get_for_client(
             client=request.user, test_attempt_id=test_attempt_id
         )
-        found = review_selectors.attempt_violations_with_evidence(attempt=attempt)
+        found = violation_selectors.attempt_violations_with_evidence(attempt=attempt)
         return Response(s.ViolationOutput(found, many=True, context={"request": request}).data)
 
 
@@ -164,7 +186,7 @@ class ViolationDetailView(APIView):
         },
     )
     def get(self, request: Request, test_attempt_id: str, violation_id: str) -> Response:
-        violation = review_selectors.violation_get_for_client(
+        violation = violation_selectors.violation_get_for_client(
             client=request.user, test_attempt_id=test_attempt_id, violation_id=violation_id
         )
         return Response(s.ViolationOutput(violation, context={"request": request}).data)
@@ -178,10 +200,10 @@ class EvidenceListView(APIView):
         responses={200: s.EvidenceOutput(many=True), **errors(e404=ATTEMPT_404, **AUTH)},
     )
     def get(self, request: Request, test_attempt_id: str) -> Response:
-        attempt = selectors.attempt_get_for_client(
+        attempt = attempt_selectors.attempt_get_for_client(
             client=request.user, test_attempt_id=test_attempt_id
         )
-        found = review_selectors.attempt_evidence(attempt=attempt).select_related("attempt")
+        found = evidence_selectors.attempt_evidence(attempt=attempt).select_related("attempt")
         return Response(s.EvidenceOutput(found, many=True, context={"request": request}).data)
 
 
@@ -194,7 +216,7 @@ class EvidenceLinkView(APIView):
         responses={200: s.EvidenceLinkOutput, **errors(e404=["evidence_not_found"], **AUTH)},
     )
     def post(self, request: Request, test_attempt_id: str, evidence_id: str) -> Response:
-        evidence = review_selectors.evidence_get_for_client(
+        evidence = evidence_selectors.evidence_get_for_client(
             client=request.user, test_attempt_id=test_attempt_id, evidence_id=evidence_id
         )
         link = evidence_access.evidence_link_mint(client=request.user, evidence=evidence)
@@ -232,8 +254,8 @@ class ResultsView(APIView):
     the client secret; refused when older than 60 s. Failed checks are rate-limited.
     """
 
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
+    authentication_classes = [ResultsTimestampAuthentication]
+    permission_classes = [IsClient]
 
     @extend_schema(
         tags=["results"],
@@ -252,15 +274,8 @@ class ResultsView(APIView):
     )
     def get(self, request: Request) -> Response:
         query = _validated(s.ResultsQuery, request.query_params)
-        with hmac_failure_limit(request, client_id=query["clientId"]):
-            client = review_selectors.client_get_for_results(
-                client_id=query["clientId"],
-                unix_timestamp=query["unixTimestamp"],
-                hashed_unix_timestamp=query["hashedUnixTimestamp"],
-                now=time.time(),
-            )
-        filters = review_selectors.AttemptFilters(lookup_key=query.get("lookup_key"))
-        found = review_selectors.attempt_list(client=client, filters=filters)
+        filters = attempt_selectors.AttemptFilters(lookup_key=query.get("lookup_key"))
+        found = attempt_selectors.attempt_list(client=request.user, filters=filters)
         return Response(paginated(request, found, s.AttemptSummaryOutput))
 
 
@@ -269,7 +284,7 @@ class UsageView(APIView):
 
     @extend_schema(tags=["usage"], responses={200: s.UsageOutput, **errors(**AUTH)})
     def get(self, request: Request) -> Response:
-        months = review_selectors.client_usage_by_month(client=request.user)
+        months = client_selectors.client_usage_by_month(client=request.user)
         body = {
             "client_id": request.user.client_id,
             "total_attempts": sum(m["attempts"] for m in months),
@@ -293,7 +308,7 @@ class WebhookDeliveryListView(APIView):
     )
     def get(self, request: Request) -> Response:
         _validated(s.PageQuery, request.query_params)
-        found = review_selectors.webhook_deliveries(client=request.user)
+        found = webhook_selectors.webhook_deliveries(client=request.user)
         return Response(paginated(request, found, s.WebhookDeliveryOutput))
 
 
@@ -305,7 +320,7 @@ class WebhookDeliveryDetailView(APIView):
         responses={200: s.WebhookDeliveryOutput, **errors(e404=["delivery_not_found"], **AUTH)},
     )
     def get(self, request: Request, delivery_id: str) -> Response:
-        delivery = review_selectors.webhook_delivery_get_for_client(
+        delivery = webhook_selectors.webhook_delivery_get_for_client(
             client=request.user, delivery_id=delivery_id
         )
         return Response(s.WebhookDeliveryOutput(delivery).data)
@@ -320,7 +335,7 @@ class WebhookDeliveryResendView(APIView):
         responses={202: s.WebhookDeliveryOutput, **errors(e404=["delivery_not_found"], **AUTH)},
     )
     def post(self, request: Request, delivery_id: str) -> Response:
-        delivery = review_selectors.webhook_delivery_get_for_client(
+        delivery = webhook_selectors.webhook_delivery_get_for_client(
             client=request.user, delivery_id=delivery_id
         )
         delivery = webhooks.webhook_resend(delivery=delivery)
@@ -339,23 +354,14 @@ AGENT_AUTH_ERRORS = {
 class AgentView(APIView):
     """Agent endpoints authenticate with the attempt's HMAC, never with the client secret."""
 
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
+    authentication_classes = [AttemptHmacAuthentication]
+    permission_classes = [HasAttemptCredential]
     # Per candidate, not per integrator: all candidates of an exam stop and poll at once.
     throttle_classes = [throttles.AttemptRateThrottle, throttles.AgentIpRateThrottle]
 
-    def _client(self, request: Request, data: dict):
-        with hmac_failure_limit(request, client_id=data["client_id"]):
-            return selectors.client_get_for_agent(
-                client_id=data["client_id"],
-                test_attempt_id=data["test_attempt_id"],
-                hashed_test_attempt_id=data["hashed_test_attempt_id"],
-            )
-
-    def _attempt(self, request: Request, data: dict):
-        client = self._client(request, data)
-        return selectors.attempt_get_for_client(
-            client=client, test_attempt_id=data["test_attempt_id"]
+    def _attempt(self, request: Request):
+        return attempt_selectors.attempt_get_for_client(
+            client=request.user.client, test_attempt_id=request.user.test_attempt_id
         )
 
 
@@ -370,6 +376,7 @@ class AgentSessionView(AgentView):
             201: inline_serializer(
                 "AgentSession",
                 {
+                    "protocol": drf_serializers.IntegerField(),
                     "session_id": drf_serializers.UUIDField(),
                     "resumed": drf_serializers.BooleanField(),
                     "attempt": s.AttemptStatusOutput(),
@@ -379,7 +386,13 @@ class AgentSessionView(AgentView):
             **errors(
                 **{
                     **AGENT_AUTH_ERRORS,
-                    "e400": ["invalid_json", "validation_error", "unknown_option", "invalid_sdp"],
+                    "e400": [
+                        "invalid_json",
+                        "validation_error",
+                        "unknown_option",
+                        "invalid_sdp",
+                        "unsupported_protocol",
+                    ],
                 },
                 e409=["attempt_stopped"],
                 e503=["ingest_unavailable"],
@@ -387,16 +400,19 @@ class AgentSessionView(AgentView):
         },
     )
     def post(self, request: Request) -> Response:
+        # The HMAC was checked first (AttemptHmacAuthentication): a caller without a valid hash
+        # gets no work done on its SDP or options.
         data = _validated(s.AgentSessionInput, request.data)
-        # The HMAC first: an unauthenticated caller gets no work done on its SDP or options,
-        # and its failures count against the HMAC limit.
-        client = self._client(request, data)
         options = validate_options(data["options"])
         offer = validate_offer(data["offer"])
         started = attempts.attempt_start_session(
-            client=client, test_attempt_id=data["test_attempt_id"], options=options, offer=offer
+            client=request.user.client,
+            test_attempt_id=request.user.test_attempt_id,
+            options=options,
+            offer=offer,
         )
         body = {
+            "protocol": data["protocol"],
             "session_id": str(started.session.id),
             "resumed": started.resumed,
             "attempt": s.AttemptStatusOutput(started.attempt).data,
@@ -419,7 +435,7 @@ class AgentStopView(AgentView):
         },
     )
     def post(self, request: Request) -> Response:
-        attempt = self._attempt(request, _validated(s.AgentCredentialsInput, request.data))
+        attempt = self._attempt(request)
         was_stopped = attempt.status == "stopped"
         attempt = attempts.attempt_stop(attempt=attempt)
         code = status.HTTP_200_OK if was_stopped else status.HTTP_202_ACCEPTED
@@ -436,7 +452,7 @@ class AgentStatusView(AgentView):
         responses={200: s.AttemptStatusOutput, **errors(**AGENT_AUTH_ERRORS, e404=ATTEMPT_404)},
     )
     def post(self, request: Request) -> Response:
-        attempt = self._attempt(request, _validated(s.AgentCredentialsInput, request.data))
+        attempt = self._attempt(request)
         return Response(s.AttemptStatusOutput(attempt).data)
 
 

@@ -3,16 +3,19 @@
 Batch items (analysis samples) that follow each other in the queue go to the broker as one
 message, so the broker and the workers pay their per-message cost once per batch. A sample that
 cannot be handed over within the hold time is dropped and reported, so the attempt shows an
-analysis gap instead of losing it silently.
+analysis gap instead of losing it silently. A durable message (a session's close report, an
+agent event) is small and is never dropped: it waits for the broker as long as the process lives.
+
+Messages are Celery task calls by name (proctoring.messages): this module knows no task code.
 """
 
 import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -32,21 +35,34 @@ class Batching:
 NO_BATCHING = Batching(window_s=0.0, max_items=1, max_bytes=0)
 
 
+# Sends one task call: (task name, positional args). Raises while the broker is unreachable.
+Sender = Callable[[str, list], None]
+
+
 @dataclass
 class OutboxMessage:
     """A task call of its own (`args`), or one `item` of a batch the task receives as a list."""
 
-    task: Any  # a Celery task
+    task: str  # the task's name
     size: int
     args: list | None = None
     item: dict | None = None
     urgent: bool = False  # its batch leaves at once (someone waits on this sample)
+    durable: bool = False  # never dropped, however long the broker is away
     created: float = field(default_factory=time.monotonic)
     done: Future = field(default_factory=Future)  # True once sent, False when dropped
 
 
 class Outbox:
-    def __init__(self, *, hold_s: float, max_bytes: int, batching: Batching = NO_BATCHING) -> None:
+    def __init__(
+        self,
+        *,
+        send: Sender,
+        hold_s: float,
+        max_bytes: int,
+        batching: Batching = NO_BATCHING,
+    ) -> None:
+        self._send_call = send
         self._hold_s = hold_s
         self._max_bytes = max_bytes
         self._batching = batching
@@ -62,22 +78,42 @@ class Outbox:
         with self._cond:
             self._queue.append(message)
             self._bytes += message.size
-            while self._bytes > self._max_bytes and len(self._queue) > 1:
-                self._drop(self._queue.popleft(), "outbox full")
+            while self._bytes > self._max_bytes and self._drop_oldest_droppable():
+                pass
             self._cond.notify()
         return message.done
 
+    def _drop_oldest_droppable(self) -> bool:
+        """Make room: drop the oldest message that may be dropped (never the newest one)."""
+        for index, queued in enumerate(list(self._queue)[:-1]):
+            if not queued.durable:
+                del self._queue[index]
+                self._drop(queued, "outbox full")
+                return True
+        return False
+
+    def _drop_expired(self) -> None:
+        """Drop what waited past the hold time; durable messages stay at the head, in order."""
+        now, kept = time.monotonic(), []
+        while self._queue and now - self._queue[0].created > self._hold_s:
+            message = self._queue.popleft()
+            if message.durable:
+                kept.append(message)
+            else:
+                self._drop(message, "broker unreachable for too long")
+        self._queue.extendleft(reversed(kept))
+
     def _drop(self, message: OutboxMessage, why: str) -> None:
         self._bytes -= message.size
-        logger.error("sample dropped (%s) after %.1f s", why, time.monotonic() - message.created)
+        waited = time.monotonic() - message.created
+        logger.error("%s dropped (%s) after %.1f s", message.task, why, waited)
         message.done.set_result(False)
 
     def _take(self) -> list[OutboxMessage] | None:
         """The next send, taken off the queue; None only once closed and drained."""
         with self._cond:
             while True:
-                while self._queue and time.monotonic() - self._queue[0].created > self._hold_s:
-                    self._drop(self._queue.popleft(), "broker unreachable for too long")
+                self._drop_expired()
                 if not self._queue:
                     if self._closed:
                         return None
@@ -106,7 +142,7 @@ class Outbox:
             full = len(group) == self._batching.max_items or (
                 group and size + message.size > self._batching.max_bytes
             )
-            if full or message.item is None or message.task is not head.task:
+            if full or message.item is None or message.task != head.task:
                 return group, 0.0
             group.append(message)
             size += message.size
@@ -133,12 +169,10 @@ class Outbox:
             for message in group:
                 message.done.set_result(True)
 
-    @staticmethod
-    def _send(group: list[OutboxMessage]) -> None:
+    def _send(self, group: list[OutboxMessage]) -> None:
         head = group[0]
         args = head.args if head.item is None else [[message.item for message in group]]
-        # No retry inside kombu: the hold time here is the one retry policy.
-        head.task.apply_async(args=args, retry=False)
+        self._send_call(head.task, args)
 
     def _note_outage(self, exc: Exception) -> None:
         if self._broker_down_since is None:

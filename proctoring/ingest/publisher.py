@@ -1,9 +1,10 @@
 """Hands samples to Celery: encoding on a worker thread, sending through the outbox.
 
 Both stay off the event loop. Video frames and audio windows of every session go out in batches
-of `analyze_samples` (PROCTOR_BATCH_*); photos and agent events go one by one. Every returned
-future resolves to True once its message reached the broker, or False when it was dropped after
-the outbox's hold time.
+of ANALYZE_SAMPLES (PROCTOR_BATCH_*); photos, agent events and close reports go one by one. Every
+returned future resolves to True once its message reached the broker, or False when it was
+dropped after the outbox's hold time. Tasks are sent by name (proctoring.messages): the media
+process never imports the workers' code.
 """
 
 import base64
@@ -13,12 +14,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import av
 import cv2
+from celery import current_app
 from django.conf import settings
 
+from proctoring import messages
 from proctoring.ingest.outbox import Batching, Outbox, OutboxMessage
 from proctoring.ingest.sampling import AudioWindow
-from proctoring.models import ObservationKind
-from proctoring.tasks import analyze_samples, record_agent_event, sample_item, store_photo
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ class SamplePublisher:
         # One encoding thread keeps each session's samples in order and bounds the work.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="encode")
         self._outbox = Outbox(
+            send=send_task,
             hold_s=settings.PROCTOR_INGEST_HOLD_S,
             max_bytes=settings.PROCTOR_INGEST_HOLD_BYTES,
             batching=Batching(
@@ -67,7 +69,9 @@ class SamplePublisher:
 
         def build() -> OutboxMessage:
             jpeg = self._jpeg_b64(frame)
-            message = _sample(ObservationKind.VIDEO, session_id, seq, media_time, duration_s, jpeg)
+            message = _sample(
+                messages.SampleKind.VIDEO, session_id, seq, media_time, duration_s, jpeg
+            )
             message.urgent = urgent
             return message
 
@@ -77,7 +81,7 @@ class SamplePublisher:
         def build() -> OutboxMessage:
             pcm = base64.b64encode(window.pcm.tobytes()).decode()
             return _sample(
-                ObservationKind.AUDIO,
+                messages.SampleKind.AUDIO,
                 session_id,
                 window.seq,
                 window.media_time,
@@ -93,7 +97,7 @@ class SamplePublisher:
         def build() -> OutboxMessage:
             jpeg = self._jpeg_b64(frame)
             args = [session_id, media_time, kind, reason, jpeg]
-            return OutboxMessage(task=store_photo, size=len(jpeg), args=args)
+            return OutboxMessage(task=messages.STORE_PHOTO, size=len(jpeg), args=args)
 
         return self._submit(build)
 
@@ -102,7 +106,23 @@ class SamplePublisher:
     ) -> Future:
         def build() -> OutboxMessage:
             args = [session_id, key, code, received_at, detail]
-            return OutboxMessage(task=record_agent_event, size=len(str(detail)), args=args)
+            # Durable: a switch away is evidence, and it has no sample gap to show its loss.
+            return OutboxMessage(
+                task=messages.RECORD_AGENT_EVENT, size=len(str(detail)), args=args, durable=True
+            )
+
+        return self._submit(build)
+
+    def session_closed(self, *, report: dict) -> Future:
+        """`report` is messages.session_closed(); durable, because finalize waits for it."""
+
+        def build() -> OutboxMessage:
+            return OutboxMessage(
+                task=messages.MEDIA_SESSION_CLOSED,
+                size=len(str(report)),
+                args=[report],
+                durable=True,
+            )
 
         return self._submit(build)
 
@@ -118,9 +138,20 @@ class SamplePublisher:
         self._outbox.close()
 
 
+def send_task(name: str, args: list) -> None:
+    # No retry inside kombu: the outbox's hold time is the one retry policy.
+    current_app.send_task(name, args=args, retry=False)
+
+
 def _sample(
     kind: str, session_id: str, seq: int, media_time: float, duration_s: float, content: str
 ) -> OutboxMessage:
-    """One item of an `analyze_samples` batch (the task documents the fields)."""
-    item = sample_item(kind, session_id, seq, media_time, duration_s, content)
-    return OutboxMessage(task=analyze_samples, size=len(content), item=item)
+    item = messages.sample_item(
+        kind=kind,
+        session_id=session_id,
+        seq=seq,
+        media_time=media_time,
+        duration_s=duration_s,
+        content=content,
+    )
+    return OutboxMessage(task=messages.ANALYZE_SAMPLES, size=len(content), item=item)

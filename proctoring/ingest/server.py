@@ -1,6 +1,12 @@
-"""The media process: answers offers from Redis, owns its peer connections, reports closures."""
+"""The media process: answers offers from Redis, owns its peer connections, reports closures.
+
+A pure adapter: it talks to the rest of the server only through Redis (offers, control) and
+Celery task messages sent by name (proctoring.messages). It never touches the database, the
+services or the analysis models.
+"""
 
 import asyncio
+import datetime as dt
 import json
 import logging
 import os
@@ -8,7 +14,6 @@ import socket
 import tempfile
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import aiortc.exceptions
@@ -16,17 +21,14 @@ import redis
 import redis.asyncio as aioredis
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.core.files import File
+from django.core.files.storage import default_storage
 
-from proctoring.ingest import ice, memory, rpc
+from proctoring import messages
+from proctoring.ingest import ice, memory
 from proctoring.ingest.publisher import SamplePublisher
 from proctoring.ingest.recording import SessionRecorder
 from proctoring.ingest.session import IngestSession
-from proctoring.services.observations import (
-    analysis_gaps_record,
-    media_session_attach_recording,
-    media_session_close,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +59,6 @@ class MediaServer:
         self.sessions: dict[str, IngestSession] = {}
         self._answering = 0  # offers taken but not yet answered: they count against the cap
         self._publisher = SamplePublisher()
-        # Django's ORM is synchronous: database writes run on their own thread.
-        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db")
         self._redis = aioredis.from_url(settings.REDIS_URL)
         self._stopping = asyncio.Event()
 
@@ -76,12 +76,9 @@ class MediaServer:
             *(s.close("ingest_shutdown") for s in list(self.sessions.values())),
             return_exceptions=True,
         )
-        await self._redis.zrem(rpc.NODES_KEY, self.node)
+        await self._redis.zrem(messages.NODES_KEY, self.node)
         await self._redis.aclose()
         self._publisher.shutdown()
-        # Django connections belong to the thread that opened them.
-        await asyncio.get_running_loop().run_in_executor(self._db, connections.close_all)
-        self._db.shutdown(wait=True)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -101,8 +98,8 @@ class MediaServer:
 
     async def _heartbeat(self) -> None:
         while True:
-            await self._redis.zadd(rpc.NODES_KEY, {self.node: time.time()})
-            await asyncio.sleep(rpc.HEARTBEAT_INTERVAL_S)
+            await self._redis.zadd(messages.NODES_KEY, {self.node: time.time()})
+            await asyncio.sleep(messages.HEARTBEAT_INTERVAL_S)
 
     async def _trim_heap(self) -> None:
         """Decoded frames come and go by the megabyte; give their freed pages back."""
@@ -120,7 +117,7 @@ class MediaServer:
                 # ingest_unavailable after its offer timeout and the agent tries again.
                 await asyncio.sleep(POLL_TIMEOUT_S)
                 continue
-            popped = await self._redis.blpop([rpc.OFFERS_KEY], timeout=POLL_TIMEOUT_S)
+            popped = await self._redis.blpop([messages.OFFERS_KEY], timeout=POLL_TIMEOUT_S)
             if popped is not None:
                 self._answering += 1
                 asyncio.create_task(self._answer(json.loads(popped[1])))
@@ -131,7 +128,7 @@ class MediaServer:
         return bool(limit) and len(self.sessions) + self._answering >= limit
 
     async def _serve_control(self) -> None:
-        key = rpc.CONTROL_KEY.format(node=self.node)
+        key = messages.CONTROL_KEY.format(node=self.node)
         while True:
             popped = await self._redis.blpop([key], timeout=POLL_TIMEOUT_S)
             if popped is None:
@@ -140,17 +137,18 @@ class MediaServer:
             session = self.sessions.get(message.get("session_id"))
             if session is None:
                 continue
-            if message.get("op") == "close":
+            op = message.get("op")
+            if op == messages.ControlOp.CLOSE:
                 session.close(message.get("reason", "requested"))
-            elif message.get("op") == "push":
+            elif op == messages.ControlOp.PUSH:
                 session.push(message.get("message", {}))
-            elif message.get("op") == "sample_now":
+            elif op == messages.ControlOp.SAMPLE_NOW:
                 session.sample_video_now()
 
     async def _reply(self, message: dict, body: dict) -> None:
         key = message["reply_to"]
         await self._redis.rpush(key, json.dumps(body))
-        await self._redis.expire(key, rpc.REPLY_TTL_S)
+        await self._redis.expire(key, messages.REPLY_TTL_S)
 
     async def _answer(self, message: dict) -> None:
         try:
@@ -188,7 +186,8 @@ class MediaServer:
             # Closed before anything else awaits: aiortc has scheduled its connect task already,
             # which, let run on a half-read offer, fails and logs a traceback at ERROR.
             await _close_refused(pc)
-            await self._reply(message, {"ok": False, "code": "invalid_sdp", "message": reason})
+            refusal = {"ok": False, "code": messages.REFUSED_INVALID_SDP, "message": reason}
+            await self._reply(message, refusal)
             return
         if recorder is not None:
             try:
@@ -207,7 +206,7 @@ class MediaServer:
         logger.exception("session %s: the recording could not be started", message["session_id"])
         body = {
             "ok": False,
-            "code": "recording_unavailable",
+            "code": messages.REFUSED_RECORDING,
             "message": "This media ingest cannot record the session now; try again shortly.",
         }
         if pc is not None:
@@ -216,8 +215,17 @@ class MediaServer:
 
     async def _session_closed(self, session: IngestSession, reason: str) -> None:
         self.sessions.pop(session.session_id, None)
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._db, _record_close, session, reason)
+        ended_at = dt.datetime.now(dt.UTC).isoformat()
+        recording = await asyncio.to_thread(_store_recording, session)
+        report = messages.session_closed(
+            session_id=session.session_id,
+            samples_enqueued=session.enqueued,
+            reason=reason,
+            ended_at=ended_at,
+            dropped=session.dropped,
+            recording=recording,
+        )
+        self._publisher.session_closed(report=report)
 
 
 async def _close_refused(pc: RTCPeerConnection) -> None:
@@ -251,17 +259,18 @@ def _recorder_for(message: dict) -> SessionRecorder | None:
     return SessionRecorder(RECORDING_SPOOL / f"{message['session_id']}.webm")
 
 
-def _record_close(session: IngestSession, reason: str) -> None:
-    close_old_connections()
-    media_session_close(
-        session_id=session.session_id, samples_enqueued=session.enqueued, reason=reason
-    )
-    if session.dropped:
-        analysis_gaps_record(session_id=session.session_id, spans=session.dropped)
-    if session.recording is not None:
-        # Through the storage API, so recordings land on S3-compatible storage by setting.
+def _store_recording(session: IngestSession) -> str | None:
+    """Hand the spooled recording to the storage backend (S3-compatible storage by setting), and
+    return its stored name for the close report. A recording that cannot be stored stays in the
+    spool for the operator, and the failure is logged."""
+    if session.recording is None:
+        return None
+    folder = dt.datetime.now(dt.UTC).strftime(messages.RECORDING_FOLDER)
+    try:
         with session.recording.open("rb") as stream:
-            media_session_attach_recording(
-                session_id=session.session_id, name=session.recording.name, stream=stream
-            )
-        session.recording.unlink(missing_ok=True)
+            stored = default_storage.save(f"{folder}/{session.recording.name}", File(stream))
+    except OSError:
+        logger.exception("session %s: the recording could not be stored", session.session_id)
+        return None
+    session.recording.unlink(missing_ok=True)
+    return stored

@@ -12,6 +12,7 @@ from aiortc import MediaStreamTrack, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError
 from django.conf import settings
 
+import protocol
 from proctoring.ingest.publisher import SamplePublisher
 from proctoring.ingest.recording import SessionRecorder
 from proctoring.ingest.sampling import AudioWindower, FrameSampler, TrackClock
@@ -25,8 +26,10 @@ DRAIN_TIMEOUT_S = 5.0
 # A candidate's machine is not trusted: bound what one session may send on its events channel.
 MAX_EVENT_BYTES = 4096
 MAX_EVENTS_PER_MINUTE = 120
-PHOTO_REQUEST, SWITCHED_AWAY = 5003, 5005
-RECORDED_EVENT_CODES = frozenset({5005, 5006, 5007, 5008})
+EVENT_CODES = protocol.client_event_codes()
+PHOTO_REQUEST, SWITCHED_AWAY = EVENT_CODES["RANDOM_PHOTO"], EVENT_CODES["SWITCHED_AWAY"]
+# Events the server records on the attempt (the rest only steer the ingest, like a photo request).
+RECORDED_EVENT_CODES = protocol.client_event_codes_recording("violation")
 
 
 class IngestSession:

@@ -8,14 +8,16 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+import protocol
 from proctoring.models import Attempt, Evidence, EvidenceKind, MediaSession, Violation
 from proctoring.statuses import AttemptStatus, ViolationType
 
 logger = logging.getLogger(__name__)
 
-SWITCHED_AWAY, RETURNED, MULTIPLE_MONITORS, TRACK_ENDED = 5005, 5006, 5007, 5008
-PHOTO_REQUEST = 5003
-RECORDED_CODES = frozenset({SWITCHED_AWAY, RETURNED, MULTIPLE_MONITORS, TRACK_ENDED})
+EVENT_CODES = protocol.client_event_codes()
+SWITCHED_AWAY, RETURNED = EVENT_CODES["SWITCHED_AWAY"], EVENT_CODES["RETURNED"]
+MULTIPLE_MONITORS = EVENT_CODES["MULTIPLE_MONITORS"]
+RECORDED_CODES = protocol.client_event_codes_recording("violation")
 MAX_DETAIL_TEXT = 200
 
 

@@ -6,17 +6,13 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
-from proctoring import review_selectors, signing
-from proctoring.exceptions import NotFound, ProctoringError
+from proctoring import signing
+from proctoring.exceptions import InvalidLink, NotFound
 from proctoring.models import Client, Evidence
+from proctoring.selectors.evidence import evidence_get_for_link
 
 INVALID_LINK_MESSAGE = "This evidence link is invalid or has expired."
 FILE_GONE_MESSAGE = "This evidence file is no longer available."
-
-
-class InvalidLink(ProctoringError):
-    status_code = 403
-    code = "invalid_link"
 
 
 @dataclass(frozen=True)
@@ -38,7 +34,7 @@ def evidence_for_link(*, token: str) -> Evidence:
     if found is None:
         raise InvalidLink(INVALID_LINK_MESSAGE)
     client_id, evidence_id = found
-    evidence = review_selectors.evidence_get_for_link(client_id=client_id, evidence_id=evidence_id)
+    evidence = evidence_get_for_link(client_id=client_id, evidence_id=evidence_id)
     if evidence is None or not evidence.file.storage.exists(evidence.file.name):
         raise NotFound(FILE_GONE_MESSAGE, code="evidence_not_found")
     return evidence

@@ -1,69 +1,25 @@
-"""Record raw observations idempotently and turn them into violations as they arrive."""
+"""Observations: record what the models saw in each sample (once, whatever the redeliveries),
+judge it, and hand the flagged ones to the violations they confirm."""
 
-import datetime as dt
 import logging
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
-from django.core.files import File
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
+from proctoring import media_rpc
 from proctoring.analysis import findings
 from proctoring.analysis.thresholds import Thresholds
-from proctoring.ingest import rpc
-from proctoring.intervals import Span, merge_spans
-from proctoring.models import (
-    Attempt,
-    Evidence,
-    MediaSession,
-    Observation,
-    ObservationKind,
-    Violation,
-)
-from proctoring.selectors import attempt_thresholds
-from proctoring.statuses import AttemptStatus, ViolationType
+from proctoring.models import Attempt, MediaSession, Observation, ObservationKind
+from proctoring.selectors.attempts import attempt_thresholds
+from proctoring.services import violations
+from proctoring.services.observed import ObservationKey, Observed, observation_key
+from proctoring.statuses import AttemptStatus
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Sample:
-    """Where a sample sits: which session, its sequence number and its media time."""
-
-    session_id: uuid.UUID | str
-    seq: int
-    media_time: float
-    duration_s: float
-
-
-@dataclass(frozen=True)
-class EvidenceFile:
-    """What to keep if this sample starts a violation: a JPEG frame or a WAV clip."""
-
-    kind: str
-    extension: str
-    content: bytes
-    data: dict[str, Any]
-
-
-ObservationKey = tuple[str, str, int]  # (session id, kind, seq): one sample, recorded once
-
-
-@dataclass(frozen=True)
-class Observed:
-    """What the models saw in one sample, ready to record."""
-
-    kind: str
-    sample: Sample
-    data: dict[str, Any]
-    evidence: EvidenceFile | None = None
 
 
 @dataclass(frozen=True)
@@ -72,10 +28,6 @@ class _Judged:
     session: MediaSession
     thresholds: Thresholds
     finding: str
-
-
-def observation_key(*, kind: str, sample: Sample) -> ObservationKey:
-    return str(sample.session_id), str(kind), sample.seq
 
 
 def observations_recorded(*, keys: Iterable[ObservationKey]) -> set[ObservationKey]:
@@ -227,11 +179,6 @@ def _stream(item: _Judged) -> tuple[str, str]:
     return str(item.session.pk), item.observed.kind
 
 
-def _reach(th: Thresholds) -> int:
-    """How far from a sample K-of-N can look: the samples a new flag can confirm."""
-    return max(th.video_n, th.speech_n, th.noise_n)
-
-
 def _flags_nearby(items: Sequence[_Judged]) -> dict[tuple[str, str], list[Observation]]:
     """Every flagged observation within reach of the items, by stream: one query for the batch."""
     nearby: dict[tuple[str, str], list[Observation]] = defaultdict(list)
@@ -239,7 +186,7 @@ def _flags_nearby(items: Sequence[_Judged]) -> dict[tuple[str, str], list[Observ
         return nearby
     query = Q()
     for item in items:
-        reach, seq = _reach(item.thresholds), item.observed.sample.seq
+        reach, seq = violations.flag_reach(item.thresholds), item.observed.sample.seq
         query |= Q(
             session_id=item.session.pk,
             kind=item.observed.kind,
@@ -252,13 +199,17 @@ def _flags_nearby(items: Sequence[_Judged]) -> dict[tuple[str, str], list[Observ
 
 
 def _extend_violations(attempt: Attempt, item: _Judged, stream_flags: list[Observation]) -> None:
-    session, kind, seq = item.session, item.observed.kind, item.observed.sample.seq
-    started, seq_confirmed = _extend_confirmed(
-        attempt, session, kind, seq, item.thresholds, stream_flags
+    session, observed = item.session, item.observed
+    seq_confirmed = violations.violations_confirm_around(
+        attempt=attempt,
+        session=session,
+        kind=observed.kind,
+        seq=observed.sample.seq,
+        th=item.thresholds,
+        stream_flags=stream_flags,
+        evidence=observed.evidence,
     )
-    for violation in started:
-        _on_violation_started(attempt, session, violation, item.observed.evidence)
-    if kind == ObservationKind.VIDEO and not seq_confirmed:
+    if observed.kind == ObservationKind.VIDEO and not seq_confirmed:
         _request_early_sample(session)
 
 
@@ -269,154 +220,6 @@ def _request_early_sample(session: MediaSession) -> None:
     """
     if session.ingest_node and session.ended_at is None:
         transaction.on_commit(
-            lambda: rpc.request_early_sample(node=session.ingest_node, session_id=session.pk),
+            lambda: media_rpc.request_early_sample(node=session.ingest_node, session_id=session.pk),
             robust=True,  # a lost request costs latency only: the grid's sample still comes
         )
-
-
-def _extend_confirmed(
-    attempt, session, kind: str, seq: int, th: Thresholds, stream_flags: list[Observation]
-) -> tuple[list[Violation], bool]:
-    """Re-judge the samples around `seq` and union every confirmed one into a violation.
-
-    `stream_flags` are the stream's flagged observations around the batch's samples. Returns the
-    violations that started, and whether `seq` itself is confirmed.
-    """
-    reach = _reach(th)
-    nearby = [o for o in stream_flags if seq - reach < o.seq < seq + reach]
-    flags = {o.seq: o.finding for o in nearby}
-    confirmed = [o for o in nearby if findings.confirmed(flags, o.seq, th)]
-    started = []
-    for finding, span, details in _confirmed_runs(session, kind, confirmed):
-        violation, created = violation_extend(
-            attempt=attempt, type=finding, span=span, details=details
-        )
-        if created:
-            started.append(violation)
-    return started, any(o.seq == seq for o in confirmed)
-
-
-def _confirmed_runs(session, kind: str, confirmed: list) -> list[tuple[str, Span, dict]]:
-    """(finding, span, worst details) per run of confirmed samples within the merge gap.
-
-    One violation_extend per run instead of one per sample: the union is the same, the queries
-    and saves are not (up to 2N-1 samples are re-judged around each flagged one).
-    """
-    gap = settings.PROCTOR_MERGE_GAP_S
-    runs: list[tuple[str, Span, dict]] = []
-    for obs in sorted(confirmed, key=lambda o: (o.finding, o.attempt_time)):
-        span = Span(obs.attempt_time, obs.attempt_time + obs.duration_s)
-        row = findings.Row(
-            str(session.pk), kind, obs.seq, obs.attempt_time, obs.duration_s, obs.data, obs.finding
-        )
-        details = findings.details_for(row)
-        if runs and runs[-1][0] == obs.finding and runs[-1][1].touches(span, gap=gap):
-            _, last_span, last_details = runs[-1]
-            runs[-1] = (
-                obs.finding,
-                last_span.union(span),
-                findings.merge_details(last_details, details),
-            )
-        else:
-            runs.append((obs.finding, span, details))
-    return runs
-
-
-def violation_extend(
-    *, attempt: Attempt, type: str, span: Span, details: dict[str, Any]
-) -> tuple[Violation, bool]:
-    """Union the span into the attempt's violations of this type (caller holds the attempt lock)."""
-    gap = settings.PROCTOR_MERGE_GAP_S
-    # Through the related manager, so each row comes with `attempt` set: set_span reads its start
-    # time, which would otherwise cost one more query per extension.
-    touching = list(
-        attempt.violations.filter(
-            type=type, start_s__lte=span.end + gap, end_s__gte=span.start - gap
-        ).order_by("start_s", "id")
-    )
-    if not touching:
-        violation = Violation.for_span(
-            attempt=attempt, type=type, start_s=span.start, end_s=span.end, details=details
-        )
-        violation.save()
-        return violation, True
-    keep, *absorbed = touching
-    (merged,) = merge_spans([Span(v.start_s, v.end_s) for v in touching] + [span], gap=gap)
-    new_details = keep.details
-    for extra in [*(other.details for other in absorbed), details]:
-        new_details = findings.merge_details(new_details, extra)
-    if not absorbed and merged == Span(keep.start_s, keep.end_s) and new_details == keep.details:
-        return keep, False  # already covered: samples around a flagged one are re-judged
-    keep.details = new_details
-    keep.set_span(merged.start, merged.end)
-    keep.save(update_fields=["details", "start_s", "end_s", "started_at", "ended_at"])
-    if absorbed:
-        Violation.objects.filter(pk__in=[v.pk for v in absorbed]).delete()
-    return keep, False
-
-
-def _on_violation_started(attempt, session, violation: Violation, evidence: EvidenceFile | None):
-    if evidence is not None:
-        item = Evidence(
-            attempt=attempt,
-            type=violation.type,
-            kind=evidence.kind,
-            at_s=violation.start_s,
-            data=evidence.data,
-        )
-        item.file.save(
-            f"{uuid.uuid4().hex}.{evidence.extension}", ContentFile(evidence.content), save=True
-        )
-    message = {
-        "type": "violation",
-        "code": violation.code,
-        "violation": violation.type,
-        "start_s": round(violation.start_s, 2),
-    }
-    if session.ingest_node and session.ended_at is None:
-        transaction.on_commit(
-            lambda: rpc.request_push(
-                node=session.ingest_node, session_id=session.pk, message=message
-            )
-        )
-
-
-def media_session_close(
-    *,
-    session_id: uuid.UUID | str,
-    samples_enqueued: int,
-    reason: str,
-    ended_at: dt.datetime | None = None,
-) -> None:
-    """The ingest reports how many samples it handed over; finalize waits for that many."""
-    updated = MediaSession.objects.filter(pk=session_id, ended_at__isnull=True).update(
-        ended_at=ended_at or timezone.now(),
-        samples_enqueued=samples_enqueued,
-        close_reason=reason[:64],
-    )
-    if updated:
-        logger.info("session %s closed (%s): %d samples", session_id, reason, samples_enqueued)
-
-
-def media_session_attach_recording(*, session_id: uuid.UUID | str, name: str, stream) -> None:
-    session = MediaSession.objects.get(pk=session_id)
-    session.recording.save(name, File(stream), save=True)
-
-
-def analysis_gaps_record(*, session_id: uuid.UUID | str, spans: list[tuple[float, float]]) -> None:
-    """Samples the ingest had to drop become visible gaps, never a silent loss."""
-    session = MediaSession.objects.select_related("attempt").get(pk=session_id)
-    attempt = session.attempt
-    merged = merge_spans([Span(start, end) for start, end in spans], gap=0.0)
-    for span in merged:
-        start, end = session.offset_s + span.start, session.offset_s + span.end
-        Violation.for_span(
-            attempt=attempt,
-            type=ViolationType.ANALYSIS_GAP,
-            start_s=start,
-            end_s=end,
-            details={"samples_dropped": len(spans)},
-        ).save()
-    logger.error(
-        "session %s: %d samples not analysed (%d gaps)", session_id, len(spans), len(merged)
-    )

@@ -15,6 +15,7 @@ from proctoring.models import (
     ViolationReview,
     WebhookEvent,
 )
+from proctoring.services import webhooks
 from proctoring.statuses import AttemptStatus
 
 logger = logging.getLogger(__name__)
@@ -72,9 +73,7 @@ def attempt_review_transition(
 
 
 def _enqueue_reviewed(attempt: Attempt) -> None:
-    from proctoring.services.webhooks import webhook_enqueue
-
-    webhook_enqueue(attempt=attempt, event=WebhookEvent.ATTEMPT_REVIEWED)
+    webhooks.webhook_enqueue(attempt=attempt, event=WebhookEvent.ATTEMPT_REVIEWED)
 
 
 @transaction.atomic

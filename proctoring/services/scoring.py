@@ -1,4 +1,5 @@
-"""Finalize a stopped attempt (wait for its analysis, rebuild violations, score) and re-score."""
+"""Scoring: finalize a stopped attempt (wait for its analysis, rebuild its violations, score it,
+tell the integrator) and re-score one later."""
 
 import logging
 from typing import Any
@@ -8,100 +9,15 @@ from django.db import transaction
 from django.utils import timezone
 
 import trust_score
-from proctoring import selectors
-from proctoring.analysis import findings
 from proctoring.analysis.thresholds import Thresholds
 from proctoring.exceptions import Conflict, ValidationFailed
-from proctoring.models import (
-    Attempt,
-    AttemptAuditEntry,
-    Observation,
-    Violation,
-    ViolationReview,
-)
-from proctoring.services.agent_events import away_close
-from proctoring.services.attempts import attempt_transition, media_sessions_reap
-from proctoring.statuses import (
-    ANALYSIS_TYPES,
-    UNSCORED_TYPES,
-    AttemptStatus,
-    EvidenceStatus,
-    ViolationType,
-)
+from proctoring.models import Attempt, AttemptAuditEntry, WebhookEvent
+from proctoring.selectors import attempts as attempt_selectors
+from proctoring.selectors.violations import attempt_violations
+from proctoring.services import agent_events, media_sessions, transitions, violations, webhooks
+from proctoring.statuses import UNSCORED_TYPES, AttemptStatus, EvidenceStatus, ViolationType
 
 logger = logging.getLogger(__name__)
-
-
-def _rows(attempt: Attempt, *, flagged_only: bool) -> list[findings.Row]:
-    query = Observation.objects.filter(attempt=attempt)
-    if flagged_only:
-        query = query.exclude(finding="")
-    fields = ("session_id", "kind", "seq", "attempt_time", "duration_s", "data", "finding")
-    return [
-        findings.Row(str(session), kind, seq, t, duration, data, finding)
-        for session, kind, seq, t, duration, data, finding in query.values_list(*fields)
-    ]
-
-
-def attempt_violations_rebuild(
-    *, attempt: Attempt, thresholds: Thresholds, recompute: bool
-) -> None:
-    """Replace the model-derived violations with those the observations support under `thresholds`.
-
-    Without `recompute`, the findings stored when each sample arrived are used (fast: only the
-    flagged rows are read); with it, every observation is judged again. No model runs either way.
-    """
-    rows = _rows(attempt, flagged_only=not recompute)
-    found = findings.incidents(
-        rows, thresholds, gap=settings.PROCTOR_MERGE_GAP_S, recompute=recompute
-    )
-    Violation.objects.filter(attempt=attempt, type__in=ANALYSIS_TYPES).delete()
-    Violation.objects.bulk_create(
-        Violation.for_span(
-            attempt=attempt,
-            type=i.type,
-            start_s=i.start,
-            end_s=i.end,
-            details=i.details,
-            observation_count=i.observations,
-        )
-        for i in found
-    )
-    _reviews_relink(attempt)
-
-
-def _reviews_relink(attempt: Attempt) -> None:
-    """Give each verdict whose violation a rebuild replaced to the new violation of its type that
-    overlaps its span the most, so a re-score does not leave reviewed violations unreviewed.
-
-    The review keeps the span that was judged; a verdict nothing overlaps any more stays
-    unlinked (still counted in the detector's precision, which reads the copied span).
-    """
-    orphans = list(
-        ViolationReview.objects.filter(
-            attempt=attempt, violation__isnull=True, type__in=ANALYSIS_TYPES
-        ).order_by("start_s", "pk")
-    )
-    if not orphans:
-        return
-    free = list(
-        Violation.objects.filter(attempt=attempt, type__in=ANALYSIS_TYPES, review__isnull=True)
-    )
-    relinked = []
-    for review in orphans:
-        best = max(free, key=lambda v: _shared_seconds(v, review), default=None)
-        if best is not None and _shared_seconds(best, review) > 0:
-            review.violation = best
-            free.remove(best)
-            relinked.append(review)
-    # bulk_update leaves `at` (auto_now) alone: the verdict was given when it was given.
-    ViolationReview.objects.bulk_update(relinked, ["violation"])
-
-
-def _shared_seconds(violation: Violation, review: ViolationReview) -> float:
-    if violation.type != review.type:
-        return 0.0
-    return min(violation.end_s, review.end_s) - max(violation.start_s, review.start_s)
 
 
 def attempt_score_compute(
@@ -110,7 +26,7 @@ def attempt_score_compute(
     """Score from stored violations only: re-scoring never re-runs the models."""
     spans = [
         trust_score.ViolationSpan(type=v.type, start_s=v.start_s, end_s=v.end_s)
-        for v in selectors.attempt_violations(attempt=attempt).exclude(type__in=UNSCORED_TYPES)
+        for v in attempt_violations(attempt=attempt).exclude(type__in=UNSCORED_TYPES)
     ]
     test_seconds = (attempt.finished_at - attempt.started_at).total_seconds()
     return trust_score.score(violations=spans, test_seconds=test_seconds, profile=profile)
@@ -137,18 +53,20 @@ def attempt_finalize(*, attempt_id: int) -> bool:
     attempt = Attempt.objects.select_for_update().select_related("client").get(pk=attempt_id)
     if attempt.status != AttemptStatus.STOPPING:
         return True
-    media_sessions_reap(attempt=attempt)
-    pending = selectors.attempt_analysis_pending(attempt=attempt)
+    media_sessions.media_sessions_reap(attempt=attempt)
+    pending = attempt_selectors.attempt_analysis_pending(attempt=attempt)
     if pending != 0 and not _finalize_deadline_passed(attempt):
         return False
-    thresholds = selectors.attempt_thresholds(attempt=attempt)
-    attempt_violations_rebuild(attempt=attempt, thresholds=thresholds, recompute=False)
+    thresholds = attempt_selectors.attempt_thresholds(attempt=attempt)
+    violations.attempt_violations_rebuild(attempt=attempt, thresholds=thresholds, recompute=False)
     # Still away from the test window at stop: the away interval ends with the test.
-    away_close(attempt=attempt, at_s=(attempt.finished_at - attempt.started_at).total_seconds())
+    agent_events.away_close(
+        attempt=attempt, at_s=(attempt.finished_at - attempt.started_at).total_seconds()
+    )
     _store_score(
         attempt,
         attempt_score_compute(
-            attempt=attempt, profile=selectors.attempt_score_profile(attempt=attempt)
+            attempt=attempt, profile=attempt_selectors.attempt_score_profile(attempt=attempt)
         ),
     )
     gaps = attempt.violations.filter(type=ViolationType.ANALYSIS_GAP).exists()
@@ -162,7 +80,8 @@ def attempt_finalize(*, attempt_id: int) -> bool:
         if complete
         else f"scored with analysis incomplete (pending={pending}, gaps={gaps})"
     )
-    attempt_transition(attempt=attempt, to_status=AttemptStatus.STOPPED, reason=reason)
+    transitions.attempt_transition(attempt=attempt, to_status=AttemptStatus.STOPPED, reason=reason)
+    webhooks.webhook_enqueue(attempt=attempt, event=WebhookEvent.ATTEMPT_SCORED)
     return True
 
 
@@ -192,11 +111,11 @@ def attempt_rescore(
         if score_profile is not None:
             trust_score.Profile.from_dict(score_profile)
             attempt.score_profile = score_profile
-        th = selectors.attempt_thresholds(attempt=attempt)
-        profile = selectors.attempt_score_profile(attempt=attempt)
+        th = attempt_selectors.attempt_thresholds(attempt=attempt)
+        profile = attempt_selectors.attempt_score_profile(attempt=attempt)
     except ValueError as exc:
         raise ValidationFailed(str(exc)) from exc
-    attempt_violations_rebuild(attempt=attempt, thresholds=th, recompute=True)
+    violations.attempt_violations_rebuild(attempt=attempt, thresholds=th, recompute=True)
     _store_score(attempt, attempt_score_compute(attempt=attempt, profile=profile))
     attempt.save(
         update_fields=[

@@ -8,18 +8,10 @@ from typing import Any
 import httpx
 from django.conf import settings
 from django.db import transaction
-from django.db.models.signals import post_save
 from django.utils import timezone
 
-from proctoring import signing
-from proctoring.models import (
-    Attempt,
-    AttemptStatusChange,
-    DeliveryStatus,
-    WebhookDelivery,
-    WebhookEvent,
-)
-from proctoring.statuses import AttemptStatus
+from proctoring import messages, signing, task_queue
+from proctoring.models import Attempt, DeliveryStatus, WebhookDelivery
 
 logger = logging.getLogger(__name__)
 USER_AGENT = "open-proctor-webhooks/1"
@@ -62,9 +54,7 @@ def webhook_enqueue(*, attempt: Attempt, event: str) -> WebhookDelivery | None:
 
 
 def _send_on_commit(delivery: WebhookDelivery) -> None:
-    from proctoring.tasks_webhooks import deliver_webhook
-
-    transaction.on_commit(lambda: deliver_webhook.delay(str(delivery.pk)))
+    task_queue.enqueue_on_commit(messages.DELIVER_WEBHOOK, str(delivery.pk))
 
 
 def webhook_body(delivery: WebhookDelivery) -> bytes:
@@ -133,15 +123,3 @@ def webhook_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
     delivery.save(update_fields=["status", "tries", "last_error"])
     _send_on_commit(delivery)
     return delivery
-
-
-def _on_status_change(sender, instance: AttemptStatusChange, created: bool, **kwargs) -> None:
-    # attempt_transition writes this row when finalize scores an attempt.
-    if created and instance.to_status == AttemptStatus.STOPPED:
-        attempt = Attempt.objects.select_related("client").get(pk=instance.attempt_id)
-        webhook_enqueue(attempt=attempt, event=WebhookEvent.ATTEMPT_SCORED)
-
-
-post_save.connect(
-    _on_status_change, sender=AttemptStatusChange, dispatch_uid="proctoring.webhooks.scored"
-)

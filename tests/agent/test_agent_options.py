@@ -15,7 +15,12 @@ def _error(options) -> AgentError:
 
 
 def test_defaults_are_the_sdks():
-    assert validate_options(None) == {"trackingOptions": TRACKING_DEFAULTS}
+    assert validate_options(None) == {
+        "trackingOptions": TRACKING_DEFAULTS,
+        "userDetails": {},
+        "lookupKey": "",
+        "testDuration": None,
+    }
     assert validate_options({})["trackingOptions"] == {
         "audio": True,
         "numHumans": True,
@@ -82,7 +87,7 @@ def test_unknown_names_are_refused_by_name(options, message):
         ({"userDetails": {"name": 3}}, "option 'userDetails.name' must be a string, got int"),
         ({"lookupKey": 7}, "option 'lookupKey' must be a string, got int"),
         ({"testDuration": "60"}, "option 'testDuration' must be an integer, got str"),
-        ({"testDuration": 0}, "option 'testDuration' must be at least 1, got 0"),
+        ({"testDuration": 0}, "option 'testDuration' must be between 1 and 1440, got 0"),
         ([], "options must be an object, got list"),
     ],
 )

@@ -8,7 +8,7 @@ import pytest
 from aiortc import RTCPeerConnection
 from django.conf import settings
 
-from proctoring.ingest import rpc
+from proctoring import media_rpc, messages
 
 INGEST_START_TIMEOUT_S = 10.0
 INGEST_STOP_TIMEOUT_S = 20.0
@@ -40,7 +40,7 @@ def offer() -> dict[str, str]:
 def ingest(redis_client, transactional_db):
     """A real MediaServer answering offers on its own event loop thread; stopped afterwards with
     every peer connection closed and the loop closed, so nothing outlives the test."""
-    redis_client.delete(rpc.NODES_KEY, rpc.OFFERS_KEY)
+    redis_client.delete(messages.NODES_KEY, messages.OFFERS_KEY)
     loop = asyncio.new_event_loop()
     server = loop.run_until_complete(_make_server())
     thread = threading.Thread(
@@ -48,7 +48,7 @@ def ingest(redis_client, transactional_db):
     )
     thread.start()
     deadline = time.monotonic() + INGEST_START_TIMEOUT_S
-    while not rpc.live_nodes(redis_client):
+    while not media_rpc.live_nodes(redis_client):
         assert thread.is_alive() and time.monotonic() < deadline, "the ingest did not start"
         time.sleep(0.05)
     yield server
@@ -57,7 +57,7 @@ def ingest(redis_client, transactional_db):
     assert not thread.is_alive(), "the ingest did not stop"
     _close_loop(loop)
     assert not server.sessions, "the ingest stopped with sessions still open"
-    redis_client.delete(rpc.NODES_KEY, rpc.OFFERS_KEY)
+    redis_client.delete(messages.NODES_KEY, messages.OFFERS_KEY)
     _drop_queued_tasks(redis_client)
 
 
@@ -95,10 +95,35 @@ def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
 
 
 @pytest.fixture
+def tasks_inline(monkeypatch) -> list[str]:
+    """Tasks enqueued by name run at once, through their real Celery task, instead of going to
+    the broker; returns the names run, in order."""
+    from celery import current_app
+
+    import proctoring.tasks  # noqa: F401 (registers every task by name)
+    from proctoring import task_queue
+
+    ran: list[str] = []
+
+    def run(name: str, *args) -> None:
+        ran.append(name)
+        current_app.tasks[name].apply(args=list(args), throw=True)
+
+    monkeypatch.setattr(task_queue, "enqueue", run)
+    return ran
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    """Evidence files go to this test's own folder."""
+    settings.MEDIA_ROOT = tmp_path
+
+
+@pytest.fixture
 def live_ingest(redis_client):
     """The sessions' ingest process heartbeats, as a running `run_media` does."""
     from tests.proctoring.factories import LIVE_NODE
 
-    redis_client.zadd(rpc.NODES_KEY, {LIVE_NODE: time.time() + 3600})
+    redis_client.zadd(messages.NODES_KEY, {LIVE_NODE: time.time() + 3600})
     yield
-    redis_client.zrem(rpc.NODES_KEY, LIVE_NODE)
+    redis_client.zrem(messages.NODES_KEY, LIVE_NODE)

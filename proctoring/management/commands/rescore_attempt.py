@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from proctoring.exceptions import ProctoringError
 from proctoring.models import Client
-from proctoring.selectors import attempt_get_for_client
+from proctoring.selectors.attempts import attempt_get_for_client
 from proctoring.services.scoring import attempt_rescore
 
 

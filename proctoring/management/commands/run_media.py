@@ -4,6 +4,7 @@ import asyncio
 import signal
 
 from django.conf import settings
+from django.core.checks import Tags
 from django.core.management.base import BaseCommand
 
 from proctoring.ingest import ice, jitter, memory
@@ -12,6 +13,15 @@ from proctoring.ingest.server import MediaServer
 
 class Command(BaseCommand):
     help = "Answer WebRTC offers and stream sampled media to the analysis workers."
+    # Not the model checks (no model runs here) nor the URL checks (they load the web's views):
+    # the media process stays a pure adapter (tests/proctoring/ingest/test_pure_adapter.py).
+    requires_system_checks = [
+        Tags.caches,
+        Tags.compatibility,
+        Tags.models,
+        Tags.security,
+        Tags.signals,
+    ]
 
     def handle(self, *args, **options) -> None:
         ice.use_host_addresses(settings.PROCTOR_ICE_HOST_ADDRESSES)

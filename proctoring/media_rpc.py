@@ -1,0 +1,104 @@
+"""The web and worker side of the media RPC: hand an offer to a media process and wait for its
+answer, send control messages to the process that owns a session, list the live ones.
+
+The wire format (Redis keys, operations) is in proctoring.messages, which the media process reads
+too; capacity grows by adding media processes (decisions/0001).
+"""
+
+import json
+import time
+import uuid
+from typing import Any
+
+import redis
+from django.conf import settings
+
+from proctoring.exceptions import IngestUnavailable, InvalidSdp
+from proctoring.messages import (
+    CONTROL_KEY,
+    CONTROL_TTL_S,
+    NODE_STALE_S,
+    NODES_KEY,
+    OFFERS_KEY,
+    REFUSED_INVALID_SDP,
+    REPLY_KEY,
+    ControlOp,
+)
+
+# redis-py gives up reading after 5 s by default; the wait for an answer must outlast the offer
+# timeout, or a slow answer ends as a socket error rather than as "the ingest did not answer".
+SOCKET_MARGIN_S = 5.0
+
+_pool: redis.ConnectionPool | None = None
+
+
+def sync_redis() -> redis.Redis:
+    global _pool
+    if _pool is None:
+        _pool = redis.ConnectionPool.from_url(
+            settings.REDIS_URL, socket_timeout=settings.PROCTOR_OFFER_TIMEOUT_S + SOCKET_MARGIN_S
+        )
+    return redis.Redis(connection_pool=_pool)
+
+
+def live_nodes(client: redis.Redis, *, now: float | None = None) -> list[str]:
+    now = time.time() if now is None else now
+    members = client.zrangebyscore(NODES_KEY, now - NODE_STALE_S, "+inf")
+    return [m.decode() for m in members]
+
+
+def request_answer(
+    *, session_id: uuid.UUID, attempt_id: int, offer: dict[str, str], record: bool = False
+) -> dict[str, Any]:
+    """Hand an SDP offer to an ingest process and wait for its answer: {'node', 'answer'}."""
+    timeout = settings.PROCTOR_OFFER_TIMEOUT_S
+    reply_key = REPLY_KEY.format(session_id=session_id)
+    message = {
+        "session_id": str(session_id),
+        "attempt_id": attempt_id,
+        "offer": offer,
+        "record": record,
+        "reply_to": reply_key,
+        # An ingest that picks the offer up after the web gave up must not answer it.
+        "expires_at": time.time() + timeout,
+    }
+    try:
+        client = sync_redis()
+        if not live_nodes(client):
+            raise IngestUnavailable("No media ingest process is running; try again shortly.")
+        client.rpush(OFFERS_KEY, json.dumps(message))
+        popped = client.blpop([reply_key], timeout=max(1, int(timeout)))
+    except redis.RedisError as exc:
+        raise IngestUnavailable("The media ingest cannot be reached; try again shortly.") from exc
+    if popped is None:
+        raise IngestUnavailable("The media ingest did not answer in time; try again shortly.")
+    reply = json.loads(popped[1])
+    if not reply.get("ok"):
+        if reply.get("code") == REFUSED_INVALID_SDP:
+            raise InvalidSdp(reply.get("message", "The SDP offer could not be used."))
+        raise IngestUnavailable(reply.get("message", "The media ingest refused the offer."))
+    return {"node": reply["node"], "answer": reply["answer"]}
+
+
+def request_close(*, node: str, session_id: uuid.UUID, reason: str) -> None:
+    message = {"op": ControlOp.CLOSE, "session_id": str(session_id), "reason": reason}
+    _send_control(node, message)
+
+
+def request_push(*, node: str, session_id: uuid.UUID, message: dict[str, Any]) -> None:
+    """Ask the ingest that owns the session to send `message` to the agent's events channel."""
+    body = {"op": ControlOp.PUSH, "session_id": str(session_id), "message": message}
+    _send_control(node, body)
+
+
+def request_early_sample(*, node: str, session_id: uuid.UUID) -> None:
+    """Ask the ingest that owns the session to sample its camera's next frame now."""
+    _send_control(node, {"op": ControlOp.SAMPLE_NOW, "session_id": str(session_id)})
+
+
+def _send_control(node: str, message: dict[str, Any]) -> None:
+    key = CONTROL_KEY.format(node=node)
+    with sync_redis().pipeline() as pipe:
+        pipe.rpush(key, json.dumps(message))
+        pipe.expire(key, CONTROL_TTL_S)
+        pipe.execute()

@@ -1,0 +1,44 @@
+"""Clients: the active client behind an id, the secrets that verify now, usage per month."""
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from proctoring import signing
+from proctoring.models import Attempt, Client
+
+
+def client_active(*, client_id: str) -> Client | None:
+    return Client.objects.filter(client_id=client_id, is_active=True).first()
+
+
+def client_secrets(*, client: Client) -> list[str]:
+    """The secrets that verify now: the current one, and the previous one during its grace."""
+    current = [signing.decrypt_secret(client.secret_encrypted)]
+    expires = client.previous_secret_expires_at
+    if client.previous_secret_encrypted and expires and expires > timezone.now():
+        return current + [signing.decrypt_secret(client.previous_secret_encrypted)]
+    return current
+
+
+def client_usage_by_month(*, client: Client) -> list[dict[str, Any]]:
+    """Attempts started and minutes proctored (start to finish) per calendar month (UTC)."""
+    span = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
+    rows = (
+        Attempt.objects.filter(client=client, started_at__isnull=False)
+        .annotate(month=TruncMonth("started_at"))
+        .values("month")
+        .annotate(attempts=Count("id"), proctored=Sum(span, filter=Q(finished_at__isnull=False)))
+        .order_by("month")
+    )
+    return [
+        {
+            "month": row["month"].strftime("%Y-%m"),
+            "attempts": row["attempts"],
+            "minutes": round((row["proctored"] or dt.timedelta()).total_seconds() / 60, 2),
+        }
+        for row in rows
+    ]

@@ -1,0 +1,116 @@
+"""Samples: run the models on a batch of frames and audio windows, and record what they saw
+(called by the analysis task)."""
+
+import functools
+import io
+import wave
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+
+from proctoring.analysis import audio, vision
+from proctoring.models import EvidenceKind, ObservationKind
+from proctoring.services.observations import observations_record, observations_recorded
+from proctoring.services.observed import (
+    EvidenceFile,
+    ObservationKey,
+    Observed,
+    Sample,
+    observation_key,
+)
+
+# Sub-window of the level meter: Silero's 32 ms step, so loud/quiet lines up with speech steps.
+LEVEL_STEP_SAMPLES = audio.WINDOW_SAMPLES
+LEVEL_DECIMALS = 1
+
+
+@dataclass(frozen=True)
+class MediaSample:
+    """A sample as the ingest sent it: a JPEG frame, or 16 kHz mono int16 PCM."""
+
+    kind: str
+    sample: Sample
+    content: bytes
+
+    @property
+    def key(self) -> ObservationKey:
+        return observation_key(kind=self.kind, sample=self.sample)
+
+
+@functools.cache
+def human_counter() -> vision.HumanCounter:
+    """One detector per worker process, loaded on first use and kept."""
+    return vision.load_counter(
+        settings.PROCTOR_DETECTOR,
+        model_dir=settings.PROCTOR_MODEL_DIR,
+        main_input=vision.parse_input_size(settings.PROCTOR_DETECTOR_INPUT),
+    )
+
+
+@functools.cache
+def voice_detector() -> audio.VoiceActivityDetector:
+    return audio.load_vad()
+
+
+def step_levels_dbfs(pcm: np.ndarray) -> list[float]:
+    """The level of every 32 ms step: tells a sustained noise from clicks and knocks."""
+    steps = len(pcm) // LEVEL_STEP_SAMPLES
+    return [
+        round(
+            audio.dbfs(pcm[i * LEVEL_STEP_SAMPLES : (i + 1) * LEVEL_STEP_SAMPLES]), LEVEL_DECIMALS
+        )
+        for i in range(steps)
+    ]
+
+
+def samples_analyze(*, samples: Sequence[MediaSample]) -> None:
+    """Run the models on a batch and record what they saw, skipping what is recorded already."""
+    recorded = observations_recorded(keys=[s.key for s in samples])
+    # A redelivered batch: the model already ran for these, and they are stored.
+    fresh = [s for s in samples if s.key not in recorded]
+    unknown = {s.kind for s in fresh} - {ObservationKind.VIDEO, ObservationKind.AUDIO}
+    if unknown:
+        raise ValueError(f"unknown sample kinds {sorted(unknown)}")
+    frames = [s for s in fresh if s.kind == ObservationKind.VIDEO]
+    windows = [s for s in fresh if s.kind == ObservationKind.AUDIO]
+    observed = [_video_frame_observed(sample=f.sample, jpeg=f.content) for f in frames]
+    observations_record(observed=observed + _audio_windows_observed(windows))
+
+
+def _video_frame_observed(*, sample: Sample, jpeg: bytes) -> Observed:
+    faces = [face.to_dict() for face in human_counter().detect(vision.decode_jpeg(jpeg))]
+    evidence = EvidenceFile(
+        kind=EvidenceKind.PHOTO, extension="jpg", content=jpeg, data={"faces": faces}
+    )
+    data = {"count": len(faces), "faces": faces}
+    return Observed(kind=ObservationKind.VIDEO, sample=sample, data=data, evidence=evidence)
+
+
+def _audio_windows_observed(windows: Sequence[MediaSample]) -> list[Observed]:
+    """All the batch's audio windows through the VAD together (one model call per 32 ms step)."""
+    pcms = [np.frombuffer(w.content, dtype=np.int16) for w in windows]
+    analyses = voice_detector().analyze_many(pcms)
+    return [
+        _audio_window_observed(sample=w.sample, pcm=pcm, data=analysis.to_dict())
+        for w, pcm, analysis in zip(windows, pcms, analyses, strict=True)
+    ]
+
+
+def _audio_window_observed(*, sample: Sample, pcm: np.ndarray, data: dict) -> Observed:
+    data["levels_dbfs"] = step_levels_dbfs(pcm)
+    evidence = EvidenceFile(
+        kind=EvidenceKind.AUDIO, extension="wav", content=wav_bytes(pcm), data={}
+    )
+    return Observed(kind=ObservationKind.AUDIO, sample=sample, data=data, evidence=evidence)
+
+
+def wav_bytes(samples: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(audio.SAMPLE_RATE)
+        out.writeframes(samples.astype(np.int16).tobytes())
+    return buffer.getvalue()

@@ -1,0 +1,20 @@
+"""Finalize a stopped attempt once its analysis is done."""
+
+from celery import shared_task
+from django.db import DatabaseError
+
+from proctoring import messages
+from proctoring.services.scoring import attempt_finalize
+
+FINALIZE_POLL_S = 0.5
+
+
+@shared_task(name=messages.FINALIZE_ATTEMPT, bind=True, acks_late=True, max_retries=None)
+def finalize_attempt(self, attempt_id: int) -> None:
+    try:
+        done = attempt_finalize(attempt_id=attempt_id)
+    except DatabaseError as exc:
+        raise self.retry(exc=exc, countdown=FINALIZE_POLL_S * 4) from exc
+    if not done:
+        # Analysis still pending: poll again instead of blocking a worker.
+        raise self.retry(countdown=FINALIZE_POLL_S)

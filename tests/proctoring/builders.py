@@ -1,0 +1,35 @@
+"""Request bodies and query strings as the clients send them: the one place tests build them."""
+
+import base64
+import hashlib
+import hmac
+import time
+
+from proctoring import signing
+from proctoring.services.clients import NewClient
+
+SESSIONS = "/api/v1/agent/sessions/"
+
+
+def agent_credentials(new_client: NewClient, attempt_id: str, *, secret: str | None = None):
+    """client_id, test_attempt_id and its HMAC (under `secret`, the client's own by default)."""
+    return {
+        "client_id": new_client.client.client_id,
+        "test_attempt_id": attempt_id,
+        "hashed_test_attempt_id": signing.hash_test_attempt_id(
+            client_secret=secret or new_client.client_secret, test_attempt_id=attempt_id
+        ),
+    }
+
+
+def session_body(new_client: NewClient, offer, *, attempt_id="t-1", **overrides) -> dict:
+    """A start/resume request with an SDP offer."""
+    return {**agent_credentials(new_client, attempt_id), "offer": offer, **overrides}
+
+
+def results_query(client_id: str, secret: str, ts: int | None = None, *, hex_form=False) -> dict:
+    """The results page's credential: a fresh timestamp and its HMAC."""
+    ts = int(time.time()) if ts is None else ts
+    digest = hmac.new(secret.encode(), str(ts).encode(), hashlib.sha256).digest()
+    hashed = digest.hex() if hex_form else base64.b64encode(digest).decode()
+    return {"clientId": client_id, "unixTimestamp": ts, "hashedUnixTimestamp": hashed}
