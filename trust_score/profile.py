@@ -10,6 +10,7 @@ from trust_score.defaults import (
     DEFAULT_SHAPE,
     DEFAULT_WEIGHTS,
     MAX_WEIGHT,
+    MIN_COUNT_WINDOW_SECONDS,
     MIN_LENGTH_FLOOR,
     MIN_SHAPE,
     MIN_TEST_SECONDS,
@@ -19,7 +20,7 @@ from trust_score.defaults import (
 from trust_score.violations import check_number
 
 PER_TYPE_KEYS = ("weights", "half_points")
-SCALAR_KEYS = ("shape", "min_test_seconds")
+SCALAR_KEYS = ("shape", "min_test_seconds", "min_count_window_seconds")
 PROFILE_KEYS = PER_TYPE_KEYS + SCALAR_KEYS
 
 
@@ -49,8 +50,12 @@ def _at_least(minimum: float) -> Callable[[str, object], float]:
 
 _PER_TYPE_CHECKS = {"weights": _weight, "half_points": _positive}
 # A shape below 1 makes the curve steepest at zero, so the tiniest glitch would cost the most
-# per unit; a minimum length below 1 s would let a fraction or rate divide by nearly nothing.
-_SCALAR_CHECKS = {"shape": _at_least(MIN_SHAPE), "min_test_seconds": _at_least(MIN_LENGTH_FLOOR)}
+# per unit; a floor below 1 s would let a fraction or rate divide by nearly nothing.
+_SCALAR_CHECKS = {
+    "shape": _at_least(MIN_SHAPE),
+    "min_test_seconds": _at_least(MIN_LENGTH_FLOOR),
+    "min_count_window_seconds": _at_least(MIN_LENGTH_FLOOR),
+}
 
 
 def _mapping(name: str, value: object) -> Mapping[str, Any]:
@@ -79,7 +84,10 @@ class Profile:
     weights: Mapping[str, float]
     half_points: Mapping[str, float]
     shape: float = DEFAULT_SHAPE
+    # Durations are a fraction of max(T, min_test_seconds); counts are per hour of
+    # max(T, min_count_window_seconds). ts-1 had one floor, min_test_seconds, for both.
     min_test_seconds: float = MIN_TEST_SECONDS
+    min_count_window_seconds: float = MIN_COUNT_WINDOW_SECONDS
 
     def __post_init__(self) -> None:
         for name in PER_TYPE_KEYS:
@@ -100,7 +108,9 @@ class Profile:
     def from_dict(cls, data: object, *, base: "Profile | None" = None) -> "Profile":
         """Override base (DEFAULT_PROFILE if None) with data; any key may be left out.
 
-        Raises ValueError naming the offending key for unknown keys or types and bad values.
+        An override written for ts-1 (some ts-1 types, shape, min_test_seconds) is valid as it is;
+        what it does not name keeps base's numbers. Raises ValueError naming the offending key
+        for unknown keys or types and bad values.
         """
         data = _mapping("profile", data)
         for key in data:

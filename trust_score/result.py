@@ -46,7 +46,10 @@ class Component:
 
 @dataclass(frozen=True, slots=True)
 class ScoreResult:
-    """score = max(0, 100 - points_lost), rounded to 1 decimal; lower is more suspicious."""
+    """score = max(0, 100 - points_lost), rounded to 1 decimal; lower is more suspicious.
+
+    100.0 only when nothing was scored: any scored evidence, however small, caps it at 99.9.
+    """
 
     score: float
     version: str
@@ -74,15 +77,16 @@ class ScoreResult:
 
     def table(self, *, all_components: bool = False) -> str:
         """A plain-text breakdown for reviewers and the docs; types without evidence left out."""
+        width = max(len(c.type) for c in self.components)
         lines = [
             f"{self.version}  score {self.score:.1f}  test {self.test_seconds:g} s",
-            f"{'type':<16} {'evidence':>10} {'measure':>9} {'weight':>6} {'lost':>6}",
+            f"{'type':<{width}} {'evidence':>10} {'measure':>9} {'weight':>6} {'lost':>6}",
         ]
         for c in self.components:
             if all_components or c.seconds or c.count:
                 lines.append(
-                    f"{c.type:<16} {c.evidence():>10} {c.measure_text():>9} "
+                    f"{c.type:<{width}} {c.evidence():>10} {c.measure_text():>9} "
                     f"{c.weight:>6g} {c.points_lost:>6.2f}"
                 )
-        lines.append(f"{'total':<16} {'':>10} {'':>9} {'':>6} {self.points_lost:>6.2f}")
+        lines.append(f"{'total':<{width}} {'':>10} {'':>9} {'':>6} {self.points_lost:>6.2f}")
         return "\n".join(lines)

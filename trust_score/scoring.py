@@ -19,6 +19,9 @@ from trust_score.violations import ViolationSpan, check_number
 
 FULL_SCORE = 100.0
 SCORE_DECIMALS = 1
+# The best score an attempt with any scored evidence can get: 100.0 means nothing was scored,
+# so a few unanalysed seconds in a long test never round to a clean-looking 100.
+BEST_WITH_EVIDENCE = FULL_SCORE - 10**-SCORE_DECIMALS
 
 
 def curve(u: float, shape: float) -> float:
@@ -53,19 +56,28 @@ def _group(violations: Iterable[ViolationSpan]) -> dict[str, list[Interval]]:
     return by_type
 
 
+def _lengths_ms(test_s: float, profile: Profile) -> tuple[int, int]:
+    """What durations and counts are measured against: the real length, or the floor if longer."""
+    test_ms = to_ms(test_s)
+    return (
+        max(test_ms, to_ms(profile.min_test_seconds)),
+        max(test_ms, to_ms(profile.min_count_window_seconds)),
+    )
+
+
 def _component(name: str, intervals: list[Interval], test_s: float, profile: Profile) -> Component:
+    # Clip to the real length, but measure against at least the profile's floor for the kind.
     clipped = clip_ms(intervals, test_s)
-    # Clip to the real length, but measure against at least the profile's minimum length.
-    length_ms = max(to_ms(test_s), to_ms(profile.min_test_seconds))
+    duration_ms, count_window_ms = _lengths_ms(test_s, profile)
     seconds: float | None = None
     count: int | None = None
     if name in DURATION_TYPES:
         covered = union_ms(clipped)
         seconds = covered / MS_PER_SECOND
-        measure = fraction(covered, length_ms)
+        measure = fraction(covered, duration_ms)
     else:
         count = len(clipped)
-        measure = per_hour(count, length_ms)
+        measure = per_hour(count, count_window_ms)
     weight, half_point = profile.weights[name], profile.half_points[name]
     return Component(
         type=name,
@@ -80,6 +92,18 @@ def _component(name: str, intervals: list[Interval], test_s: float, profile: Pro
     )
 
 
+def _rounded_score(points_lost: float, components: tuple[Component, ...]) -> float:
+    """100 - points lost, clamped to [0, 100] and rounded; below 100 if anything was scored.
+
+    "Anything scored" is decided on the measures, not on points_lost: a tiny measure can cost 0.0
+    points in floating point and must still not read as clean.
+    """
+    rounded = round(max(0.0, FULL_SCORE - points_lost), SCORE_DECIMALS)
+    if any(c.measure > 0 and c.weight > 0 for c in components):
+        return min(rounded, BEST_WITH_EVIDENCE)
+    return rounded
+
+
 def score(
     *,
     violations: Iterable[ViolationSpan],
@@ -89,7 +113,9 @@ def score(
     """Score an attempt: 100 is clean, lower is more suspicious (docs/trust-score.md).
 
     test_seconds is the attempt's length (finished_at - started_at); violations are in seconds
-    from its start and are clipped to it. Raises ValueError for an unknown violation type or a
+    from its start and are clipped to it. Missing coverage is passed in as violations too
+    (stream_missing, analysis_gap): the scorer cannot tell an unmonitored minute from a clean one,
+    so the caller must. Raises ValueError for an unknown violation type or a
     test length that isn't a number between 0 and MAX_TEST_SECONDS.
     """
     test_s = _check_test_seconds(test_seconds)
@@ -99,7 +125,7 @@ def score(
     # fsum is correctly rounded: more points lost in one component can't round to less in total.
     points_lost = math.fsum(component.points_lost for component in components)
     return ScoreResult(
-        score=round(max(0.0, FULL_SCORE - points_lost), SCORE_DECIMALS),
+        score=_rounded_score(points_lost, components),
         version=VERSION,
         components=components,
         profile=profile,

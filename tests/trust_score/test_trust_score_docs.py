@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 from trust_score import DEFAULT_PROFILE, TYPE_ORDER, VERSION
-from trust_score.defaults import DURATION_TYPES, MIN_TEST_SECONDS
+from trust_score.defaults import DURATION_TYPES, MIN_COUNT_WINDOW_SECONDS, MIN_TEST_SECONDS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "trust-score.md"
 TABLE_ROW = re.compile(r"^\| `(\w+)` \| (duration|count) \| ([\d.]+) \| ([\d.]+) \|", re.MULTILINE)
@@ -28,8 +28,9 @@ def test_defaults_table_matches_the_default_profile():
         assert float(half_point) == DEFAULT_PROFILE.half_points[name]
 
 
-def test_doc_names_the_version_and_the_minimum_length():
+def test_doc_names_the_version_and_both_floors():
     text = DOC.read_text()
 
     assert f"# Trust Score (version `{VERSION}`)" in text
     assert f"`T_min = {MIN_TEST_SECONDS:g}` s" in text
+    assert f"`C_min = {MIN_COUNT_WINDOW_SECONDS:g}` s" in text

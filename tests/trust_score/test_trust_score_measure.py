@@ -2,7 +2,7 @@
 
 import pytest
 
-from trust_score import ViolationSpan, score
+from trust_score import Profile, ViolationSpan, score
 from trust_score.measure import clip_ms, fraction, per_hour, union_ms
 
 
@@ -103,12 +103,31 @@ def test_each_count_span_is_one_event_even_when_they_overlap():
     assert _component(spans, 3600, "offline").count == 2
 
 
-def test_short_tests_are_measured_against_the_minimum_length():
+def test_short_tests_measure_durations_and_counts_against_their_own_floors():
+    # Durations against 1 minute, counts against 15 minutes.
     spans = [ViolationSpan("multiple_humans", 10, 11), ViolationSpan("tab_switch", 20, 20)]
     result = score(violations=spans, test_seconds=30)
 
-    assert result.component("multiple_humans").measure == 1 / 900
+    assert result.component("multiple_humans").measure == 1 / 60
     assert result.component("tab_switch").measure == 4.0
+
+
+def test_each_floor_is_a_profile_parameter():
+    spans = [ViolationSpan("no_face", 0, 20), ViolationSpan("offline", 5, 5)]
+    profile = Profile.from_dict({"min_test_seconds": 300, "min_count_window_seconds": 120})
+
+    result = score(violations=spans, test_seconds=20, profile=profile)
+
+    assert result.component("no_face").measure == 20 / 300
+    assert result.component("offline").measure == 30.0
+
+
+def test_tests_longer_than_both_floors_are_measured_against_their_length():
+    spans = [ViolationSpan("stream_missing", 0, 90), ViolationSpan("multiple_sessions", 5, 5)]
+    result = score(violations=spans, test_seconds=1800)
+
+    assert result.component("stream_missing").measure == 90 / 1800
+    assert result.component("multiple_sessions").measure == 2.0
 
 
 def test_a_zero_length_test_counts_instants_at_zero():

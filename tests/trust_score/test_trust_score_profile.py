@@ -29,6 +29,19 @@ from trust_score.defaults import DEFAULT_HALF_POINTS, DEFAULT_WEIGHTS
         ),
         ({"shape": 0.5}, "shape must be >= 1, got 0.5"),
         ({"min_test_seconds": 0}, "min_test_seconds must be >= 1, got 0"),
+        ({"min_count_window_seconds": 0.5}, "min_count_window_seconds must be >= 1, got 0.5"),
+        (
+            {"min_count_window_seconds": "15m"},
+            "min_count_window_seconds must be a finite number, got '15m'",
+        ),
+        (
+            {"weights": {"stream_missing": 101}},
+            "weights['stream_missing'] must be between 0 and 100, got 101",
+        ),
+        (
+            {"half_points": {"multiple_sessions": 0}},
+            "half_points['multiple_sessions'] must be > 0, got 0",
+        ),
         ({"weights": [1, 2]}, "weights must be a mapping, got list"),
         ([], "profile must be a mapping, got list"),
         (None, "profile must be a mapping, got NoneType"),
@@ -70,7 +83,13 @@ def test_custom_profile_round_trips_regardless_of_base():
 def test_to_dict_is_complete_and_in_type_order():
     data = DEFAULT_PROFILE.to_dict()
 
-    assert list(data) == ["weights", "half_points", "shape", "min_test_seconds"]
+    assert list(data) == [
+        "weights",
+        "half_points",
+        "shape",
+        "min_test_seconds",
+        "min_count_window_seconds",
+    ]
     assert list(data["weights"]) == list(TYPE_ORDER)
     assert list(data["half_points"]) == list(TYPE_ORDER)
 
@@ -85,6 +104,12 @@ def test_overrides_change_only_what_they_name():
     }
     assert profile.shape == DEFAULT_PROFILE.shape
     assert profile.min_test_seconds == DEFAULT_PROFILE.min_test_seconds
+    assert profile.min_count_window_seconds == DEFAULT_PROFILE.min_count_window_seconds
+
+
+def test_the_default_floors():
+    assert DEFAULT_PROFILE.min_test_seconds == 60.0
+    assert DEFAULT_PROFILE.min_count_window_seconds == 900.0
 
 
 def test_overrides_layer_on_a_base():
@@ -121,3 +146,65 @@ def test_the_default_profile_is_used_when_none_is_given():
     result = score(violations=[], test_seconds=60)
 
     assert result.profile is DEFAULT_PROFILE
+
+
+# What ts-1's DEFAULT_PROFILE.to_dict() was: a client may have stored it, in full, as its profile.
+TS1_FULL_PROFILE = {
+    "weights": {
+        "multiple_humans": 100.0,
+        "away": 65.0,
+        "speech": 55.0,
+        "no_face": 45.0,
+        "noise": 15.0,
+        "tab_switch": 70.0,
+        "monitor_change": 60.0,
+        "fullscreen_exit": 40.0,
+        "offline": 25.0,
+    },
+    "half_points": {
+        "multiple_humans": 0.025,
+        "away": 0.2,
+        "speech": 0.2,
+        "no_face": 0.25,
+        "noise": 0.3,
+        "tab_switch": 10.0,
+        "monitor_change": 10.0,
+        "fullscreen_exit": 10.0,
+        "offline": 10.0,
+    },
+    "shape": 2.0,
+    "min_test_seconds": 900.0,
+}
+
+
+def test_a_ts1_override_still_validates_and_applies():
+    override = {
+        "weights": {"speech": 0, "offline": 10},
+        "half_points": {"tab_switch": 5},
+        "shape": 3,
+        "min_test_seconds": 300,
+    }
+
+    profile = Profile.from_dict(override)
+
+    assert profile.weights["speech"] == 0.0
+    assert profile.weights["offline"] == 10.0
+    assert profile.half_points["tab_switch"] == 5.0
+    assert (profile.shape, profile.min_test_seconds) == (3.0, 300.0)
+    # What ts-1 did not have keeps the ts-2 defaults.
+    assert profile.weights["stream_missing"] == DEFAULT_WEIGHTS["stream_missing"]
+    assert profile.half_points["analysis_gap"] == DEFAULT_HALF_POINTS["analysis_gap"]
+    assert profile.min_count_window_seconds == 900.0
+
+
+def test_a_full_ts1_profile_still_validates_and_applies():
+    profile = Profile.from_dict(TS1_FULL_PROFILE)
+
+    assert {name: profile.weights[name] for name in TS1_FULL_PROFILE["weights"]} == (
+        TS1_FULL_PROFILE["weights"]
+    )
+    assert profile.min_test_seconds == 900.0
+    assert profile.weights["multiple_sessions"] == DEFAULT_WEIGHTS["multiple_sessions"]
+    # ts-1's 15-minute floor applies to durations again: a 20 s quiz without a face.
+    spans = [ViolationSpan("no_face", 0, 20)]
+    assert score(violations=spans, test_seconds=20, profile=profile).score == 99.6

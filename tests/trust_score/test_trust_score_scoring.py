@@ -12,27 +12,51 @@ from trust_score import (
     TYPES,
     VERSION,
     Component,
+    Profile,
     ScoreResult,
     ViolationSpan,
     curve,
     score,
 )
 
+# A second session is seen by the server, not detected: there is no glitch of it to forgive.
+GLITCH_TYPES = tuple(name for name in TYPE_ORDER if name != "multiple_sessions")
+
 
 def test_types_are_split_into_durations_and_counts():
-    assert {"no_face", "multiple_humans", "speech", "noise", "away"} == DURATION_TYPES
-    assert {"tab_switch", "monitor_change", "fullscreen_exit", "offline"} == COUNT_TYPES
+    assert {
+        "multiple_humans",
+        "stream_missing",
+        "away",
+        "speech",
+        "no_face",
+        "analysis_gap",
+        "noise",
+    } == DURATION_TYPES
+    assert {
+        "multiple_sessions",
+        "tab_switch",
+        "monitor_change",
+        "fullscreen_exit",
+        "offline",
+    } == COUNT_TYPES
     assert TYPES == DURATION_TYPES | COUNT_TYPES
     assert set(TYPE_ORDER) == TYPES
 
 
-def test_unknown_violation_types_are_refused_by_name():
-    spans = [ViolationSpan("tab_switch", 1, 1), ViolationSpan("random_photo", 5, 5)]
+def test_stream_missing_comes_right_after_multiple_humans():
+    assert TYPE_ORDER[:2] == ("multiple_humans", "stream_missing")
+
+
+# track_ended is a stored type the server must turn into stream_missing time, not pass on.
+@pytest.mark.parametrize("name", ["random_photo", "track_ended", "Stream_Missing", ""])
+def test_unknown_violation_types_are_refused_by_name(name):
+    spans = [ViolationSpan("tab_switch", 1, 1), ViolationSpan(name, 5, 5)]
 
     with pytest.raises(ValueError) as excinfo:
         score(violations=spans, test_seconds=60)
 
-    assert str(excinfo.value) == "unknown violation type: 'random_photo'"
+    assert str(excinfo.value) == f"unknown violation type: {name!r}"
 
 
 @pytest.mark.parametrize(
@@ -72,7 +96,7 @@ def test_clean_attempt_has_a_zero_component_per_type_in_order():
 
     assert isinstance(result, ScoreResult)
     assert result.score == 100.0
-    assert result.version == VERSION == "ts-1"
+    assert result.version == VERSION == "ts-2"
     assert result.points_lost == 0.0
     assert [c.type for c in result.components] == list(TYPE_ORDER)
     assert all(c.points_lost == 0.0 and c.measure == 0.0 for c in result.components)
@@ -140,8 +164,8 @@ def test_to_dict_is_json_safe_and_complete():
         "components",
         "profile",
     ]
-    assert data["version"] == "ts-1"
-    assert data["components"][1] == {
+    assert data["version"] == "ts-2"
+    assert data["components"][TYPE_ORDER.index("away")] == {
         "type": "away",
         "kind": "duration",
         "measure": 30 / 2400,
@@ -168,7 +192,7 @@ def test_curve_is_half_at_the_half_point_and_saturates(u, expected):
 
 
 def test_glitch_of_each_type_in_an_hour_costs_under_a_point():
-    for name in TYPE_ORDER:
+    for name in GLITCH_TYPES:
         result = score(violations=[ViolationSpan(name, 1000, 1002)], test_seconds=3600)
 
         assert result.points_lost < 1, name
@@ -180,3 +204,74 @@ def test_second_person_for_the_whole_hour_scores_near_zero():
 
     assert result.score <= 5
     assert result.score == 0.1
+
+
+def test_one_second_session_in_an_hour_costs_12_points():
+    result = score(violations=[ViolationSpan("multiple_sessions", 600, 900)], test_seconds=3600)
+
+    assert result.component("multiple_sessions").count == 1
+    assert result.points_lost == pytest.approx(12.0)
+    assert result.score == 88.0
+
+
+def test_new_types_have_their_kinds_and_units():
+    spans = [
+        ViolationSpan("stream_missing", 0, 360),
+        ViolationSpan("analysis_gap", 100, 820),
+        ViolationSpan("multiple_sessions", 50, 50),
+    ]
+    result = score(violations=spans, test_seconds=3600)
+
+    missing = result.component("stream_missing")
+    gap = result.component("analysis_gap")
+    sessions = result.component("multiple_sessions")
+    assert (missing.kind, missing.unit, missing.seconds, missing.measure) == (
+        "duration",
+        "fraction",
+        360.0,
+        0.1,
+    )
+    assert missing.points_lost == pytest.approx(30.0)  # at its half point: half of 60
+    assert (gap.kind, gap.seconds, gap.measure) == ("duration", 720.0, 0.2)
+    assert gap.points_lost == pytest.approx(15.0)  # at its half point: half of 30
+    assert (sessions.kind, sessions.unit, sessions.count) == ("count", "per_hour", 1)
+
+
+def test_a_test_of_20_s_or_more_with_no_face_throughout_scores_low():
+    for test_seconds in (20, 30, 60, 900, 3600, 4 * 3600):
+        spans = [ViolationSpan("no_face", 0, test_seconds)]
+
+        assert score(violations=spans, test_seconds=test_seconds).score <= 71.2, test_seconds
+
+
+def test_a_20_second_quiz_without_a_face_or_a_camera():
+    no_face = score(violations=[ViolationSpan("no_face", 0, 20)], test_seconds=20)
+    no_camera = score(violations=[ViolationSpan("stream_missing", 0, 20)], test_seconds=20)
+
+    assert no_face.score == 71.2
+    assert no_camera.score == 45.0
+
+
+@pytest.mark.parametrize("name", ["stream_missing", "analysis_gap", "noise", "offline"])
+def test_any_scored_evidence_keeps_the_score_below_100(name):
+    # 1 ms in the longest test allowed costs 0.0 points in floating point, and still shows.
+    result = score(violations=[ViolationSpan(name, 5, 5.001)], test_seconds=1e9)
+
+    assert result.score == 99.9
+
+
+def test_evidence_with_a_zero_weight_leaves_the_score_at_100():
+    profile = Profile.from_dict({"weights": {"speech": 0}})
+    spans = [ViolationSpan("speech", 0, 600)]
+
+    assert score(violations=spans, test_seconds=3600, profile=profile).score == 100.0
+
+
+def test_a_test_of_3_s_or_more_without_any_stream_is_below_the_review_threshold():
+    # Shorter ones rely on the server's review flag: 1 s of 60 is too little to cost 15 points.
+    for test_seconds in (3, 20, 60, 900, 3600, 4 * 3600):
+        spans = [ViolationSpan("stream_missing", 0, test_seconds), ViolationSpan("offline", 0, 0)]
+
+        result = score(violations=spans, test_seconds=test_seconds)
+
+        assert result.score < 85, test_seconds  # the server's default review threshold
