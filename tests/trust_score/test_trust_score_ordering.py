@@ -2,6 +2,7 @@
 
 import math
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -155,3 +156,16 @@ def test_below_the_count_window_durations_weigh_more_against_counts():
     switch = _lost([ViolationSpan("tab_switch", 20, 20)], 60)
 
     assert away > switch
+
+
+@pytest.mark.parametrize(
+    ("name", "other", "crossing"),
+    [("stream_missing", "away", 0.59), ("analysis_gap", "no_face", 0.07)],
+)
+def test_where_coverage_and_evidence_trade_places(name, other, crossing):
+    # The doc's orderings, item 2: more than the other type below the crossing, less above.
+    def lost(kind, share):
+        return _lost([ViolationSpan(kind, 0, share * 3600)], 3600)
+
+    assert lost(name, crossing - 0.01) > lost(other, crossing - 0.01)
+    assert lost(name, crossing + 0.01) < lost(other, crossing + 0.01)
