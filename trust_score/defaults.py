@@ -34,10 +34,10 @@ COVERAGE_TYPES = frozenset({"stream_missing", "analysis_gap"})
 MAX_WEIGHT = 100.0
 
 # Weight = the most points one type can cost. Ordered by how strongly the evidence alone points
-# at cheating (docs/trust-score.md, "Weights"): a second person is nearly conclusive; a switch
-# or time away is deliberate; speech and a missing face have innocent explanations and detector
-# errors; noise is the weakest. Among counts, a second session and a monitor change are rarely
-# innocent, a full-screen exit is often an Escape key press, an offline gap is usually the
+# at cheating (docs/trust-score.md, "Default profile"): a second person is nearly conclusive; a
+# switch or time away is deliberate; speech and a missing face have innocent explanations and
+# detector errors; noise is the weakest. Among counts, a second session and a monitor change are
+# rarely innocent, a full-screen exit is often an Escape key press, an offline gap is usually the
 # network. Missing coverage costs more than any one stream's evidence except a second person, so
 # that switching a stream off never hides a missing face, speech or noise for less; unanalysed
 # media is usually the operator's fault, so it costs half as much, but never nothing.

@@ -110,13 +110,14 @@ def score(
     test_seconds: float,
     profile: Profile | None = None,
 ) -> ScoreResult:
-    """Score an attempt: 100 is clean, lower is more suspicious (docs/trust-score.md).
+    """Score an attempt: 100 means nothing was scored, lower is more suspicious.
 
     test_seconds is the attempt's length (finished_at - started_at); violations are in seconds
     from its start and are clipped to it. Missing coverage is passed in as violations too
-    (stream_missing, analysis_gap): the scorer cannot tell an unmonitored minute from a clean one,
-    so the caller must. Raises ValueError for an unknown violation type or a
-    test length that isn't a number between 0 and MAX_TEST_SECONDS.
+    (stream_missing, analysis_gap): the scorer cannot tell an unmonitored minute from a clean
+    one, so the caller must (docs/trust-score.md, "The fail-closed rule"). Raises ValueError for
+    an unknown violation type or a test length that isn't a number between 0 and
+    MAX_TEST_SECONDS.
     """
     test_s = _check_test_seconds(test_seconds)
     profile = DEFAULT_PROFILE if profile is None else profile
