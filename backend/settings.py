@@ -181,9 +181,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TASK_DEFAULT_QUEUE = messages.DEFAULT_QUEUE
 CELERY_TASK_ROUTES = {name: {"queue": messages.ANALYSIS_QUEUE} for name in messages.ANALYSIS_TASKS}
-CELERY_BEAT_SCHEDULE = {
-    "purge-expired-evidence": {"task": messages.PURGE_EXPIRED, "schedule": 24 * 3600},
-}
 # Celery's Django fix-up closes a worker's database connection before and after every task unless
 # this is set: a new PostgreSQL backend (fork, authentication, cold caches) for each batch, about 6
 # a second at 24 candidates. With it, Celery closes one only every this many tasks, and
@@ -213,6 +210,29 @@ PROCTOR_JPEG_QUALITY = int(_env("PROCTOR_JPEG_QUALITY", "85"))
 PROCTOR_MERGE_GAP_S = _env_float("PROCTOR_MERGE_GAP_S", 2.0)
 # How long finalize waits for analysis of what was sent before stop.
 PROCTOR_FINALIZE_TIMEOUT_S = _env_float("PROCTOR_FINALIZE_TIMEOUT_S", 120.0)
+# --- Coverage and fail-closed rules (docs/trust-score.md, "Fail closed") -------------------------
+# A required stream's unanalysed stretch shorter than this is the sampling grid or the start-up,
+# not missing media: it counts in the coverage figure but is no violation. One sample is 1 s.
+PROCTOR_COVERAGE_GAP_TOLERANCE_S = _env_float("PROCTOR_COVERAGE_GAP_TOLERANCE_S", 3.0)
+# An attempt whose required stream was analysed for less than this share of the test is flagged
+# for review, whatever its score.
+PROCTOR_MIN_COVERAGE = _env_float("PROCTOR_MIN_COVERAGE", 0.9)
+# The screen is received, not analysed: a frame covers this long (the agent sends one every 5 s).
+PROCTOR_SCREEN_FRAME_COVERS_S = _env_float("PROCTOR_SCREEN_FRAME_COVERS_S", 12.0)
+# A session that received media this recently is live: a second start without its token is a
+# second session (a violation), not a reconnect.
+PROCTOR_SESSION_LIVE_S = _env_float("PROCTOR_SESSION_LIVE_S", 5.0)
+# A started attempt with no open session for this long is abandoned: stopped and scored, the
+# time since its last media counted as offline. Checked every PROCTOR_ABANDON_CHECK_S.
+PROCTOR_ABANDONED_AFTER_S = _env_float("PROCTOR_ABANDONED_AFTER_S", 600.0)
+PROCTOR_ABANDON_CHECK_S = _env_float("PROCTOR_ABANDON_CHECK_S", 60.0)
+CELERY_BEAT_SCHEDULE = {
+    "purge-expired-evidence": {"task": messages.PURGE_EXPIRED, "schedule": 24 * 3600},
+    "stop-abandoned-attempts": {
+        "task": messages.STOP_ABANDONED,
+        "schedule": PROCTOR_ABANDON_CHECK_S,
+    },
+}
 
 # --- Media ingest (aiortc) -----------------------------------------------------------------
 # Host addresses offered as ICE candidates: the public address in production; 127.0.0.1 for

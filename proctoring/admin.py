@@ -4,6 +4,7 @@ webhook deliveries with a resend button, and per-detector precision of reviewed 
 import mimetypes
 from dataclasses import dataclass
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -29,6 +30,7 @@ from proctoring.models import (
     ViolationVerdict,
     WebhookDelivery,
 )
+from proctoring.options import validate_required_checks
 from proctoring.selectors.evidence import attempt_evidence
 from proctoring.selectors.reviews import detector_precision, violation_reviews_by_violation
 from proctoring.selectors.violations import ViolationWithEvidence, attempt_violations_with_evidence
@@ -39,6 +41,22 @@ from proctoring.statuses import ANALYSIS_TYPES, AttemptStatus
 REVIEW_PERMISSION = "proctoring.review_attempt"
 JPEG_HEAD_BYTES = 65536
 LOOKUP_KEY_CHOICES_MAX = 50
+
+
+class ClientForm(forms.ModelForm):
+    class Meta:
+        model = Client
+        fields = "__all__"
+        help_texts = {
+            "required_checks": "Tracking options always on for attempts the capture client "
+            'creates at start, e.g. ["audio", "numHumans"].',
+        }
+
+    def clean_required_checks(self):
+        try:
+            return validate_required_checks(self.cleaned_data["required_checks"])
+        except ProctoringError as exc:
+            raise forms.ValidationError(exc.message) from exc
 
 
 @admin.register(Client)
@@ -53,9 +71,14 @@ class ClientAdmin(admin.ModelAdmin):
         "is_active",
         "webhook_url",
         "retention_days",
+        "required_checks",
+        "api_created_attempts_only",
+        "concurrent_sessions",
+        "candidate_sees_score",
         "created_at",
         "previous_secret_valid_until",
     ]
+    form = ClientForm
     actions = ["rotate_secret"]
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
@@ -125,19 +148,20 @@ class AuditInline(admin.TabularInline):
 
 
 class NeedsReviewFilter(admin.SimpleListFilter):
+    """The evidence asks for a person (a low score, a second person, missing coverage, ...) and
+    no verdict is given yet."""
+
     title = "needs review"
     parameter_name = "needs_review"
 
     def lookups(self, request, model_admin):
-        return [("yes", f"score below {settings.PROCTOR_REVIEW_THRESHOLD:g}, unreviewed")]
+        return [("yes", "yes (reasons recorded, unreviewed)")]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
             return queryset.filter(
-                status=AttemptStatus.STOPPED,
-                trust_score__lt=settings.PROCTOR_REVIEW_THRESHOLD,
-                review_verdict=ReviewVerdict.UNREVIEWED,
-            )
+                status=AttemptStatus.STOPPED, review_verdict=ReviewVerdict.UNREVIEWED
+            ).exclude(review_reasons=[])
         return queryset
 
 
@@ -198,7 +222,11 @@ class AttemptAdmin(admin.ModelAdmin):
         "score_version",
         "score_breakdown",
         "evidence_status",
+        "coverage",
+        "review_reasons",
         "options",
+        "options_source",
+        "concurrent_sessions",
         "user_details",
         "lookup_key",
         "test_duration_min",
@@ -376,6 +404,13 @@ def _review_rows(attempt: Attempt, found: list[ViolationWithEvidence]) -> list[R
     ]
 
 
+def _coverage_rows(attempt: Attempt) -> list[dict]:
+    return [
+        {**row, "stream": stream, "percent": round(100 * row.get("ratio", 0.0), 1)}
+        for stream, row in (attempt.coverage or {}).items()
+    ]
+
+
 def review_context(request, attempt: Attempt) -> dict:
     """What the attempt page shows a reviewer: timeline, evidence, breakdown, verdict forms."""
     found = attempt_violations_with_evidence(attempt=attempt)
@@ -387,6 +422,7 @@ def review_context(request, attempt: Attempt) -> dict:
         "timeline_svg": mark_safe(_timeline(attempt, violations, evidence)),  # noqa: S308
         "evidence_items": [_evidence_item(e) for e in evidence],
         "review_violations": _review_rows(attempt, found),
+        "coverage_rows": _coverage_rows(attempt),
         "breakdown_components": (attempt.score_breakdown or {}).get("components", []),
         "verdict_choices": [c for c in ReviewVerdict.choices if c[0] in allowed],
         "can_review": can_review and attempt.status == AttemptStatus.STOPPED,

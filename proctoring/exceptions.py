@@ -30,6 +30,12 @@ class UnsupportedProtocol(ValidationFailed):
     code = "unsupported_protocol"
 
 
+class RequiredTrackMissing(ValidationFailed):
+    """The first start's offer lacks a stream the attempt's options require."""
+
+    code = "required_track_missing"
+
+
 class AuthenticationFailed(ProctoringError):
     status_code = 401
     code = "unknown_client"
@@ -82,6 +88,18 @@ class AttemptNotStarted(Conflict):
 
 class IllegalTransition(Conflict):
     code = "illegal_transition"
+
+
+class SessionInUse(Conflict):
+    """A second live session, refused by the client's concurrent-sessions policy."""
+
+    code = "session_in_use"
+
+
+class SessionReplaced(Conflict):
+    """A resume with the token of a session that another client's session took over."""
+
+    code = "session_replaced"
 
 
 class IngestUnavailable(ProctoringError):

@@ -13,10 +13,12 @@ from typing import Any
 import redis
 from django.conf import settings
 
+from proctoring import messages
 from proctoring.exceptions import IngestUnavailable, InvalidSdp
 from proctoring.messages import (
     CONTROL_KEY,
     CONTROL_TTL_S,
+    LIVE_KEY,
     NODE_STALE_S,
     NODES_KEY,
     OFFERS_KEY,
@@ -48,20 +50,26 @@ def live_nodes(client: redis.Redis, *, now: float | None = None) -> list[str]:
 
 
 def request_answer(
-    *, session_id: uuid.UUID, attempt_id: int, offer: dict[str, str], record: bool = False
+    *,
+    session_id: uuid.UUID,
+    offer: dict[str, str],
+    roles: dict[str, str],
+    analyse: dict[str, bool],
+    record: bool = False,
 ) -> dict[str, Any]:
-    """Hand an SDP offer to an ingest process and wait for its answer: {'node', 'answer'}."""
+    """Hand an SDP offer to a media process and wait for its answer: {'node', 'answer'}."""
     timeout = settings.PROCTOR_OFFER_TIMEOUT_S
     reply_key = REPLY_KEY.format(session_id=session_id)
-    message = {
-        "session_id": str(session_id),
-        "attempt_id": attempt_id,
-        "offer": offer,
-        "record": record,
-        "reply_to": reply_key,
-        # An ingest that picks the offer up after the web gave up must not answer it.
-        "expires_at": time.time() + timeout,
-    }
+    message = messages.offer(
+        session_id=str(session_id),
+        offer=offer,
+        roles=roles,
+        analyse=analyse,
+        record=record,
+        reply_to=reply_key,
+        # A media process that picks the offer up after the web gave up must not answer it.
+        expires_at=time.time() + timeout,
+    )
     try:
         client = sync_redis()
         if not live_nodes(client):
@@ -78,6 +86,16 @@ def request_answer(
             raise InvalidSdp(reply.get("message", "The SDP offer could not be used."))
         raise IngestUnavailable(reply.get("message", "The media ingest refused the offer."))
     return {"node": reply["node"], "answer": reply["answer"]}
+
+
+def last_media_at(*, node: str, session_id: uuid.UUID | str) -> float | None:
+    """Unix time the media process last received media on the session; None if it does not
+    know the session (closed, or the process is gone) or Redis cannot tell."""
+    try:
+        value = sync_redis().hget(LIVE_KEY.format(node=node), str(session_id))
+    except redis.RedisError:
+        return None
+    return float(value) if value is not None else None
 
 
 def request_close(*, node: str, session_id: uuid.UUID, reason: str) -> None:

@@ -19,6 +19,7 @@ RECORD_AGENT_EVENT = "proctoring.tasks.record_agent_event"
 STORE_PHOTO = "proctoring.tasks.store_photo"
 MEDIA_SESSION_CLOSED = "proctoring.tasks.media_session_closed"
 FINALIZE_ATTEMPT = "proctoring.tasks.finalize_attempt"
+STOP_ABANDONED = "proctoring.tasks.stop_abandoned_attempts"
 DELIVER_WEBHOOK = "proctoring.tasks_webhooks.deliver_webhook"
 PURGE_EXPIRED = "proctoring.tasks_webhooks.purge_expired"
 
@@ -54,17 +55,20 @@ def session_closed(
     reason: str,
     ended_at: str,
     dropped: list[tuple[float, float]],
+    delivered: dict[str, list[list[float]]],
     recording: str | None,
 ) -> dict[str, Any]:
     """The MEDIA_SESSION_CLOSED payload: when the connection ended (ISO 8601, the media process's
     clock), how many samples went to the workers (finalize waits for that many), the media spans
-    of samples that never reached them, and the stored recording's name."""
+    of samples that never reached them, what each stream delivered (media-time spans, for
+    coverage), and the stored recording's name."""
     return {
         "session_id": str(session_id),
         "samples_enqueued": samples_enqueued,
         "reason": reason,
         "ended_at": ended_at,
         "dropped": [[start, end] for start, end in dropped],
+        "delivered": delivered,
         "recording": recording,
     }
 
@@ -78,6 +82,9 @@ RECORDING_FOLDER = "recordings/%Y/%m/%d"
 # answered owns the session and reads its control messages from its own list.
 OFFERS_KEY = "proctor:ingest:offers"
 NODES_KEY = "proctor:ingest:nodes"
+# Per media process, with its heartbeat: session id -> unix time of the last media it received.
+LIVE_KEY = "proctor:ingest:live:{node}"
+LIVE_TTL_S = 10
 REPLY_KEY = "proctor:ingest:reply:{session_id}"
 CONTROL_KEY = "proctor:ingest:control:{node}"
 # A node that has not sent a heartbeat for this long is considered gone.
@@ -92,6 +99,35 @@ class ControlOp(StrEnum):
     CLOSE = "close"  # close the session's peer connection (stop, or replaced by a resume)
     PUSH = "push"  # send a message to the client's events channel
     SAMPLE_NOW = "sample_now"  # sample the camera's next frame (confirm a flagged one sooner)
+
+
+def offer(
+    *,
+    session_id: str,
+    offer: dict[str, str],
+    roles: dict[str, str],
+    analyse: dict[str, bool],
+    record: bool,
+    reply_to: str,
+    expires_at: float,
+) -> dict[str, Any]:
+    """What a web worker puts on OFFERS_KEY. `roles`: stream role -> mid of the offer;
+    `analyse`: which of camera and microphone the workers analyse (the attempt's options), the
+    others are only received (and counted for coverage)."""
+    return {
+        "session_id": str(session_id),
+        "offer": offer,
+        "roles": roles,
+        "analyse": analyse,
+        "record": record,
+        "reply_to": reply_to,
+        "expires_at": expires_at,
+    }
+
+
+def session_replaced(reason: str) -> dict[str, str]:
+    """Told to a client whose session another one took over: it must not reconnect."""
+    return {"type": "session_replaced", "reason": reason}
 
 
 # Refusals a media process answers an offer with, besides {"ok": true, "node", "answer"}.

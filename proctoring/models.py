@@ -20,6 +20,18 @@ class ReviewVerdict(models.TextChoices):
     INCONCLUSIVE = "inconclusive", "Inconclusive"
 
 
+class ConcurrentSessions(models.TextChoices):
+    """What a second live session of one attempt gets (it is a violation either way)."""
+
+    TAKE_OVER = "take_over", "The newer session takes over"
+    REFUSE = "refuse", "The newer session is refused"
+
+
+class OptionsSource(models.TextChoices):
+    API = "api", "Created by the integrator's API call"
+    CLIENT = "client", "Created by the capture client at start"
+
+
 class Client(models.Model):
     """An integrator (exam platform). Its secret is stored encrypted (see signing.py)."""
 
@@ -38,6 +50,16 @@ class Client(models.Model):
     # After a rotation the old secret keeps verifying until this time (attempts in flight).
     previous_secret_encrypted = models.TextField(blank=True, default="", editable=False)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Policy for attempts the capture client creates at start (the SDK flow): these tracking
+    # options are always on, whatever the client asks for.
+    required_checks = models.JSONField(default=list, blank=True)
+    # Refuse to start an attempt the integrator did not create through the API first.
+    api_created_attempts_only = models.BooleanField(default=False)
+    concurrent_sessions = models.CharField(
+        max_length=16, choices=ConcurrentSessions.choices, default=ConcurrentSessions.TAKE_OVER
+    )
+    # apMonitoringStopped and the agent status show the candidate their Trust Score only if set.
+    candidate_sees_score = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.client_id})"
@@ -57,6 +79,14 @@ class Attempt(models.Model):
     lookup_key = models.CharField(max_length=200, blank=True, default="")
     user_details = models.JSONField(default=dict, blank=True)
     options = models.JSONField(default=dict, blank=True)
+    # Who fixed the options: an integrator's options are a floor no capture client can lower.
+    options_source = models.CharField(
+        max_length=8, choices=OptionsSource.choices, default=OptionsSource.CLIENT
+    )
+    # Empty: the client's setting (Client.concurrent_sessions).
+    concurrent_sessions = models.CharField(
+        max_length=16, choices=ConcurrentSessions.choices, blank=True, default=""
+    )
     test_duration_min = models.PositiveIntegerField(null=True, blank=True)
     # Set by the integrator (never by the candidate's agent), on top of the client's.
     thresholds = models.JSONField(default=dict, blank=True)
@@ -71,6 +101,10 @@ class Attempt(models.Model):
     evidence_status = models.CharField(
         max_length=16, choices=EvidenceStatus.choices, default=EvidenceStatus.PROCESSING
     )
+    # Per stream (camera, microphone, screen): required or not, and the seconds analysed.
+    coverage = models.JSONField(default=dict, blank=True)
+    # Why a reviewer should look, whatever the score (missing coverage, a second person, ...).
+    review_reasons = models.JSONField(default=list, blank=True)
     # The reviewer's verdict: its own small state, changed only by services.reviews.
     review_verdict = models.CharField(
         max_length=16, choices=ReviewVerdict.choices, default=ReviewVerdict.UNREVIEWED
@@ -145,6 +179,14 @@ class MediaSession(models.Model):
     # Set by the ingest when it closes the session: how many samples it handed to the workers.
     samples_enqueued = models.PositiveIntegerField(null=True, blank=True)
     close_reason = models.CharField(max_length=64, blank=True, default="")
+    # sha256 of the token returned to the client that started it: a resume presenting it is the
+    # same client reconnecting, not a second session.
+    token_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    # The streams the offer carried, by role: {"camera": "0", "microphone": "1", ...} (mids).
+    tracks = models.JSONField(default=dict, blank=True)
+    # Per stream, the media-time spans the media process received and handed on (or dropped):
+    # what reached the server, against which the analysed time is measured.
+    delivered = models.JSONField(default=dict, blank=True)
     # recordSession: the received streams, written by the ingest (aiortc MediaRecorder).
     recording = models.FileField(upload_to=f"{RECORDING_FOLDER}/", blank=True, default="")
 

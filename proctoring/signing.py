@@ -12,6 +12,7 @@ from django.conf import settings
 CLIENT_ID_PREFIX = "cl_"
 CLIENT_ID_BYTES = 12
 CLIENT_SECRET_BYTES = 24
+SESSION_TOKEN_BYTES = 32
 
 
 def hash_test_attempt_id(*, client_secret: str, test_attempt_id: str) -> str:
@@ -48,6 +49,16 @@ def new_client_id() -> str:
 
 def new_client_secret() -> str:
     return secrets.token_urlsafe(CLIENT_SECRET_BYTES)
+
+
+def new_session_token() -> str:
+    """Returned once to the client that starts a media session: its proof on resume."""
+    return secrets.token_urlsafe(SESSION_TOKEN_BYTES)
+
+
+def session_token_hash(token: str) -> str:
+    """What the server keeps of a session token (a leaked database row cannot resume)."""
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
 def _fernet() -> Fernet:

@@ -27,7 +27,7 @@ def refuse_to_start_without_models(**kwargs) -> None:
 @worker_process_init.connect
 def warm_up_models(**kwargs) -> None:
     # Loading at fork time keeps the first frame of the first candidate from paying for it.
-    from proctoring.services.analysis import human_counter, voice_detector
+    from proctoring.services.samples import human_counter, voice_detector
 
     human_counter()
     voice_detector()

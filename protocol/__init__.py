@@ -19,6 +19,8 @@ __all__ = [
     "definition",
     "event_names",
     "raw_json",
+    "required_streams",
+    "streams",
     "tracking_defaults",
     "validate_options",
     "violation_types",
@@ -48,6 +50,22 @@ def client_event_codes_recording(what: str) -> frozenset[int]:
     """The client event codes whose `records` is `what`: "violation" or "photo"."""
     events = definition()["channel"]["client_event_codes"]
     return frozenset(e["code"] for e in events if e["records"] == what)
+
+
+def streams() -> dict[str, dict[str, Any]]:
+    """Each stream a client can send (camera, microphone, screen): its media kind and the
+    tracking options that make it required."""
+    return {name: dict(spec) for name, spec in definition()["streams"].items()}
+
+
+def required_streams(tracking: dict[str, Any]) -> frozenset[str]:
+    """The streams these trackingOptions need: a stream is required when any option that uses
+    it is on. The server scores the time a required stream was not analysed."""
+    return frozenset(
+        name
+        for name, spec in definition()["streams"].items()
+        if any(tracking.get(option) for option in spec["required_by"])
+    )
 
 
 def event_names() -> frozenset[str]:

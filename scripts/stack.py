@@ -39,6 +39,8 @@ class Stack:
     log_dir: Path
     port: int = field(default_factory=free_port)
     worker_concurrency: int = 2
+    # Celery beat inside the worker (stopping abandoned attempts, the daily purge).
+    beat: bool = False
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @property
@@ -91,6 +93,7 @@ class Stack:
                 "INFO",
                 "--without-mingle",
                 "--without-gossip",
+                *self._beat_args(),
             ],
         )
         try:
@@ -99,6 +102,11 @@ class Stack:
             self.stop()
             raise
         return self
+
+    def _beat_args(self) -> list[str]:
+        if not self.beat:
+            return []
+        return ["--beat", "--schedule", str(self.log_dir / "beat-schedule")]
 
     def log(self, name: str) -> str:
         return (self.log_dir / f"{name}.log").read_text(errors="replace")

@@ -60,7 +60,8 @@ def _checked(name: str, value: Any, kind: str) -> float | int:
     is_number = isinstance(value, int | float) and not isinstance(value, bool)
     if not is_number or not math.isfinite(value):
         raise ValueError(f"threshold '{name}' must be a number")
-    if kind == "int":
+    # The field's annotation: the class itself, or its name under postponed annotations.
+    if kind in (int, "int"):
         if value != int(value) or value < 0:
             raise ValueError(f"threshold '{name}' must be a whole number >= 0")
         return int(value)

@@ -1,23 +1,30 @@
 """Request validation and response shapes of API v1."""
 
+import dataclasses
+
 from django.core.validators import RegexValidator
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 import protocol
+import trust_score
+from proctoring.analysis.thresholds import Thresholds
 from proctoring.exceptions import UnsupportedProtocol
 from proctoring.models import (
     TEST_ATTEMPT_ID_MAX_LENGTH,
     Attempt,
+    ConcurrentSessions,
     Evidence,
     ReviewVerdict,
     WebhookDelivery,
 )
-from proctoring.selectors.attempts import ATTEMPT_ORDERINGS
+from proctoring.selectors.attempts import ATTEMPT_ORDERINGS, attempt_needs_review
 from proctoring.statuses import AttemptStatus, ViolationType
+from trust_score.profile import SCALAR_KEYS
 
 MAX_PAGE_SIZE = 100
+STREAM_ROLES = sorted(protocol.streams())
 # Every attempt route holds the id as one path segment: an id with "/" would be created and then
 # be unreachable (a 404 on every read). Control characters have no place in an id either.
 TEST_ATTEMPT_ID_CHARACTERS = RegexValidator(
@@ -32,16 +39,67 @@ def test_attempt_id_field() -> serializers.CharField:
     )
 
 
+class StrictSerializer(serializers.Serializer):
+    """Refuses names it does not define, instead of silently dropping them: an override that
+    is misspelt must not leave the default in force unnoticed."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({unknown[0]: ["This name is not defined."]})
+        return super().to_internal_value(data)
+
+
+def _number_field(annotation) -> serializers.Field:
+    if annotation in (int, "int"):
+        return serializers.IntegerField(required=False, min_value=0)
+    return serializers.FloatField(required=False)
+
+
+# One typed field per analysis threshold (proctoring/analysis/thresholds.py): a wrong type is a
+# 400 naming the field, never a 500 in a worker or a silently clean score.
+ThresholdsInput = type(
+    "ThresholdsInput",
+    (StrictSerializer,),
+    {f.name: _number_field(f.type) for f in dataclasses.fields(Thresholds)},
+)
+
+
+def _per_type_input(name: str) -> type[serializers.Serializer]:
+    fields = {t: serializers.FloatField(required=False) for t in trust_score.TYPE_ORDER}
+    return type(name, (StrictSerializer,), fields)
+
+
+# The Trust Score's profile (trust_score/profile.py): per-type weights and half points, scalars.
+ScoreProfileInput = type(
+    "ScoreProfileInput",
+    (StrictSerializer,),
+    {
+        "weights": _per_type_input("ScoreWeightsInput")(required=False),
+        "half_points": _per_type_input("ScoreHalfPointsInput")(required=False),
+        **{key: serializers.FloatField(required=False) for key in SCALAR_KEYS},
+    },
+)
+
+
 class AttemptCreateInput(serializers.Serializer):
     test_attempt_id = test_attempt_id_field()
     options = serializers.JSONField(required=False, default=dict)
-    thresholds = serializers.JSONField(required=False, default=dict)
-    score_profile = serializers.JSONField(required=False, default=dict)
+    thresholds = ThresholdsInput(required=False, default=dict)
+    score_profile = ScoreProfileInput(required=False, default=dict)
+    concurrent_sessions = serializers.ChoiceField(
+        choices=ConcurrentSessions.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="What a second live session gets; empty means the client's setting.",
+    )
 
 
 class RescoreInput(serializers.Serializer):
-    thresholds = serializers.JSONField(required=False, default=None)
-    score_profile = serializers.JSONField(required=False, default=None)
+    thresholds = ThresholdsInput(required=False, default=None)
+    score_profile = ScoreProfileInput(required=False, default=None)
     comment = serializers.CharField(required=False, default="", allow_blank=True, max_length=2000)
 
 
@@ -49,6 +107,22 @@ class AgentCredentialsInput(serializers.Serializer):
     client_id = serializers.CharField(max_length=64)
     test_attempt_id = test_attempt_id_field()
     hashed_test_attempt_id = serializers.CharField(max_length=128)
+
+
+class AgentOptionsInput(AgentCredentialsInput):
+    options = serializers.JSONField(required=False, default=dict)
+
+
+class AgentOptionsOutput(serializers.Serializer):
+    options = serializers.JSONField(help_text="The options a start would run with.")
+    ignored_options = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Options the client asked to set otherwise: the server's stand.",
+    )
+    required_streams = serializers.ListField(
+        child=serializers.ChoiceField(choices=STREAM_ROLES),
+        help_text="The streams the first start's offer must send.",
+    )
 
 
 class AgentSessionInput(AgentCredentialsInput):
@@ -59,6 +133,21 @@ class AgentSessionInput(AgentCredentialsInput):
     )
     options = serializers.JSONField(required=False, default=dict)
     offer = serializers.JSONField()
+    track_roles = serializers.DictField(
+        child=serializers.ChoiceField(choices=STREAM_ROLES),
+        required=False,
+        default=None,
+        help_text="mid -> role (camera, microphone, screen) of the offer's media sections; "
+        "without it, the agent's convention: the audio section, the first video, a video "
+        "track whose id is 'screen'.",
+    )
+    resume_token = serializers.CharField(
+        required=False,
+        default=None,
+        max_length=128,
+        help_text="The session_token this client got from its last start: a resume with it is "
+        "a reconnect, not a second session.",
+    )
 
     def validate_protocol(self, value: int) -> int:
         if value not in protocol.SUPPORTED_VERSIONS:
@@ -106,6 +195,14 @@ class ViolationOutput(serializers.Serializer):
 
 
 class AttemptStatusOutput(serializers.ModelSerializer):
+    """What the candidate's client sees: the Trust Score only if the integrator opted in
+    (Client.candidate_sees_score), so a candidate cannot probe what raises it."""
+
+    trust_score = serializers.SerializerMethodField()
+
+    def get_trust_score(self, attempt: Attempt) -> float | None:
+        return attempt.trust_score if attempt.client.candidate_sees_score else None
+
     class Meta:
         model = Attempt
         fields = [
@@ -118,7 +215,38 @@ class AttemptStatusOutput(serializers.ModelSerializer):
         ]
 
 
-class AttemptSummaryOutput(serializers.ModelSerializer):
+class AgentSessionOutput(serializers.Serializer):
+    protocol = serializers.IntegerField()
+    session_id = serializers.UUIDField()
+    session_token = serializers.CharField(
+        help_text="Returned to this client only; send it as resume_token when reconnecting."
+    )
+    resumed = serializers.BooleanField()
+    attempt = AttemptStatusOutput()
+    options = serializers.JSONField(help_text="The options the attempt runs with (the server's).")
+    ignored_options = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Options the client asked to set otherwise: the server's stand.",
+    )
+    answer = serializers.DictField(child=serializers.CharField())
+
+
+class ReviewFlagMixin(serializers.Serializer):
+    needs_review = serializers.SerializerMethodField(
+        help_text="A person should look: review_reasons is not empty and no verdict is given."
+    )
+    review_reasons = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="low_score, second_person, multiple_sessions, missing_coverage, "
+        "analysis_incomplete, abandoned",
+    )
+
+    def get_needs_review(self, attempt: Attempt) -> bool:
+        return attempt_needs_review(attempt)
+
+
+class AttemptSummaryOutput(ReviewFlagMixin, serializers.ModelSerializer):
     class Meta:
         model = Attempt
         fields = [
@@ -132,10 +260,12 @@ class AttemptSummaryOutput(serializers.ModelSerializer):
             "score_version",
             "evidence_status",
             "review_verdict",
+            "needs_review",
+            "review_reasons",
         ]
 
 
-class AttemptOutput(serializers.ModelSerializer):
+class AttemptOutput(ReviewFlagMixin, serializers.ModelSerializer):
     """An attempt with its violations. The view passes the selector's AttemptDetail as the
     `detail` context entry; the attempt itself is the instance."""
 
@@ -160,8 +290,13 @@ class AttemptOutput(serializers.ModelSerializer):
             "score_version",
             "score_breakdown",
             "evidence_status",
+            "coverage",
+            "needs_review",
+            "review_reasons",
             "review_verdict",
             "reviewed_at",
+            "options_source",
+            "concurrent_sessions",
             "violation_counts",
             "violations",
         ]

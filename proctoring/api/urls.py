@@ -58,6 +58,7 @@ urlpatterns = [
         name="webhook-delivery-resend",
     ),
     path("agent/sessions/", views.AgentSessionView.as_view(), name="agent-session"),
+    path("agent/options/", views.AgentOptionsView.as_view(), name="agent-options"),
     path("agent/stop/", views.AgentStopView.as_view(), name="agent-stop"),
     path("agent/status/", views.AgentStatusView.as_view(), name="agent-status"),
 ]

@@ -23,7 +23,7 @@ from proctoring.api.auth import (
 from proctoring.api.pagination import paginated
 from proctoring.api.schema import AUTH, BINARY_FILE, COMMON, errors
 from proctoring.models import Attempt
-from proctoring.options import validate_options
+from proctoring.options import options_for_start, validate_options
 from proctoring.sdp import validate_offer
 from proctoring.selectors import attempts as attempt_selectors
 from proctoring.selectors import clients as client_selectors
@@ -108,8 +108,9 @@ class AttemptListCreateView(APIView):
             client=request.user,
             test_attempt_id=data["test_attempt_id"],
             options=validate_options(data["options"]),
-            thresholds=data["thresholds"],
-            score_profile=data["score_profile"],
+            thresholds=_plain(data["thresholds"]),
+            score_profile=_plain(data["score_profile"]),
+            concurrent_sessions=data["concurrent_sessions"],
         )
         return Response(_attempt_body(request, attempt), status=status.HTTP_201_CREATED)
 
@@ -152,8 +153,8 @@ class AttemptRescoreView(APIView):
         )
         attempt = scoring.attempt_rescore(
             attempt=attempt,
-            thresholds=data["thresholds"],
-            score_profile=data["score_profile"],
+            thresholds=_plain(data["thresholds"]),
+            score_profile=_plain(data["score_profile"]),
             actor_label=f"client {request.user.client_id}",
             comment=data["comment"],
         )
@@ -373,16 +374,7 @@ class AgentSessionView(AgentView):
         auth=[],
         request=s.AgentSessionInput,
         responses={
-            201: inline_serializer(
-                "AgentSession",
-                {
-                    "protocol": drf_serializers.IntegerField(),
-                    "session_id": drf_serializers.UUIDField(),
-                    "resumed": drf_serializers.BooleanField(),
-                    "attempt": s.AttemptStatusOutput(),
-                    "answer": drf_serializers.DictField(child=drf_serializers.CharField()),
-                },
-            ),
+            201: s.AgentSessionOutput,
             **errors(
                 **{
                     **AGENT_AUTH_ERRORS,
@@ -392,9 +384,11 @@ class AgentSessionView(AgentView):
                         "unknown_option",
                         "invalid_sdp",
                         "unsupported_protocol",
+                        "required_track_missing",
                     ],
+                    "e404": ["attempt_not_found"],
                 },
-                e409=["attempt_stopped"],
+                e409=["attempt_stopped", "session_in_use", "session_replaced"],
                 e503=["ingest_unavailable"],
             ),
         },
@@ -406,19 +400,66 @@ class AgentSessionView(AgentView):
         options = validate_options(data["options"])
         offer = validate_offer(data["offer"])
         started = attempts.attempt_start_session(
-            client=request.user.client,
-            test_attempt_id=request.user.test_attempt_id,
-            options=options,
-            offer=offer,
+            request=attempts.StartRequest(
+                client=request.user.client,
+                test_attempt_id=request.user.test_attempt_id,
+                options=options,
+                offer=offer,
+                track_roles=data["track_roles"],
+                resume_token=data["resume_token"],
+            )
         )
         body = {
             "protocol": data["protocol"],
-            "session_id": str(started.session.id),
+            "session_id": started.session.id,
+            "session_token": started.token,
             "resumed": started.resumed,
-            "attempt": s.AttemptStatusOutput(started.attempt).data,
+            "attempt": started.attempt,
+            "options": started.attempt.options,
+            "ignored_options": list(started.ignored_options),
             "answer": started.answer,
         }
-        return Response(body, status=status.HTTP_201_CREATED)
+        return Response(s.AgentSessionOutput(body).data, status=status.HTTP_201_CREATED)
+
+
+class AgentOptionsView(AgentView):
+    """The options a start would run with, before the client opens its devices: the server's
+    options are a floor (the integrator's, or those the attempt started with), a new attempt's
+    are the client's within the client's policy. Nothing is created."""
+
+    @extend_schema(
+        tags=["agent"],
+        auth=[],
+        request=s.AgentOptionsInput,
+        responses={
+            200: s.AgentOptionsOutput,
+            **errors(
+                **{
+                    **AGENT_AUTH_ERRORS,
+                    "e400": ["invalid_json", "validation_error", "unknown_option"],
+                }
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = _validated(s.AgentOptionsInput, request.data)
+        client = request.user.client
+        attempt = attempt_selectors.attempt_get_or_none(
+            client=client, test_attempt_id=request.user.test_attempt_id
+        )
+        decision = options_for_start(
+            floor=attempt_selectors.attempt_options_floor(attempt),
+            requested=validate_options(data["options"]),
+            required_checks=client.required_checks,
+        )
+        body = {
+            "options": decision.options,
+            "ignored_options": list(decision.ignored),
+            "required_streams": sorted(
+                protocol.required_streams(decision.options["trackingOptions"])
+            ),
+        }
+        return Response(s.AgentOptionsOutput(body).data)
 
 
 class AgentStopView(AgentView):
@@ -454,6 +495,13 @@ class AgentStatusView(AgentView):
     def post(self, request: Request) -> Response:
         attempt = self._attempt(request)
         return Response(s.AttemptStatusOutput(attempt).data)
+
+
+def _plain(value):
+    """A nested serializer's validated data as plain dicts (JSON for the model field)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
 
 
 def _validated(serializer_class, payload) -> dict:

@@ -1,5 +1,6 @@
 """Media clocks and samplers: which frames and audio windows go to analysis, at what media time."""
 
+import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -17,16 +18,39 @@ MIN_TAIL_WINDOW_S = 0.25
 
 
 class TrackClock:
-    """Seconds since a track's first frame, from RTP-derived pts (random origin, 32-bit wrap)."""
+    """A track's media time from RTP-derived pts (random origin, 32-bit wrap).
 
-    def __init__(self) -> None:
+    Anchored at `started_at` (the session's start, time.monotonic()): the first frame's media
+    time is how long after the start it arrived, so the time before media flows is visible (to
+    coverage) instead of folded into zero. Without an anchor, media time starts at 0.
+    """
+
+    def __init__(self, started_at: float | None = None) -> None:
+        self._started_at = started_at
         self._first: int | None = None
+        self._origin = 0.0
 
     def seconds(self, pts: int, time_base: Fraction) -> float:
         if self._first is None:
             self._first = pts
+            if self._started_at is not None:
+                self._origin = max(0.0, time.monotonic() - self._started_at)
         ticks = (pts - self._first) % RTP_TIMESTAMP_MODULO
-        return float(ticks * time_base)
+        return self._origin + float(ticks * time_base)
+
+
+class SpanRecorder:
+    """The media-time spans a stream delivered, merged as they come (frames arrive in order)."""
+
+    def __init__(self, *, join_within_s: float = 0.25) -> None:
+        self._join = join_within_s
+        self.spans: list[list[float]] = []
+
+    def add(self, start: float, end: float) -> None:
+        if self.spans and start <= self.spans[-1][1] + self._join:
+            self.spans[-1][1] = max(self.spans[-1][1], end)
+        else:
+            self.spans.append([start, end])
 
 
 class FrameSampler:

@@ -97,8 +97,18 @@ class MediaServer:
                 delay = min(REDIS_RETRY_MAX_S, delay * 2)
 
     async def _heartbeat(self) -> None:
+        """This process is alive, and so is each session that received media lately (a start
+        without the session's token is then a second session, not a reconnect)."""
+        live_key = messages.LIVE_KEY.format(node=self.node)
         while True:
-            await self._redis.zadd(messages.NODES_KEY, {self.node: time.time()})
+            live = {sid: s.last_media_at for sid, s in self.sessions.items() if s.last_media_at}
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.zadd(messages.NODES_KEY, {self.node: time.time()})
+                pipe.delete(live_key)
+                if live:
+                    pipe.hset(live_key, mapping=live)
+                    pipe.expire(live_key, messages.LIVE_TTL_S)
+                await pipe.execute()
             await asyncio.sleep(messages.HEARTBEAT_INTERVAL_S)
 
     async def _trim_heap(self) -> None:
@@ -174,6 +184,8 @@ class MediaServer:
             publisher=self._publisher,
             on_closed=self._session_closed,
             recorder=recorder,
+            roles=message.get("roles"),
+            analyse=message.get("analyse"),
         )
         pc.on("track", session.add_track)
         pc.on("connectionstatechange", session.on_state_change)
@@ -223,6 +235,7 @@ class MediaServer:
             reason=reason,
             ended_at=ended_at,
             dropped=session.dropped,
+            delivered=session.delivered_spans(),
             recording=recording,
         )
         self._publisher.session_closed(report=report)

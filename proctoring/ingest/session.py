@@ -15,7 +15,7 @@ from django.conf import settings
 import protocol
 from proctoring.ingest.publisher import SamplePublisher
 from proctoring.ingest.recording import SessionRecorder
-from proctoring.ingest.sampling import AudioWindower, FrameSampler, TrackClock
+from proctoring.ingest.sampling import AudioWindower, FrameSampler, SpanRecorder, TrackClock
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,9 @@ EVENT_CODES = protocol.client_event_codes()
 PHOTO_REQUEST, SWITCHED_AWAY = EVENT_CODES["RANDOM_PHOTO"], EVENT_CODES["SWITCHED_AWAY"]
 # Events the server records on the attempt (the rest only steer the ingest, like a photo request).
 RECORDED_EVENT_CODES = protocol.client_event_codes_recording("violation")
+# Server messages waiting for the client's events channel to open (a push right after a start).
+MAX_PENDING_PUSHES = 20
+STREAMS = tuple(protocol.streams())
 
 
 class IngestSession:
@@ -41,8 +44,18 @@ class IngestSession:
         publisher: SamplePublisher,
         on_closed,
         recorder: SessionRecorder | None = None,
+        roles: dict[str, str] | None = None,
+        analyse: dict[str, bool] | None = None,
     ) -> None:
         self.session_id = session_id
+        # Role -> mid from the offer (the web read it from the SDP or the client's track_roles).
+        self._roles_by_mid = {mid: role for role, mid in (roles or {}).items()}
+        self._analyse = {"camera": True, "microphone": True, **(analyse or {})}
+        self._started = time.monotonic()
+        # What each stream delivered, in media seconds: coverage is measured against it.
+        self.delivered = {stream: SpanRecorder() for stream in STREAMS}
+        self.last_media_at: float | None = None  # unix time of the last frame received
+        self._pending_pushes: list[dict] = []
         self.recorder = recorder
         self.recording: Path | None = None
         self.pc = pc
@@ -66,20 +79,38 @@ class IngestSession:
         self._video_sampler: FrameSampler | None = None
 
     def add_track(self, track: MediaStreamTrack) -> None:
+        role = self._role_of(track)
         if self.recorder is not None:
             track = self.recorder.tap(track)
-        if track.kind == "audio":
-            consumer = self._consume_audio(track)
-        elif not self._webcam_taken:
-            self._webcam_taken = True
-            consumer = self._consume_video(track)
-        else:
-            # Further video is the screen: drained (so its jitter buffer cannot grow) and
-            # captured when a switch asks for a screenshot.
-            consumer = self._consume_screen(track)
+        consumers = {
+            "camera": self._consume_video,
+            "microphone": self._consume_audio,
+            # The screen is drained (so its jitter buffer cannot grow) and captured when a
+            # switch asks for a screenshot.
+            "screen": self._consume_screen,
+        }
+        consumer = consumers.get(role, self._drain)(track)
         task = asyncio.create_task(consumer)
         task.add_done_callback(lambda _: self.on_consumer_done())
         self._consumers.append(task)
+
+    def _role_of(self, track: MediaStreamTrack) -> str | None:
+        """The stream this track is, by its transceiver's mid; without a map (an older web
+        worker), by the agent's convention: audio, then the first video, then a second."""
+        for transceiver in self.pc.getTransceivers():
+            if transceiver.receiver.track is track and transceiver.mid in self._roles_by_mid:
+                return self._roles_by_mid[transceiver.mid]
+        if self._roles_by_mid:
+            return None
+        if track.kind == "audio":
+            return "microphone"
+        role = "screen" if self._webcam_taken else "camera"
+        self._webcam_taken = True
+        return role
+
+    def _received(self, stream: str, start: float, end: float) -> None:
+        self.delivered[stream].add(start, end)
+        self.last_media_at = time.time()
 
     def _track(
         self, future: Future, *, counts: bool = True, span: tuple[float, float] | None = None
@@ -102,7 +133,7 @@ class IngestSession:
             self.dropped.append(span)
 
     async def _consume_video(self, track: MediaStreamTrack) -> None:
-        clock = TrackClock()
+        clock = TrackClock(started_at=self._started)
         sampler = self._video_sampler = FrameSampler(settings.PROCTOR_VIDEO_SAMPLE_FPS)
         while True:
             try:
@@ -110,9 +141,12 @@ class IngestSession:
             except MediaStreamError:
                 return
             media_time = clock.seconds(frame.pts, frame.time_base)
+            self._received("camera", media_time, media_time + sampler.interval)
             if self._photo_reason is not None:
                 self._take_photo(frame, media_time, "random_photo", self._photo_reason)
                 self._photo_reason = None
+            if not self._analyse["camera"]:
+                continue  # kept for photos only: no face is counted
             seq = sampler.take(media_time)
             if seq is not None:
                 sent = self._publisher.video(
@@ -131,7 +165,7 @@ class IngestSession:
             self._video_sampler.take_next_early()
 
     async def _consume_audio(self, track: MediaStreamTrack) -> None:
-        clock = TrackClock()
+        clock = TrackClock(started_at=self._started)
         windower = AudioWindower(window_s=settings.PROCTOR_AUDIO_WINDOW_S)
         try:
             while True:
@@ -139,7 +173,11 @@ class IngestSession:
                     frame = await track.recv()
                 except MediaStreamError:
                     return
-                for window in windower.push(frame, clock.seconds(frame.pts, frame.time_base)):
+                media_time = clock.seconds(frame.pts, frame.time_base)
+                self._received("microphone", media_time, media_time + _audio_seconds(frame))
+                if not self._analyse["microphone"]:
+                    continue
+                for window in windower.push(frame, media_time):
                     self._send_audio(window)
         finally:
             # Whatever ends the track, the audio received before it is analysed too.
@@ -152,16 +190,26 @@ class IngestSession:
         self._track(sent, span=(window.media_time, window.media_time + window.duration_s))
 
     async def _consume_screen(self, track: MediaStreamTrack) -> None:
-        clock = TrackClock()
+        clock = TrackClock(started_at=self._started)
+        covers = settings.PROCTOR_SCREEN_FRAME_COVERS_S
         while True:
             try:
                 frame = await track.recv()
             except MediaStreamError:
                 return
             media_time = clock.seconds(frame.pts, frame.time_base)
+            self._received("screen", media_time, media_time + covers)
             if self._screenshot_reason is not None:
                 self._take_photo(frame, media_time, "screenshot", self._screenshot_reason)
                 self._screenshot_reason = None
+
+    async def _drain(self, track: MediaStreamTrack) -> None:
+        """A track with no role this attempt uses: read so its buffers cannot grow."""
+        while True:
+            try:
+                await track.recv()
+            except MediaStreamError:
+                return
 
     def _take_photo(self, frame, media_time: float, kind: str, reason: str) -> None:
         photo = self._publisher.photo(
@@ -176,6 +224,8 @@ class IngestSession:
     def attach_events(self, channel) -> None:
         self.events_channel = channel
         channel.on("message", self.on_agent_message)
+        channel.on("open", self._flush_pushes)
+        self._flush_pushes()
 
     def _within_event_budget(self) -> bool:
         now = time.monotonic()
@@ -225,10 +275,19 @@ class IngestSession:
             )
 
     def push(self, message: dict) -> None:
-        """Tell the agent (its `events` data channel) that a violation started."""
+        """Tell the client (its `events` data channel) what the server decided: a violation
+        started, or another session took over. Held until the channel opens."""
+        if len(self._pending_pushes) < MAX_PENDING_PUSHES:
+            self._pending_pushes.append(message)
+        self._flush_pushes()
+
+    def _flush_pushes(self) -> None:
         channel = self.events_channel
-        if channel is not None and channel.readyState == "open":
-            channel.send(json.dumps(message))
+        while self._pending_pushes and channel is not None and channel.readyState == "open":
+            channel.send(json.dumps(self._pending_pushes.pop(0)))
+
+    def delivered_spans(self) -> dict[str, list[list[float]]]:
+        return {stream: recorder.spans for stream, recorder in self.delivered.items()}
 
     def start_watchdog(self) -> None:
         self._watchdog = asyncio.create_task(self._watch_connection())
@@ -269,3 +328,7 @@ class IngestSession:
         if self.recorder is not None:
             self.recording = await self.recorder.stop()
         await self._on_closed(self, reason)
+
+
+def _audio_seconds(frame) -> float:
+    return frame.samples / frame.sample_rate if frame.sample_rate else 0.0

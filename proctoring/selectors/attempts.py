@@ -4,17 +4,18 @@ thresholds and score profile of one attempt."""
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet
 
 import trust_score
 from proctoring.analysis.thresholds import Thresholds
 from proctoring.exceptions import AttemptNotFound
-from proctoring.models import Attempt, Client, MediaSession
+from proctoring.models import Attempt, Client, MediaSession, OptionsSource, ReviewVerdict
 from proctoring.selectors.violations import (
     ViolationWithEvidence,
     attempt_violation_counts,
     attempt_violations_with_evidence,
 )
+from proctoring.statuses import AttemptStatus
 
 ATTEMPT_NOT_FOUND_MESSAGE = "No attempt with this test_attempt_id for this client."
 ATTEMPT_ORDERINGS = frozenset(
@@ -65,6 +66,26 @@ def attempt_get_for_client(*, client: Client, test_attempt_id: str) -> Attempt:
     return attempt
 
 
+def attempt_options_floor(attempt: Attempt | None) -> dict | None:
+    """The options a start may not weaken: the integrator's (an API-created attempt) or those
+    it started with; None for an attempt the client is creating now."""
+    if attempt is None:
+        return None
+    fresh = attempt.status == AttemptStatus.CREATED
+    if fresh and attempt.options_source != OptionsSource.API:
+        return None
+    return attempt.options
+
+
+def attempt_get_or_none(*, client: Client, test_attempt_id: str) -> Attempt | None:
+    return Attempt.objects.filter(client=client, test_attempt_id=test_attempt_id).first()
+
+
+def attempt_needs_review(attempt: Attempt) -> bool:
+    """The evidence asks for a person (review_reasons, set when scored) and none has judged."""
+    return bool(attempt.review_reasons) and attempt.review_verdict == ReviewVerdict.UNREVIEWED
+
+
 def attempt_detail(*, attempt: Attempt) -> AttemptDetail:
     return AttemptDetail(
         attempt=attempt,
@@ -84,6 +105,24 @@ def attempt_list(*, client: Client, filters: AttemptFilters) -> QuerySet[Attempt
     order = F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True)
     # The id tie-breaker keeps pages stable when many attempts share a value.
     return Attempt.objects.filter(client=client, **lookups).order_by(order, "-id")
+
+
+def attempts_without_sessions_since(*, cutoff: dt.datetime) -> QuerySet[Attempt]:
+    """Started attempts whose media ended before `cutoff` (or that never had a session and
+    started before it): the candidates of abandoned exams. Open sessions are left to the
+    caller to reap: one held by a crashed media process looks open here."""
+    last_end = Max("sessions__ended_at")
+    return (
+        Attempt.objects.filter(status=AttemptStatus.STARTED)
+        .annotate(last_end=last_end, open=Count("sessions", filter=Q(sessions__ended_at=None)))
+        .filter(
+            Q(open=0, last_end__lt=cutoff)
+            | Q(open=0, last_end__isnull=True, started_at__lt=cutoff)
+            | Q(open__gt=0, started_at__lt=cutoff)
+        )
+        .select_related("client")
+        .order_by("pk")
+    )
 
 
 def attempt_analysis_pending(*, attempt: Attempt) -> int:

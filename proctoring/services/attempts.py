@@ -1,26 +1,45 @@
 """Attempt lifecycle: create, start or resume with a media session, stop."""
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+import protocol
 import trust_score
-from proctoring import media_rpc, messages, task_queue
+from proctoring import media_rpc, messages, signing, task_queue
 from proctoring.analysis.thresholds import Thresholds
 from proctoring.exceptions import (
     AttemptExists,
+    AttemptNotFound,
     AttemptNotStarted,
     AttemptStopped,
+    ProctoringError,
+    RequiredTrackMissing,
     ValidationFailed,
 )
-from proctoring.models import Attempt, Client, MediaSession
+from proctoring.models import Attempt, Client, MediaSession, OptionsSource
+from proctoring.options import OptionsDecision, complete_options, options_for_start
+from proctoring.sdp import offered_streams
+from proctoring.selectors import attempts as attempt_selectors
+from proctoring.selectors.attempts import attempt_options_floor
+from proctoring.services import concurrent_sessions as sessions
 from proctoring.services import media_sessions, transitions
 from proctoring.statuses import AttemptStatus
 
 logger = logging.getLogger(__name__)
+
+# The stop reason of an attempt the server stopped because its candidate never came back.
+ABANDONED_REASON = "abandoned"
+
+NOT_CREATED_MESSAGE = (
+    "No attempt with this test_attempt_id for this client; this client's attempts must be "
+    "created through the API before they start."
+)
 
 
 def _apply_options(attempt: Attempt, options: dict[str, Any]) -> None:
@@ -45,7 +64,9 @@ def attempt_create(
     options: dict[str, Any],
     thresholds: dict[str, Any] | None = None,
     score_profile: dict[str, Any] | None = None,
+    concurrent_sessions: str = "",
 ) -> Attempt:
+    """An attempt the integrator creates: its options are a floor no capture client can lower."""
     if Attempt.objects.filter(client=client, test_attempt_id=test_attempt_id).exists():
         raise AttemptExists("An attempt with this test_attempt_id already exists.")
     _validate_profiles(thresholds or {}, score_profile or {})
@@ -54,10 +75,24 @@ def attempt_create(
         test_attempt_id=test_attempt_id,
         thresholds=thresholds or {},
         score_profile=score_profile or {},
+        options_source=OptionsSource.API,
+        concurrent_sessions=concurrent_sessions,
     )
     _apply_options(attempt, options)
     attempt.save()
     return attempt
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    """What a capture client asks for when it starts or resumes an attempt."""
+
+    client: Client
+    test_attempt_id: str
+    options: dict[str, Any]  # validated, defaults filled in
+    offer: dict[str, str]
+    track_roles: dict[str, str] | None = None  # mid -> role, protocol v1
+    resume_token: str | None = None  # the token of the session this client had
 
 
 @dataclass(frozen=True)
@@ -66,56 +101,153 @@ class StartedSession:
     session: MediaSession
     answer: dict[str, str]
     resumed: bool
+    token: str  # returned to this client only: it proves a later resume is the same client
+    ignored_options: tuple[str, ...]
+    concurrent: bool  # another live session was taken over (a violation was recorded)
 
 
-def _attempt_lock_or_create(*, client: Client, test_attempt_id: str) -> Attempt:
+def attempt_start_session(*, request: StartRequest) -> StartedSession:
+    """Create or resume the attempt and open a media session; all or nothing.
+
+    A second live session is a violation whatever the client's policy; when the policy refuses
+    it, the violation is kept (committed) and the start is refused.
+    """
+    outcome = _start_or_refuse(request)
+    if isinstance(outcome, ProctoringError):
+        raise outcome
+    return outcome
+
+
+@transaction.atomic
+def _start_or_refuse(request: StartRequest) -> StartedSession | ProctoringError:
+    """The media process answers inside the transaction: if it fails, nothing is kept."""
+    attempt = _attempt_lock_or_create(request)
+    if attempt.status in (AttemptStatus.STOPPING, AttemptStatus.STOPPED):
+        raise AttemptStopped("This attempt has been stopped; it cannot be started again.")
+    resumed = attempt.status == AttemptStatus.STARTED
+    decision = _decide_options(attempt, request)
+    roles = offered_streams(request.offer, request.track_roles)
+    if not resumed:
+        _check_required_tracks(decision.options, roles)
+        _begin(attempt, decision.options)
+    concurrent = False
+    if resumed:
+        refusal, concurrent = sessions.concurrent_start_check(
+            attempt=attempt, resume_token=request.resume_token
+        )
+        if refusal is not None:
+            return refusal
+        media_sessions.offline_gap_record(attempt=attempt, until_s=_elapsed_s(attempt))
+        media_sessions.media_sessions_close_previous(
+            attempt=attempt, reason="replaced_by_another_session" if concurrent else "replaced"
+        )
+    session, token, answer = _open_session(attempt, request, roles)
+    if concurrent:
+        sessions.concurrent_session_tell_new(session=session)
+    _log_ignored(attempt, decision)
+    return StartedSession(
+        attempt=attempt,
+        session=session,
+        answer=answer,
+        resumed=resumed,
+        token=token,
+        ignored_options=decision.ignored,
+        concurrent=concurrent,
+    )
+
+
+def _attempt_lock_or_create(request: StartRequest) -> Attempt:
+    client, attempt_id = request.client, request.test_attempt_id
+    attempt = (
+        Attempt.objects.select_for_update()
+        .filter(client=client, test_attempt_id=attempt_id)
+        .first()
+    )
+    if attempt is not None:
+        return attempt
+    if client.api_created_attempts_only:
+        raise AttemptNotFound(NOT_CREATED_MESSAGE)
     attempt, _ = Attempt.objects.select_for_update().get_or_create(
-        client=client, test_attempt_id=test_attempt_id
+        client=client, test_attempt_id=attempt_id
     )
     return attempt
 
 
-@transaction.atomic
-def attempt_start_session(
-    *, client: Client, test_attempt_id: str, options: dict[str, Any], offer: dict[str, str]
-) -> StartedSession:
-    """Create or resume the attempt and open a media session; all or nothing.
+def _decide_options(attempt: Attempt, request: StartRequest) -> OptionsDecision:
+    """The integrator's options, or those the attempt started with, are a floor; a client-created
+    attempt gets the client's options within the client's policy."""
+    return options_for_start(
+        floor=attempt_options_floor(attempt),
+        requested=request.options,
+        required_checks=request.client.required_checks,
+    )
 
-    The ingest answers inside the transaction: if it fails, the attempt and session roll back.
-    """
-    attempt = _attempt_lock_or_create(client=client, test_attempt_id=test_attempt_id)
-    if attempt.status in (AttemptStatus.STOPPING, AttemptStatus.STOPPED):
-        raise AttemptStopped("This attempt has been stopped; it cannot be started again.")
-    resumed = attempt.status == AttemptStatus.STARTED
-    now = timezone.now()
-    if not resumed:
-        _apply_options(attempt, options)
-        attempt.started_at = now
-        attempt.save()
-        transitions.attempt_transition(
-            attempt=attempt, to_status=AttemptStatus.STARTED, reason="agent start"
+
+def _check_required_tracks(options: dict[str, Any], roles: dict[str, str]) -> None:
+    """At the first start a missing device is the candidate's to fix before the test begins; on
+    a resume the missing stream is scored instead (refusing would leave no media at all)."""
+    required = protocol.required_streams(options["trackingOptions"])
+    missing = sorted(required - set(roles))
+    if missing:
+        raise RequiredTrackMissing(
+            f"The offer sends no {missing[0]} track, which this attempt's options require "
+            f"(streams required: {', '.join(sorted(required))})."
         )
-    offset_s = (now - attempt.started_at).total_seconds()
-    if resumed:
-        media_sessions.offline_gap_record(attempt=attempt, until_s=offset_s)
-        media_sessions.media_sessions_close_previous(attempt=attempt)
-    session = MediaSession.objects.create(attempt=attempt, offset_s=offset_s)
+
+
+def _begin(attempt: Attempt, options: dict[str, Any]) -> None:
+    _apply_options(attempt, options)
+    attempt.started_at = timezone.now()
+    attempt.save()
+    transitions.attempt_transition(
+        attempt=attempt, to_status=AttemptStatus.STARTED, reason="client start"
+    )
+
+
+def _elapsed_s(attempt: Attempt) -> float:
+    return (timezone.now() - attempt.started_at).total_seconds()
+
+
+def _open_session(
+    attempt: Attempt, request: StartRequest, roles: dict[str, str]
+) -> tuple[MediaSession, str, dict[str, str]]:
+    token = signing.new_session_token()
+    session = MediaSession.objects.create(
+        attempt=attempt,
+        offset_s=_elapsed_s(attempt),
+        tracks=roles,
+        token_hash=signing.session_token_hash(token),
+    )
+    tracking = complete_options(attempt.options)["trackingOptions"]
     reply = media_rpc.request_answer(
         session_id=session.id,
-        attempt_id=attempt.pk,
-        offer=offer,
-        record=bool(attempt.options.get("trackingOptions", {}).get("recordSession")),
+        offer=request.offer,
+        roles=roles,
+        analyse={
+            "camera": bool(tracking.get("numHumans")),
+            "microphone": bool(tracking.get("audio")),
+        },
+        record=bool(tracking.get("recordSession")),
     )
     session.ingest_node = reply["node"]
     session.save(update_fields=["ingest_node"])
-    return StartedSession(attempt=attempt, session=session, answer=reply["answer"], resumed=resumed)
+    return session, token, reply["answer"]
+
+
+def _log_ignored(attempt: Attempt, decision: OptionsDecision) -> None:
+    if decision.ignored:
+        logger.info(
+            "attempt %s: the client's weaker options were ignored: %s",
+            attempt.pk,
+            ", ".join(decision.ignored),
+        )
 
 
 @transaction.atomic
-def attempt_stop(*, attempt: Attempt) -> Attempt:
+def attempt_stop(*, attempt: Attempt, reason: str = "stop") -> Attempt:
     """Stop monitoring: set the finish time, close media sessions, finalize when analysis is done.
 
-    Idempotent, so an agent may retry a stop it did not hear back from.
+    Idempotent, so a client may retry a stop it did not hear back from.
     """
     attempt = Attempt.objects.select_for_update().get(pk=attempt.pk)
     if attempt.status in (AttemptStatus.STOPPING, AttemptStatus.STOPPED):
@@ -126,7 +258,7 @@ def attempt_stop(*, attempt: Attempt) -> Attempt:
     attempt.stop_requested_at = now
     attempt.finished_at = now
     attempt.save(update_fields=["stop_requested_at", "finished_at"])
-    transitions.attempt_transition(attempt=attempt, to_status=AttemptStatus.STOPPING, reason="stop")
+    transitions.attempt_transition(attempt=attempt, to_status=AttemptStatus.STOPPING, reason=reason)
     # A crashed media process's session ends at its last sample.
     media_sessions.media_sessions_reap(attempt=attempt)
     open_sessions = [(s.ingest_node, s.id) for s in attempt.sessions.filter(ended_at__isnull=True)]
@@ -142,3 +274,19 @@ def _after_stop(attempt_pk: int, open_sessions: list) -> None:
         if node:
             media_rpc.request_close(node=node, session_id=session_id, reason="stop")
     task_queue.enqueue(messages.FINALIZE_ATTEMPT, attempt_pk)
+
+
+def attempts_stop_abandoned() -> int:
+    """Stop and score every started attempt that has had no open session for
+    PROCTOR_ABANDONED_AFTER_S (the candidate closed the exam and never came back). The time since
+    its last media is offline time, and attempt.scored fires as for any stop."""
+    cutoff = timezone.now() - dt.timedelta(seconds=settings.PROCTOR_ABANDONED_AFTER_S)
+    stopped = 0
+    for attempt in attempt_selectors.attempts_without_sessions_since(cutoff=cutoff):
+        media_sessions.media_sessions_reap(attempt=attempt)
+        if attempt.sessions.filter(ended_at__isnull=True).exists():
+            continue  # a media process still holds one: not abandoned
+        attempt_stop(attempt=attempt, reason=ABANDONED_REASON)
+        logger.warning("attempt %s abandoned: stopped and scored", attempt.pk)
+        stopped += 1
+    return stopped

@@ -11,8 +11,8 @@ from django.db import transaction
 from django.db.models import Count, F, Max
 from django.utils import timezone
 
+import protocol
 from proctoring import media_rpc
-from proctoring.intervals import Span, merge_spans
 from proctoring.models import Attempt, MediaSession, Observation
 from proctoring.services.violations import violation_span_record
 from proctoring.statuses import ViolationType
@@ -21,6 +21,9 @@ logger = logging.getLogger(__name__)
 
 # A resume this long after the last analysed sample is an offline gap (a reconnect is faster).
 OFFLINE_MIN_S = 3.0
+# Spans per stream kept from a close report: a stream that stops and starts more often than this
+# in one session is cut off there (its later media then reads as missing, never as covered).
+MAX_DELIVERED_SPANS = 10_000
 
 
 @transaction.atomic
@@ -31,18 +34,37 @@ def media_session_closed(
     reason: str,
     ended_at: dt.datetime,
     dropped: list[tuple[float, float]],
+    delivered: dict[str, list[list[float]]],
     recording: str | None,
 ) -> None:
     """What the media process reports when a session closes: the samples it handed over (finalize
-    waits for that many), the samples it had to drop (recorded as gaps, never a silent loss), and
-    the recording it stored. A redelivered report changes nothing."""
+    waits for that many), what each stream delivered (coverage is measured against it: a sample
+    delivered but never analysed is an analysis gap), and the recording it stored. A redelivered
+    report changes nothing."""
     closed = media_session_close(
         session_id=session_id, samples_enqueued=samples_enqueued, reason=reason, ended_at=ended_at
     )
-    if closed and dropped:
-        analysis_gaps_record(session_id=session_id, spans=dropped)
+    if not closed:
+        return
+    if dropped:
+        logger.error("session %s: %d samples were dropped, not analysed", session_id, len(dropped))
+    fields = {"delivered": _bounded_spans(delivered)}
     if recording:
-        MediaSession.objects.filter(pk=session_id).update(recording=recording)
+        fields["recording"] = recording
+    MediaSession.objects.filter(pk=session_id).update(**fields)
+
+
+def _bounded_spans(delivered: dict[str, list[list[float]]]) -> dict[str, list[list[float]]]:
+    """Known streams only, as [start, end] pairs of numbers: the report crossed a broker."""
+    clean: dict[str, list[list[float]]] = {}
+    for stream in protocol.streams():
+        spans = delivered.get(stream) or []
+        clean[stream] = [
+            [float(start), float(end)]
+            for start, end in spans[:MAX_DELIVERED_SPANS]
+            if isinstance(start, int | float) and isinstance(end, int | float) and end >= start
+        ]
+    return clean
 
 
 def media_session_close(
@@ -62,25 +84,6 @@ def media_session_close(
     if updated:
         logger.info("session %s closed (%s): %d samples", session_id, reason, samples_enqueued)
     return bool(updated)
-
-
-def analysis_gaps_record(*, session_id: uuid.UUID | str, spans: list[tuple[float, float]]) -> None:
-    """Samples the ingest had to drop become visible gaps, never a silent loss."""
-    session = MediaSession.objects.select_related("attempt").get(pk=session_id)
-    attempt = session.attempt
-    merged = merge_spans([Span(start, end) for start, end in spans], gap=0.0)
-    for span in merged:
-        start, end = session.offset_s + span.start, session.offset_s + span.end
-        violation_span_record(
-            attempt=attempt,
-            type=ViolationType.ANALYSIS_GAP,
-            start_s=start,
-            end_s=end,
-            details={"samples_dropped": len(spans)},
-        )
-    logger.error(
-        "session %s: %d samples not analysed (%d gaps)", session_id, len(spans), len(merged)
-    )
 
 
 def media_sessions_reap(*, attempt: Attempt) -> int:
@@ -110,7 +113,7 @@ def media_sessions_reap(*, attempt: Attempt) -> int:
     return len(orphans)
 
 
-def media_sessions_close_previous(*, attempt: Attempt) -> None:
+def media_sessions_close_previous(*, attempt: Attempt, reason: str = "replaced") -> None:
     """The agent replaced its connection: tell the ingest to close what may still be open."""
     media_sessions_reap(attempt=attempt)
     stale = [(s.ingest_node, s.id) for s in attempt.sessions.filter(ended_at__isnull=True)]
@@ -118,7 +121,7 @@ def media_sessions_close_previous(*, attempt: Attempt) -> None:
     def close_them() -> None:
         for node, session_id in stale:
             if node:
-                media_rpc.request_close(node=node, session_id=session_id, reason="replaced")
+                media_rpc.request_close(node=node, session_id=session_id, reason=reason)
 
     transaction.on_commit(close_them)
 

@@ -16,7 +16,7 @@ from proctoring.analysis.thresholds import Thresholds
 from proctoring.models import Attempt, MediaSession, Observation, ObservationKind
 from proctoring.selectors.attempts import attempt_thresholds
 from proctoring.services import violations
-from proctoring.services.observed import ObservationKey, Observed, observation_key
+from proctoring.services.observed import ObservationKey, Observed, Sample, observation_key
 from proctoring.statuses import AttemptStatus
 
 logger = logging.getLogger(__name__)
@@ -59,6 +59,15 @@ def observations_record(*, observed: Sequence[Observed]) -> None:
         _record_flagged(flagged)
 
 
+def failed_observed(*, kind: str, sample: Sample, error: Exception) -> Observed:
+    """A sample the analysis failed on: recorded (so finalize does not wait for it) but never
+    counted as analysed, so its time is an analysis gap of its own attempt."""
+    logger.error(
+        "session %s: %s sample %d not analysed: %r", sample.session_id, kind, sample.seq, error
+    )
+    return Observed(kind=kind, sample=sample, data={"failed": type(error).__name__})
+
+
 def _judge(observed: Sequence[Observed]) -> list[_Judged]:
     """Each sample's finding; a session's samples in seq order, audio after the window before."""
     contexts = _session_contexts({str(o.sample.session_id) for o in observed})
@@ -67,27 +76,44 @@ def _judge(observed: Sequence[Observed]) -> list[_Judged]:
     previous = _audio_before(ordered)
     judged = []
     for item in ordered:
-        session_id = str(item.sample.session_id)
-        session, th = contexts[session_id]
-        if item.kind == ObservationKind.VIDEO:
-            finding = findings.video_finding(item.data, th)
-        else:
-            finding = _audio_finding(item, previous.get(session_id), th)
-            previous[session_id] = item.data
-        judged.append(_Judged(item, session, th, finding))
+        session, th = contexts[str(item.sample.session_id)]
+        try:
+            judged.append(_Judged(item, session, th, _finding(item, previous, th)))
+        except Exception as exc:  # a poison sample, or its attempt's thresholds: its own gap
+            failed = failed_observed(kind=item.kind, sample=item.sample, error=exc)
+            judged.append(_Judged(failed, session, th, ""))
     return judged
 
 
-def _session_contexts(session_ids: set[str]) -> dict[str, tuple[MediaSession, Thresholds]]:
-    """Each session with its attempt, client and thresholds, loaded once for the whole batch."""
+def _finding(item: Observed, previous: dict[str, dict[str, Any]], th: Thresholds | None) -> str:
+    if "failed" in item.data:
+        return ""
+    if th is None:
+        raise ValueError("the attempt's thresholds are invalid")
+    if item.kind == ObservationKind.VIDEO:
+        return findings.video_finding(item.data, th)
+    session_id = str(item.sample.session_id)
+    finding = _audio_finding(item, previous.get(session_id), th)
+    previous[session_id] = item.data
+    return finding
+
+
+def _session_contexts(session_ids: set[str]) -> dict[str, tuple[MediaSession, Thresholds | None]]:
+    """Each session with its attempt, client and thresholds, loaded once for the whole batch.
+    Thresholds that do not validate are None: that attempt's samples fail, no one else's."""
     sessions = MediaSession.objects.select_related("attempt__client").in_bulk(session_ids)
     for missing in session_ids - {str(pk) for pk in sessions}:
         # Deleted since the sample was sent (its attempt was purged): nothing to record it on.
         logger.warning("session %s no longer exists: its samples are not recorded", missing)
-    return {
-        str(pk): (session, attempt_thresholds(attempt=session.attempt))
-        for pk, session in sessions.items()
-    }
+    return {str(pk): (session, _thresholds(session.attempt)) for pk, session in sessions.items()}
+
+
+def _thresholds(attempt: Attempt) -> Thresholds | None:
+    try:
+        return attempt_thresholds(attempt=attempt)
+    except ValueError:
+        logger.error("attempt %s: its thresholds do not validate", attempt.pk)
+        return None
 
 
 def _audio_before(ordered: Sequence[Observed]) -> dict[str, dict[str, Any]]:

@@ -3,6 +3,7 @@
 
 import functools
 import io
+import logging
 import wave
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,7 +13,11 @@ from django.conf import settings
 
 from proctoring.analysis import audio, vision
 from proctoring.models import EvidenceKind, ObservationKind
-from proctoring.services.observations import observations_record, observations_recorded
+from proctoring.services.observations import (
+    failed_observed,
+    observations_record,
+    observations_recorded,
+)
 from proctoring.services.observed import (
     EvidenceFile,
     ObservationKey,
@@ -20,6 +25,8 @@ from proctoring.services.observed import (
     Sample,
     observation_key,
 )
+
+logger = logging.getLogger(__name__)
 
 # Sub-window of the level meter: Silero's 32 ms step, so loud/quiet lines up with speech steps.
 LEVEL_STEP_SAMPLES = audio.WINDOW_SAMPLES
@@ -66,13 +73,20 @@ def step_levels_dbfs(pcm: np.ndarray) -> list[float]:
 
 
 def samples_analyze(*, samples: Sequence[MediaSample]) -> None:
-    """Run the models on a batch and record what they saw, skipping what is recorded already."""
+    """Run the models on a batch and record what they saw, skipping what is recorded already.
+
+    A batch holds samples of many attempts: a sample the models fail on is recorded as failed
+    (its time is then an analysis gap of its own attempt, scored at finalize), and the rest of
+    the batch is analysed as usual. Database errors still fail the batch, which is retried.
+    """
     recorded = observations_recorded(keys=[s.key for s in samples])
     # A redelivered batch: the model already ran for these, and they are stored.
     fresh = [s for s in samples if s.key not in recorded]
-    unknown = {s.kind for s in fresh} - {ObservationKind.VIDEO, ObservationKind.AUDIO}
-    if unknown:
-        raise ValueError(f"unknown sample kinds {sorted(unknown)}")
+    unknown = [s for s in fresh if s.kind not in (ObservationKind.VIDEO, ObservationKind.AUDIO)]
+    for sample in unknown:
+        logger.error(
+            "session %s: sample of unknown kind %r dropped", sample.sample.session_id, sample.kind
+        )
     frames = [s for s in fresh if s.kind == ObservationKind.VIDEO]
     windows = [s for s in fresh if s.kind == ObservationKind.AUDIO]
     observed = [_video_frame_observed(sample=f.sample, jpeg=f.content) for f in frames]
@@ -80,7 +94,10 @@ def samples_analyze(*, samples: Sequence[MediaSample]) -> None:
 
 
 def _video_frame_observed(*, sample: Sample, jpeg: bytes) -> Observed:
-    faces = [face.to_dict() for face in human_counter().detect(vision.decode_jpeg(jpeg))]
+    try:
+        faces = [face.to_dict() for face in human_counter().detect(vision.decode_jpeg(jpeg))]
+    except Exception as exc:  # the detector's errors are many; one bad frame stays one gap
+        return failed_observed(kind=ObservationKind.VIDEO, sample=sample, error=exc)
     evidence = EvidenceFile(
         kind=EvidenceKind.PHOTO, extension="jpg", content=jpeg, data={"faces": faces}
     )
@@ -91,11 +108,22 @@ def _video_frame_observed(*, sample: Sample, jpeg: bytes) -> Observed:
 def _audio_windows_observed(windows: Sequence[MediaSample]) -> list[Observed]:
     """All the batch's audio windows through the VAD together (one model call per 32 ms step)."""
     pcms = [np.frombuffer(w.content, dtype=np.int16) for w in windows]
-    analyses = voice_detector().analyze_many(pcms)
+    try:
+        analyses = voice_detector().analyze_many(pcms)
+    except Exception:  # one poisoned window: find it, and analyse the others on their own
+        return [_audio_window_alone(w, pcm) for w, pcm in zip(windows, pcms, strict=True)]
     return [
         _audio_window_observed(sample=w.sample, pcm=pcm, data=analysis.to_dict())
         for w, pcm, analysis in zip(windows, pcms, analyses, strict=True)
     ]
+
+
+def _audio_window_alone(window: MediaSample, pcm: np.ndarray) -> Observed:
+    try:
+        (analysis,) = voice_detector().analyze_many([pcm])
+        return _audio_window_observed(sample=window.sample, pcm=pcm, data=analysis.to_dict())
+    except Exception as exc:
+        return failed_observed(kind=ObservationKind.AUDIO, sample=window.sample, error=exc)
 
 
 def _audio_window_observed(*, sample: Sample, pcm: np.ndarray, data: dict) -> Observed:

@@ -14,10 +14,25 @@ from proctoring.exceptions import Conflict, ValidationFailed
 from proctoring.models import Attempt, AttemptAuditEntry, WebhookEvent
 from proctoring.selectors import attempts as attempt_selectors
 from proctoring.selectors.violations import attempt_violations
-from proctoring.services import agent_events, media_sessions, transitions, violations, webhooks
+from proctoring.services import (
+    agent_events,
+    attempts,
+    coverage,
+    media_sessions,
+    transitions,
+    violations,
+    webhooks,
+)
 from proctoring.statuses import UNSCORED_TYPES, AttemptStatus, EvidenceStatus, ViolationType
 
 logger = logging.getLogger(__name__)
+
+REASON_LOW_SCORE = "low_score"
+REASON_SECOND_PERSON = "second_person"
+REASON_MULTIPLE_SESSIONS = "multiple_sessions"
+REASON_MISSING_COVERAGE = "missing_coverage"
+REASON_ANALYSIS_INCOMPLETE = "analysis_incomplete"
+REASON_ABANDONED = "abandoned"
 
 
 def attempt_score_compute(
@@ -38,6 +53,11 @@ def _store_score(attempt: Attempt, result: trust_score.ScoreResult) -> None:
     attempt.score_breakdown = result.to_dict()
 
 
+def attempt_complete(attempt: Attempt) -> bool:
+    """Finalize saw every handed-over sample analysed (a re-score keeps that verdict)."""
+    return attempt.evidence_status == EvidenceStatus.PROCESSED
+
+
 def _finalize_deadline_passed(attempt: Attempt) -> bool:
     waited = (timezone.now() - attempt.stop_requested_at).total_seconds()
     return waited >= settings.PROCTOR_FINALIZE_TIMEOUT_S
@@ -48,7 +68,8 @@ def attempt_finalize(*, attempt_id: int) -> bool:
     """Score the attempt once everything sent before stop is analysed.
 
     Returns False while analysis is still pending and the deadline has not passed (the task
-    retries); past the deadline it scores what arrived and marks the evidence incomplete.
+    retries); past the deadline it scores what arrived: whatever was not analysed is scored as
+    missing, and the evidence is marked incomplete.
     """
     attempt = Attempt.objects.select_for_update().select_related("client").get(pk=attempt_id)
     if attempt.status != AttemptStatus.STOPPING:
@@ -60,29 +81,66 @@ def attempt_finalize(*, attempt_id: int) -> bool:
     thresholds = attempt_selectors.attempt_thresholds(attempt=attempt)
     violations.attempt_violations_rebuild(attempt=attempt, thresholds=thresholds, recompute=False)
     # Still away from the test window at stop: the away interval ends with the test.
-    agent_events.away_close(
-        attempt=attempt, at_s=(attempt.finished_at - attempt.started_at).total_seconds()
-    )
-    _store_score(
-        attempt,
-        attempt_score_compute(
-            attempt=attempt, profile=attempt_selectors.attempt_score_profile(attempt=attempt)
-        ),
-    )
-    gaps = attempt.violations.filter(type=ViolationType.ANALYSIS_GAP).exists()
-    complete = pending == 0 and not gaps
+    test_seconds = (attempt.finished_at - attempt.started_at).total_seconds()
+    agent_events.away_close(attempt=attempt, at_s=test_seconds)
+    _score_with_coverage(attempt, analysis_complete=pending == 0)
+    complete = pending == 0 and ViolationType.ANALYSIS_GAP not in _types_present(attempt)
     attempt.evidence_status = EvidenceStatus.PROCESSED if complete else EvidenceStatus.INCOMPLETE
-    attempt.save(
-        update_fields=["trust_score", "score_version", "score_breakdown", "evidence_status"]
-    )
-    reason = (
-        "scored"
-        if complete
-        else f"scored with analysis incomplete (pending={pending}, gaps={gaps})"
-    )
+    attempt.save(update_fields=SCORE_FIELDS + ["evidence_status"])
+    reason = "scored" if complete else f"scored with analysis incomplete (pending={pending})"
     transitions.attempt_transition(attempt=attempt, to_status=AttemptStatus.STOPPED, reason=reason)
     webhooks.webhook_enqueue(attempt=attempt, event=WebhookEvent.ATTEMPT_SCORED)
     return True
+
+
+# What scoring writes on the attempt.
+SCORE_FIELDS = [
+    "trust_score",
+    "score_version",
+    "score_breakdown",
+    "coverage",
+    "review_reasons",
+]
+
+
+def _score_with_coverage(attempt: Attempt, *, analysis_complete: bool) -> None:
+    """Measure each required stream's analysed time, turn what is missing into violations, score,
+    and say why a reviewer should look (not from the score alone)."""
+    covered = coverage.attempt_coverage(attempt=attempt)
+    coverage.coverage_violations_rebuild(attempt=attempt, coverage=covered)
+    profile = attempt_selectors.attempt_score_profile(attempt=attempt)
+    _store_score(attempt, attempt_score_compute(attempt=attempt, profile=profile))
+    attempt.coverage = coverage.coverage_summary(covered)
+    attempt.review_reasons = _review_reasons(
+        attempt, low=coverage.low_coverage(covered), analysis_complete=analysis_complete
+    )
+
+
+def _types_present(attempt: Attempt) -> set[str]:
+    return set(attempt.violations.values_list("type", flat=True).distinct())
+
+
+def _review_reasons(attempt: Attempt, *, low: list[str], analysis_complete: bool) -> list[str]:
+    """Evidence that needs a person, whatever the score (docs/trust-score.md, "Needs review")."""
+    present = _types_present(attempt)
+    checks = [
+        (REASON_LOW_SCORE, attempt.trust_score < settings.PROCTOR_REVIEW_THRESHOLD),
+        (REASON_SECOND_PERSON, ViolationType.MULTIPLE_HUMANS in present),
+        (REASON_MULTIPLE_SESSIONS, ViolationType.MULTIPLE_SESSIONS in present),
+        (REASON_MISSING_COVERAGE, bool(low)),
+        (
+            REASON_ANALYSIS_INCOMPLETE,
+            not analysis_complete or ViolationType.ANALYSIS_GAP in present,
+        ),
+        (REASON_ABANDONED, _was_abandoned(attempt)),
+    ]
+    return [reason for reason, applies in checks if applies]
+
+
+def _was_abandoned(attempt: Attempt) -> bool:
+    return attempt.status_changes.filter(
+        to_status=AttemptStatus.STOPPING, reason=attempts.ABANDONED_REASON
+    ).exists()
 
 
 @transaction.atomic
@@ -112,20 +170,13 @@ def attempt_rescore(
             trust_score.Profile.from_dict(score_profile)
             attempt.score_profile = score_profile
         th = attempt_selectors.attempt_thresholds(attempt=attempt)
-        profile = attempt_selectors.attempt_score_profile(attempt=attempt)
+        # Layered on the client's: checked here, so a bad combination is a 400, not a 500.
+        attempt_selectors.attempt_score_profile(attempt=attempt)
     except ValueError as exc:
         raise ValidationFailed(str(exc)) from exc
     violations.attempt_violations_rebuild(attempt=attempt, thresholds=th, recompute=True)
-    _store_score(attempt, attempt_score_compute(attempt=attempt, profile=profile))
-    attempt.save(
-        update_fields=[
-            "thresholds",
-            "score_profile",
-            "trust_score",
-            "score_version",
-            "score_breakdown",
-        ]
-    )
+    _score_with_coverage(attempt, analysis_complete=attempt_complete(attempt))
+    attempt.save(update_fields=["thresholds", "score_profile"] + SCORE_FIELDS)
     AttemptAuditEntry.objects.create(
         attempt=attempt,
         action="rescore",

@@ -20,9 +20,10 @@ from proctoring.models import (
     Violation,
     ViolationReview,
 )
+from proctoring.options import complete_options
 from proctoring.selectors.observations import observation_rows
 from proctoring.services.observed import EvidenceFile
-from proctoring.statuses import ANALYSIS_TYPES
+from proctoring.statuses import ANALYSIS_TYPES, ViolationType
 
 
 def flag_reach(th: Thresholds) -> int:
@@ -142,12 +143,21 @@ def _on_violation_started(attempt, session, violation: Violation, evidence: Evid
         item.file.save(
             f"{uuid.uuid4().hex}.{evidence.extension}", ContentFile(evidence.content), save=True
         )
-    message = {
+    violation_push(session=session, message=violation_message(violation))
+
+
+def violation_message(violation: Violation) -> dict[str, Any]:
+    """The protocol's server message that tells the client a violation started."""
+    return {
         "type": "violation",
         "code": violation.code,
         "violation": violation.type,
         "start_s": round(violation.start_s, 2),
     }
+
+
+def violation_push(*, session: MediaSession, message: dict[str, Any]) -> None:
+    """Send `message` to the session's client once this transaction commits, if it is open."""
     if session.ingest_node and session.ended_at is None:
         transaction.on_commit(
             lambda: media_rpc.request_push(
@@ -167,6 +177,18 @@ def violation_span_record(
     return violation
 
 
+def analysis_types_for(options: dict[str, Any]) -> frozenset[str]:
+    """The model-derived types the attempt's options ask for: numHumans off means no face is
+    counted or scored, audio off that no sound is."""
+    tracking = complete_options(options)["trackingOptions"]
+    types = set()
+    if tracking["numHumans"]:
+        types |= {ViolationType.NO_FACE, ViolationType.MULTIPLE_HUMANS}
+    if tracking["audio"]:
+        types |= {ViolationType.SPEECH, ViolationType.NOISE}
+    return frozenset(types)
+
+
 def attempt_violations_rebuild(
     *, attempt: Attempt, thresholds: Thresholds, recompute: bool
 ) -> None:
@@ -176,9 +198,14 @@ def attempt_violations_rebuild(
     flagged rows are read); with it, every observation is judged again. No model runs either way.
     """
     rows = observation_rows(attempt=attempt, flagged_only=not recompute)
-    found = findings.incidents(
-        rows, thresholds, gap=settings.PROCTOR_MERGE_GAP_S, recompute=recompute
-    )
+    allowed = analysis_types_for(attempt.options)
+    found = [
+        incident
+        for incident in findings.incidents(
+            rows, thresholds, gap=settings.PROCTOR_MERGE_GAP_S, recompute=recompute
+        )
+        if incident.type in allowed
+    ]
     Violation.objects.filter(attempt=attempt, type__in=ANALYSIS_TYPES).delete()
     Violation.objects.bulk_create(
         Violation.for_span(

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from proctoring import messages, signing, task_queue
 from proctoring.models import Attempt, DeliveryStatus, WebhookDelivery
+from proctoring.selectors.attempts import attempt_needs_review
 
 logger = logging.getLogger(__name__)
 USER_AGENT = "open-proctor-webhooks/1"
@@ -29,6 +30,9 @@ def webhook_payload(*, attempt: Attempt, event: str) -> dict[str, Any]:
             "trust_score": attempt.trust_score,
             "score_version": attempt.score_version,
             "evidence_status": attempt.evidence_status,
+            "coverage": attempt.coverage,
+            "needs_review": attempt_needs_review(attempt),
+            "review_reasons": attempt.review_reasons,
             "review_verdict": attempt.review_verdict,
             "reviewed_at": attempt.reviewed_at.isoformat() if attempt.reviewed_at else None,
         },

@@ -1,9 +1,10 @@
-"""Finalize a stopped attempt once its analysis is done."""
+"""Finalize a stopped attempt once its analysis is done; stop the abandoned ones."""
 
 from celery import shared_task
 from django.db import DatabaseError
 
 from proctoring import messages
+from proctoring.services.attempts import attempts_stop_abandoned
 from proctoring.services.scoring import attempt_finalize
 
 FINALIZE_POLL_S = 0.5
@@ -18,3 +19,9 @@ def finalize_attempt(self, attempt_id: int) -> None:
     if not done:
         # Analysis still pending: poll again instead of blocking a worker.
         raise self.retry(countdown=FINALIZE_POLL_S)
+
+
+@shared_task(name=messages.STOP_ABANDONED, acks_late=True)
+def stop_abandoned_attempts() -> int:
+    """Run by Celery beat every PROCTOR_ABANDON_CHECK_S."""
+    return attempts_stop_abandoned()

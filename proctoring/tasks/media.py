@@ -43,5 +43,6 @@ def media_session_closed(report: dict) -> None:
         reason=report["reason"],
         ended_at=dt.datetime.fromisoformat(report["ended_at"]),
         dropped=[(start, end) for start, end in report["dropped"]],
+        delivered=report.get("delivered") or {},
         recording=report["recording"],
     )

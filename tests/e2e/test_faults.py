@@ -100,7 +100,9 @@ def assert_scored(attempt: Attempt, stopped: dict, evidence_status: str) -> None
     attempt.refresh_from_db()
     assert attempt.status == AttemptStatus.STOPPED
     assert attempt.trust_score is not None
-    assert stopped["trustScore"] == attempt.trust_score
+    # The candidate's agent hears the score only when the integrator lets candidates see it.
+    shown = attempt.trust_score if attempt.client.candidate_sees_score else None
+    assert stopped["trustScore"] == shown
     assert attempt.evidence_status == evidence_status
 
 

@@ -49,6 +49,9 @@ def run_agent(stack, new_client, test_attempt_id: str) -> list[dict]:
 
 
 def test_agent_session_is_analysed_and_scored(stack, new_client, anonymous_api):
+    # This integrator lets candidates see their score (the default hides it).
+    new_client.client.candidate_sees_score = True
+    new_client.client.save()
     events = run_agent(stack, new_client, "e2e-attempt-1")
 
     names = [e["event"] for e in events if e["event"] in LIFECYCLE]

@@ -9,6 +9,16 @@ from proctoring import signing
 from proctoring.services.clients import NewClient
 
 SESSIONS = "/api/v1/agent/sessions/"
+# Options under which no stream is required: for tests of what the media process does with an
+# offer that the web's required-track check would otherwise refuse first.
+NOTHING_REQUIRED = {
+    "trackingOptions": {
+        "audio": False,
+        "numHumans": False,
+        "photosAtRandom": False,
+        "captureSwitchedTab": False,
+    }
+}
 
 
 def agent_credentials(new_client: NewClient, attempt_id: str, *, secret: str | None = None):

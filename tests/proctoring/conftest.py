@@ -16,12 +16,13 @@ CANCEL_ROUNDS = 3
 
 
 def make_offer() -> dict[str, str]:
-    """What the agent sends: webcam, microphone and the events data channel."""
+    """What the agent sends: webcam, microphone, screen and the events data channel."""
 
     async def offer() -> dict[str, str]:
         pc = RTCPeerConnection()
         pc.addTransceiver("video", direction="sendonly")
         pc.addTransceiver("audio", direction="sendonly")
+        pc.addTransceiver("video", direction="sendonly")
         pc.createDataChannel("events")
         await pc.setLocalDescription(await pc.createOffer())
         sdp = pc.localDescription.sdp

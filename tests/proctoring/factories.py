@@ -6,6 +6,7 @@ import datetime as dt
 import cv2
 import factory
 import numpy as np
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.utils import timezone
 from factory.django import DjangoModelFactory
@@ -92,13 +93,40 @@ class EvidenceFactory(DjangoModelFactory):
     data = factory.LazyFunction(dict)
 
 
-def started_attempt(new_client: NewClient, *, test_attempt_id="f-1", minutes_ago=10) -> Attempt:
-    return AttemptFactory(
+# Only the camera is required (faces counted; no microphone, screen or photos): a test that
+# records a frame a second from the start has full coverage.
+CAMERA_ONLY = {
+    "trackingOptions": {
+        "audio": False,
+        "photosAtRandom": False,
+        "captureSwitchedTab": False,
+        "tabSwitch": False,
+    }
+}
+
+
+def started_attempt(
+    new_client: NewClient,
+    *,
+    test_attempt_id="f-1",
+    minutes_ago=10,
+    seconds_ago: float | None = None,
+    options: dict | None = None,
+) -> Attempt:
+    """Started `minutes_ago` (or `seconds_ago`); its options are stored complete, as a start
+    stores them (none given: {} as before a start, which coverage reads as every check on)."""
+    from proctoring.options import validate_options
+
+    attempt = AttemptFactory(
         client=new_client.client,
         test_attempt_id=test_attempt_id,
         started=True,
-        minutes_ago=minutes_ago,
+        minutes_ago=minutes_ago if seconds_ago is None else seconds_ago / 60,
     )
+    if options is not None:
+        attempt.options = validate_options(options)
+        attempt.save(update_fields=["options"])
+    return attempt
 
 
 def scored_attempt(
@@ -109,8 +137,12 @@ def scored_attempt(
     minutes=30,
     ago_days=0,
     lookup_key="k",
+    review_reasons: list[str] | None = None,
 ) -> Attempt:
-    """A scored attempt with two violations, a face-boxed photo and an audio clip."""
+    """A scored attempt with two violations, a face-boxed photo and an audio clip. Its review
+    reasons are given, or as finalize would give them for the score alone."""
+    if review_reasons is None:
+        review_reasons = ["low_score"] if score < settings.PROCTOR_REVIEW_THRESHOLD else []
     attempt = AttemptFactory(
         client=new_client.client,
         test_attempt_id=test_attempt_id,
@@ -119,6 +151,7 @@ def scored_attempt(
         minutes_ago=ago_days * 24 * 60 + minutes,
         trust_score=score,
         lookup_key=lookup_key,
+        review_reasons=review_reasons,
         score_breakdown={
             "components": [
                 {"type": "multiple_humans", "measure": 0.1, "weight": 40, "points_lost": 28.0}

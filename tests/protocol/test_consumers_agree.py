@@ -129,3 +129,10 @@ def test_an_unsupported_protocol_version_is_refused_by_name(anonymous_api, new_c
         "code": "unsupported_protocol",
         "message": "protocol version 99 is not supported; this server speaks 1.",
     }
+
+
+def test_the_scored_violation_types_are_the_trust_scores():
+    import trust_score
+
+    scored = {t["type"] for t in DEFINITION["violation_types"] if t["scored"]}
+    assert scored == set(trust_score.TYPES)

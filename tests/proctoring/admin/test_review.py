@@ -123,9 +123,11 @@ def test_violation_verdicts_feed_the_precision_per_detector(client, reviewer, ne
 def test_needs_review_filter_and_sorting(client, reviewer, new_client):
     scored_attempt(new_client, "low", score=40.0)
     scored_attempt(new_client, "high", score=99.0)
+    # A high score with a camera that was off most of the test still needs a person.
+    scored_attempt(new_client, "unseen", score=97.0, review_reasons=["missing_coverage"])
     changelist = reverse("admin:proctoring_attempt_changelist")
     page = client.get(changelist + "?needs_review=yes").content.decode()
-    assert ">low<" in page and ">high<" not in page
+    assert ">low<" in page and ">unseen<" in page and ">high<" not in page
     assert client.get(changelist + "?o=4").status_code == 200  # sort by trust score
     assert (
         client.get(changelist + "?review_verdict__exact=unreviewed&lookup_key=k").status_code == 200

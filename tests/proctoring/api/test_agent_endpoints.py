@@ -7,7 +7,7 @@ import pytest
 
 from proctoring import messages, signing
 from proctoring.models import Attempt, MediaSession
-from tests.proctoring.builders import SESSIONS, session_body
+from tests.proctoring.builders import NOTHING_REQUIRED, SESSIONS, session_body
 
 
 def assert_nothing_created():
@@ -51,7 +51,8 @@ def test_hex_hash_is_accepted(anonymous_api, new_client, offer, ingest):
 
 def test_sdp_the_ingest_cannot_use_is_refused(anonymous_api, new_client, ingest):
     bogus = {"type": "offer", "sdp": "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"}
-    response = anonymous_api.post(SESSIONS, session_body(new_client, bogus), format="json")
+    body = session_body(new_client, bogus, options=NOTHING_REQUIRED)
+    response = anonymous_api.post(SESSIONS, body, format="json")
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_sdp"
     assert response.json()["message"].startswith("The SDP offer could not be used")

@@ -111,3 +111,61 @@ def test_unknown_option_is_named(api):
         "message": "unknown option 'trackingOptions.audioo'",
     }
     assert not Attempt.objects.exists()
+
+
+# --- typed overrides: a wrong type is a 400 naming the field, never a worker's 500 ------------
+
+
+def test_integer_thresholds_are_accepted_and_stored_as_integers(api):
+    body = {"test_attempt_id": "th-1", "thresholds": {"video_k": 2, "video_n": 3}}
+    response = api.post("/api/v1/attempts/", body, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["thresholds"] == {"video_k": 2, "video_n": 3}
+    assert isinstance(Attempt.objects.get(test_attempt_id="th-1").thresholds["video_k"], int)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"thresholds": {"video_k": "two"}}, "thresholds: video_k: A valid integer is required."),
+        ({"thresholds": {"video_k": 2.5}}, "thresholds: video_k: A valid integer is required."),
+        (
+            {"thresholds": {"face_score": "high"}},
+            "thresholds: face_score: A valid number is required.",
+        ),
+        ({"thresholds": {"vidoe_k": 2}}, "thresholds: vidoe_k: This name is not defined."),
+        (
+            {"thresholds": {"video_k": 4, "video_n": 3}},
+            "thresholds 'video_k' and 'video_n' need 1 <= k <= n",
+        ),
+        ({"thresholds": None}, "thresholds: This field may not be null."),
+        (
+            {"score_profile": {"weights": {"speech": "x"}}},
+            "score_profile: weights: speech: A valid number is required.",
+        ),
+        (
+            {"score_profile": {"weights": {"phone": 5}}},
+            "score_profile: weights: phone: This name is not defined.",
+        ),
+        ({"score_profile": {"shape": 0.5}}, "shape must be >= 1, got 0.5"),
+    ],
+)
+def test_a_wrong_override_is_a_400_naming_the_field(api, overrides, message):
+    response = api.post(
+        "/api/v1/attempts/", {"test_attempt_id": "th-2", **overrides}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["message"] == message
+    assert not Attempt.objects.filter(test_attempt_id="th-2").exists()
+
+
+@pytest.mark.usefixtures("media_root")
+def test_a_rescore_with_integer_thresholds_is_a_rescore_not_a_500(api, new_client):
+    from tests.proctoring.factories import scored_attempt
+
+    scored_attempt(new_client, "th-3")
+    body = {"thresholds": {"video_k": 2, "video_n": 3}}
+    response = api.post("/api/v1/attempts/th-3/rescore/", body, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["thresholds"] == {"video_k": 2, "video_n": 3}
+    assert response.json()["score_version"] == "ts-2"

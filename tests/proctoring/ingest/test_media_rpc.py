@@ -10,7 +10,7 @@ from django.conf import settings
 
 from proctoring import media_rpc
 from proctoring.models import Attempt, MediaSession
-from tests.proctoring.builders import SESSIONS, session_body
+from tests.proctoring.builders import NOTHING_REQUIRED, SESSIONS, session_body
 
 
 def without_video_line(offer: dict) -> dict:
@@ -32,7 +32,7 @@ def test_an_offer_aiortc_can_neither_answer_nor_close_is_400_at_once(
 ):
     # The ingest used to die on the failed close without replying: the web waited, then 500.
     began = time.monotonic()
-    body = session_body(new_client, without_video_line(offer))
+    body = session_body(new_client, without_video_line(offer), options=NOTHING_REQUIRED)
     response = anonymous_api.post(SESSIONS, body, format="json")
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_sdp"
@@ -83,7 +83,7 @@ def test_a_refused_recorded_offer_leaves_no_recording_session_or_error_behind(
     from proctoring.ingest import server
 
     monkeypatch.setattr(server, "RECORDING_SPOOL", tmp_path / "spool")
-    recorded = {"trackingOptions": {"recordSession": True}}
+    recorded = {"trackingOptions": {**NOTHING_REQUIRED["trackingOptions"], "recordSession": True}}
     body = session_body(new_client, without_video_line(offer), options=recorded)
     with caplog.at_level(logging.INFO, logger="proctoring"):
         response = anonymous_api.post(SESSIONS, body, format="json")

@@ -257,3 +257,53 @@ def test_samples_of_several_sessions_reach_the_broker_as_one_message(settings, a
     ]
     assert base64.b64decode(items[0]["content"])[:2] == b"\xff\xd8"
     assert len(base64.b64decode(items[1]["content"])) == 2 * SECOND
+
+
+# -- failures stay with their own attempt -------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_poisoned_attempt_in_a_batch_fails_alone_and_its_time_is_an_analysis_gap(new_client):
+    from proctoring.models import Attempt
+
+    healthy = started_attempt(new_client, test_attempt_id="healthy")
+    poisoned = started_attempt(new_client, test_attempt_id="poisoned")
+    # Stored before the API typed its overrides: every judgement of this attempt raises.
+    Attempt.objects.filter(pk=poisoned.pk).update(thresholds={"video_k": "two"})
+    good, bad = open_session(healthy), open_session(poisoned)
+    two = jpeg_of("two_faces.png")
+    batch = [item(s, "video", seq, two) for s in (good, bad) for seq in range(3)]
+    batch += [item(s, "audio", 0, quiet_pcm()) for s in (good, bad)]
+
+    analyze_samples.run(batch)
+
+    assert Violation.objects.filter(attempt=healthy, type="multiple_humans").exists()
+    failed = Observation.objects.filter(attempt=poisoned, data__has_key="failed")
+    assert failed.count() == 4  # recorded, so finalize does not wait for them, but not analysed
+    assert not Observation.objects.filter(attempt=healthy, data__has_key="failed").exists()
+    assert not Violation.objects.filter(attempt=poisoned).exists()
+
+
+@pytest.mark.django_db
+def test_a_frame_the_detector_fails_on_is_recorded_as_failed_and_the_rest_analysed(
+    new_client, monkeypatch
+):
+    attempt = started_attempt(new_client)
+    session = open_session(attempt)
+    counter = analysis.human_counter()
+
+    class FailsOnTheSecondFrame:
+        calls = 0
+
+        def detect(self, bgr):
+            FailsOnTheSecondFrame.calls += 1
+            if FailsOnTheSecondFrame.calls == 2:
+                raise RuntimeError("onnxruntime: bad input")
+            return counter.detect(bgr)
+
+    monkeypatch.setattr(analysis, "human_counter", FailsOnTheSecondFrame)
+    one = jpeg_of("astronaut.png")
+    analyze_samples.run([item(session, "video", seq, one) for seq in range(3)])
+    rows = dict(session.observations.values_list("seq", "data"))
+    assert rows[1] == {"failed": "RuntimeError"}
+    assert rows[0]["count"] == rows[2]["count"] == 1
