@@ -19,6 +19,7 @@ from proctoring.analysis.scrfd import (
 
 __all__ = [
     "COUNTER_NAMES",
+    "INPUT_PROFILES",
     "Face",
     "HumanCounter",
     "ScrfdCounter",
@@ -81,6 +82,9 @@ SCRFD_REFINE_MAX = 6  # crops per frame, best candidates first: bounds a crowded
 # changed no count of the labelled images, camera frames or the 104 --augment probes. The price:
 # a face more than 40 % hidden behind a sure face must score sure on its own to be counted.
 SCRFD_PART_OF_FACE = 0.4
+# The main input sizes a deployment picks between (PROCTOR_DETECTOR_INPUT): the default, and the
+# earlier 640x480 profile (decision 0005).
+INPUT_PROFILES = ("320x256", "640x480")
 SCRFD_SIZE_MULTIPLE = 32  # SCRFD's stride-32 feature map; other sizes crash its box decoder
 # YuNet runs at the frame's own size: 14 ms at 640x480 but 57 ms at 1280x886, so larger frames are
 # shrunk to fit this first. It finds the close-up both at 112x112 and letterboxed to 640x480,
