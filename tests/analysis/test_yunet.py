@@ -66,8 +66,10 @@ def test_the_fast_path_is_as_accurate_as_scrfd_on_the_probes():
         for name, counter in (("yunet", yunet), ("scrfd", scrfd), ("old", old_yunet))
     }
 
-    assert len(frames) == 104
+    assert len(frames) == 111
     assert len(right["yunet"]) >= len(right["scrfd"])
     assert right["old"] <= right["yunet"]  # nothing the previous YuNet got right is lost
     missed = {probe for probe, _, _ in frames} - right["yunet"]
-    assert all(probe.startswith("bg-head-1/12:t1-left") for probe in missed), missed
+    # The known weak spots (docs/accuracy.md): a 25 px face looking down, overexposure.
+    weak = ("bg-head-1/12:t1-left", "overexposed:")
+    assert all(probe.startswith(weak) for probe in missed), missed
