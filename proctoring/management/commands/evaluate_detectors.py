@@ -137,8 +137,8 @@ def format_evaluation(evaluation: evaluate.Evaluation) -> str:
             "is speech if any window is; time = all windows of the clip)",
             _table(VAD_HEADER, [_vad_row(r) for r in evaluation.vad], text_columns=1),
             _vad_misses(evaluation.vad),
-            "Voice activity per 1 s window (label→verdict; windows with under "
-            f"{evaluate_audio.MIN_SPEECH_IN_WINDOW_S:g} s of words but some are not scored; "
+            "Voice activity per 1 s window (label→verdict; a window holding some words but "
+            f"under {evaluate_audio.MIN_SPEECH_IN_WINDOW_S:g} s of them is not scored; "
             "false/hour = false speech windows per hour of non-speech audio)",
             _table(WINDOW_HEADER, [_window_row(r) for r in evaluation.vad], text_columns=1),
             "Voice activity per category (words found = stretches of words with a window over "
