@@ -145,3 +145,27 @@ def test_every_one_word_answer_is_found(vad, dev_dir):
 
     for start, end in labels["speech_s"]:
         assert any(int(start) <= index <= int(end) for index in flagged), (start, end)
+
+
+def test_the_ingest_can_hand_each_window_the_second_before_it(vad, headset):
+    from fractions import Fraction
+
+    import av
+
+    from proctoring.ingest.sampling import AudioWindower
+
+    windower = AudioWindower(window_s=1.0, context_s=1.0)
+    windows = []
+    for start in range(0, 4 * SECOND, 320):  # 20 ms frames of the headset clip, 16 kHz mono
+        frame = av.AudioFrame.from_ndarray(
+            headset[None, start : start + 320], format="s16", layout="mono"
+        )
+        frame.sample_rate, frame.pts, frame.time_base = SECOND, start, Fraction(1, SECOND)
+        windows += windower.push(frame, start / SECOND)
+
+    assert [w.context.size for w in windows] == [0, SECOND, SECOND, SECOND]
+    for before, window in zip(windows, windows[1:], strict=False):
+        assert np.array_equal(window.context, before.pcm)
+    assert AudioWindower(window_s=1.0).context_s == 0.0  # off unless asked for
+    analysis = vad.analyze(windows[2].pcm, context=windows[2].context)
+    assert analysis.carry is not None
