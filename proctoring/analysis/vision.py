@@ -109,7 +109,6 @@ SCRFD_SIZE_MULTIPLE = 32  # SCRFD's stride-32 feature map; other sizes crash its
 # The large profile (an input 384 or more high, e.g. 640x480) is the old YuNet: one pass, no
 # refinement, the same boxes as cv2.FaceDetectorYN at 0.6.
 YUNET_FAST_INPUT = (384, 288)
-YUNET_LARGE_INPUT = (640, 480)
 YUNET_CANDIDATE_SCORE = 0.05
 YUNET_REFINE_INPUT = (128, 128)
 YUNET_REFINE_SCORE = 0.7
