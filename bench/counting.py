@@ -18,7 +18,9 @@ from bench.report import fmt, fmt_summary, summary, table
 
 NAME = "counting"
 TITLE = "1. Human counting throughput per core"
-TARGET_SPEEDUP = 4.0
+# Per path, the speed the issue asks for against InsightFace's default path in the same run:
+# SCRFD (issue #6) and YuNet, the licence-clean detector commercial deployments use (issue #20).
+TARGET_SPEEDUP = {"scrfd_500m": 4.0, "yunet": 3.0}
 THREADS = 1  # one analysis thread: a per-core figure
 PINNED_CPU = 0
 BASELINE = "insightface_default"
@@ -244,14 +246,19 @@ def agreement_markdown(agree: dict[str, Any]) -> str:
 def targets(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
     paths, right = result["paths"], result["agreement"]["all_right"]
     rows = []
+    probes = result["agreement"]["probes_right"]
     for name in PROJECT_PATHS:
         speedup = paths[name]["speedup_vs_baseline"]["median"]
-        measured = f"`{name}`: {speedup:.2f}× ({'same' if right[name] else 'wrong'} counts)"
+        target = TARGET_SPEEDUP[name]
+        measured = (
+            f"`{name}`: {speedup:.2f}× ({'same' if right[name] else 'wrong'} counts, "
+            f"{probes['right'][name]}/{probes['total']} probes)"
+        )
         rows.append(
             (
-                f"human counting ≥ {TARGET_SPEEDUP:g}× InsightFace default per core, same counts",
+                f"`{name}` counting ≥ {target:g}× InsightFace default per core, same counts",
                 measured + f"; baseline counts all right: {right[BASELINE]}",
-                speedup >= TARGET_SPEEDUP and right[name],
+                speedup >= target and right[name],
             )
         )
     return rows

@@ -5,13 +5,23 @@ import itertools
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from proctoring.analysis import audio, probes, vision
+from proctoring.analysis import audio, evaluate_audio, probes, vision
 from proctoring.analysis.errors import AnalysisError
+from proctoring.analysis.evaluate_audio import (
+    LabelledClip,
+    Segments,
+    VadReport,
+    VadResult,
+    audio_windows,
+    evaluate_vad,
+    segments_of,
+)
+from proctoring.analysis.scores import ClassScore, class_score
 from proctoring.analysis.y4m import read_y4m
 
 __all__ = [
@@ -23,6 +33,7 @@ __all__ = [
     "Labels",
     "VadReport",
     "VadResult",
+    "audio_windows",
     "class_score",
     "evaluate_directory",
     "load_labels",
@@ -31,55 +42,17 @@ __all__ = [
 LABELS_FILE = "expected.json"
 AS_IS = "as-is"
 WEBCAM = "640x480"
-WHOLE_CLIP = "whole clip"
-ANY_WINDOW = "any 1 s window"
 MS_PER_S = 1000.0
 TIME_PERCENTILE = 95
 # The product flags "no face" below one face and "multiple humans" above one
 # (proctoring/services/analysis.py); the evaluation scores the same two classes.
 MIN_HUMANS = 1
 MAX_HUMANS = 1
-# Audio cut as the ingest cuts it (proctoring/ingest/sampling.py): 1 s windows, and a final
-# shorter window only if it holds at least 0.25 s.
-AUDIO_WINDOW_S = 1.0
-MIN_TAIL_WINDOW_S = 0.25
+DEV_AUDIO_PREFIX = "devaudio/"  # items of the generated development audio set in the report
 
 
 class EvaluationError(AnalysisError):
     """The labelled folder or its expected.json is missing or unusable."""
-
-
-@dataclass(frozen=True)
-class ClassScore:
-    """One violation class: positives are items labelled in it, predictions items put in it."""
-
-    positives: int
-    predicted: int
-    true_positives: int
-
-    @property
-    def precision(self) -> float | None:
-        # Undefined, not 0 or 1, when nothing was predicted: there is nothing to be right about.
-        return self.true_positives / self.predicted if self.predicted else None
-
-    @property
-    def recall(self) -> float | None:
-        return self.true_positives / self.positives if self.positives else None
-
-    def to_dict(self) -> dict[str, object]:
-        return {**asdict(self), "precision": self.precision, "recall": self.recall}
-
-
-def class_score(expected: Sequence[bool], predicted: Sequence[bool]) -> ClassScore:
-    """Counts for precision and recall from per-item class membership, label and prediction."""
-    if len(expected) != len(predicted):
-        raise ValueError(f"{len(expected)} labels but {len(predicted)} predictions")
-    pairs = list(zip(expected, predicted, strict=True))
-    return ClassScore(
-        positives=sum(label for label, _ in pairs),
-        predicted=sum(guess for _, guess in pairs),
-        true_positives=sum(label and guess for label, guess in pairs),
-    )
 
 
 @dataclass(frozen=True)
@@ -96,24 +69,10 @@ class CountResult:
         return self.counted == self.expected
 
 
-@dataclass(frozen=True)
-class VadResult:
-    """One clip: its label, the VAD's verdict and the time the verdict took."""
-
-    item: str
-    expected: bool
-    predicted: bool
-    ms: float
-
-    @property
-    def correct(self) -> bool:
-        return self.predicted == self.expected
-
-
 class _Scored:
-    """Accuracy, timing and misses over `results`, shared by both report types."""
+    """Accuracy, timing and misses over `results`."""
 
-    results: tuple[CountResult, ...] | tuple[VadResult, ...]
+    results: tuple[CountResult, ...]
 
     @property
     def accuracy(self) -> float | None:
@@ -169,24 +128,6 @@ class CountReport(_Scored):
 
 
 @dataclass(frozen=True)
-class VadReport(_Scored):
-    """The VAD over all labelled clips in one mode (whole clip, or any 1 s window)."""
-
-    mode: str
-    results: tuple[VadResult, ...]
-
-    @property
-    def speech(self) -> ClassScore:
-        return class_score(
-            [result.expected for result in self.results],
-            [result.predicted for result in self.results],
-        )
-
-    def to_dict(self) -> dict[str, object]:
-        return {"mode": self.mode, "speech": self.speech.to_dict(), **self._summary()}
-
-
-@dataclass(frozen=True)
 class Evaluation:
     """Everything one run measured, with notes on what it could not measure."""
 
@@ -217,6 +158,9 @@ class Labels:
     images: Mapping[str, int]
     videos: Mapping[str, tuple[int, ...]]
     audio: Mapping[str, bool]
+    # Where the words are (speech_s), and the clip's category, for the clips that have them.
+    segments: Mapping[str, Segments] = field(default_factory=dict)
+    categories: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -234,13 +178,20 @@ def evaluate_directory(
     model_dir: str | Path,
     y4m_step: int = 1,
     augment: bool = False,
+    inputs: Sequence[tuple[int, int] | None] = (None,),
+    dev_audio: str | Path | None = None,
 ) -> Evaluation:
-    """Run every detector and the VAD on the labelled folder `directory` and score them."""
+    """Run every detector and the VAD on the labelled folder `directory` and score them.
+
+    Each detector runs once per main input size in `inputs` (None: its default). `dev_audio`
+    is a second labelled folder whose clips join the VAD's (the generated development audio
+    set, devaudio.ensure()).
+    """
     if y4m_step < 1:
         raise EvaluationError(f"--y4m-step must be at least 1, got {y4m_step}")
     root = Path(directory)
     labels = load_labels(root)
-    counters = [vision.load_counter(name, model_dir) for name in dict.fromkeys(detectors)]
+    counters = _counters(detectors, inputs, model_dir=model_dir)
     counting = evaluate_counting(root, labels, counters, y4m_step=y4m_step, augment=augment)
     notes = []
     if augment and not probes.composite_sources(root):
@@ -248,8 +199,44 @@ def evaluate_directory(
             f"no background-person composites: {probes.FOREGROUND_FILE} and "
             f"{probes.BACKGROUND_FILE} from shared/media are not in {root}"
         )
-    vad_reports = evaluate_vad(root, labels, audio.load_vad()) if labels.audio else ()
+    clips = labelled_clips(root, labels)
+    if dev_audio is not None:
+        dev_root = Path(dev_audio)
+        clips += labelled_clips(dev_root, load_labels(dev_root), prefix=DEV_AUDIO_PREFIX)
+        notes.append(f"{DEV_AUDIO_PREFIX}: the development audio set in {dev_root}")
+    vad_reports = evaluate_vad(clips, audio.load_vad()) if clips else ()
     return Evaluation(str(root), counting, vad_reports, tuple(notes))
+
+
+def counter_label(name: str, size: tuple[int, int] | None) -> str:
+    """A detector's name in the report, with its main input size when one was asked for."""
+    return name if size is None else f"{name}@{size[0]}x{size[1]}"
+
+
+def _counters(
+    detectors: Sequence[str], inputs: Sequence[tuple[int, int] | None], *, model_dir: str | Path
+) -> list[vision.HumanCounter]:
+    counters = []
+    for name in dict.fromkeys(detectors):
+        for size in dict.fromkeys(inputs):
+            counter = vision.load_counter(name, model_dir, main_input=size)
+            counter.name = counter_label(name, size)
+            counters.append(counter)
+    return counters
+
+
+def labelled_clips(root: Path, labels: Labels, *, prefix: str = "") -> list[LabelledClip]:
+    """Every labelled clip of a folder, with where its words are when that is labelled."""
+    return [
+        LabelledClip(
+            item=prefix + name,
+            path=root / name,
+            speech=speech,
+            segments=labels.segments.get(name),
+            category=labels.categories.get(name, evaluate_audio.SHARED_CATEGORY),
+        )
+        for name, speech in labels.audio.items()
+    ]
 
 
 def load_labels(directory: str | Path) -> Labels:
@@ -270,13 +257,13 @@ def load_labels(directory: str | Path) -> Labels:
     if not isinstance(data, dict):
         raise EvaluationError(f"{path} must hold a JSON object")
     av = _section(data, "av", path)
+    clips = {**_section(data, "audio", path), **_with_key(av, "speech")}
     labels = Labels(
         images=_labels_of(_section(data, "images", path), "humans", _humans, path),
         videos=_labels_of(_with_key(av, "humans_per_frame"), "humans_per_frame", _frames, path),
-        audio={
-            **_labels_of(_section(data, "audio", path), "speech", _speech, path),
-            **_labels_of(_with_key(av, "speech"), "speech", _speech, path),
-        },
+        audio=_labels_of(clips, "speech", _speech, path),
+        segments=_labels_of(_with_key(clips, "speech_s"), "speech_s", _segments, path),
+        categories=_labels_of(_with_key(clips, "category"), "category", _category, path),
     )
     if not (labels.images or labels.videos or labels.audio):
         raise EvaluationError(f"{path} labels no images, videos or audio clips")
@@ -328,27 +315,6 @@ def background_composites(root: Path) -> Iterator[tuple[str, LabelledFrame]]:
         yield condition, LabelledFrame(name, humans, bgr, is_image=False)
 
 
-def evaluate_vad(
-    root: Path, labels: Labels, vad: audio.VoiceActivityDetector
-) -> tuple[VadReport, VadReport]:
-    """Speech yes/no per clip from the whole clip, and from its 1 s windows as workers see them."""
-    whole, windowed = [], []
-    for name, speech in labels.audio.items():
-        pcm = audio.read_wav(root / name)
-        whole.append(_timed_vad(vad, name, speech, [pcm]))
-        windowed.append(_timed_vad(vad, name, speech, audio_windows(pcm)))
-    return VadReport(WHOLE_CLIP, tuple(whole)), VadReport(ANY_WINDOW, tuple(windowed))
-
-
-def audio_windows(pcm: np.ndarray) -> list[np.ndarray]:
-    """The clip cut into the ingest's windows: 1 s each, a tail only if it is long enough."""
-    size = round(AUDIO_WINDOW_S * audio.SAMPLE_RATE)
-    windows = [pcm[start : start + size] for start in range(0, pcm.size, size)]
-    if windows and windows[-1].size < MIN_TAIL_WINDOW_S * audio.SAMPLE_RATE:
-        windows.pop()
-    return windows or [pcm]  # a clip shorter than the minimum tail is still judged, whole
-
-
 def _conditions(
     frames: Iterator[LabelledFrame], *, augment: bool
 ) -> Iterator[tuple[str, LabelledFrame]]:
@@ -368,16 +334,6 @@ def _count(counter: vision.HumanCounter, frame: LabelledFrame) -> CountResult:
     counted = len(counter.detect(frame.bgr))
     elapsed_ms = (time.perf_counter() - start) * MS_PER_S
     return CountResult(frame.name, frame.humans, counted, elapsed_ms)
-
-
-def _timed_vad(
-    vad: audio.VoiceActivityDetector, name: str, speech: bool, chunks: Sequence[np.ndarray]
-) -> VadResult:
-    start = time.perf_counter()
-    # Every chunk is analysed (no short-circuit), as every window is in production.
-    verdicts = [audio.is_speech(vad.analyze(chunk)) for chunk in chunks]
-    elapsed_ms = (time.perf_counter() - start) * MS_PER_S
-    return VadResult(name, speech, any(verdicts), elapsed_ms)
 
 
 def _video_frames(path: Path, per_frame: tuple[int, ...], *, step: int) -> Iterator[LabelledFrame]:
@@ -436,6 +392,17 @@ def _frames(value: object) -> tuple[int, ...]:
     if not isinstance(value, list) or not value:
         raise ValueError(f"must be a non-empty list of human counts, got {value!r}")
     return tuple(_humans(count) for count in value)
+
+
+def _segments(value: object) -> Segments:
+    segments = segments_of({"speech_s": value})
+    return segments if segments is not None else ()
+
+
+def _category(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"must be a non-empty string, got {value!r}")
+    return value
 
 
 def _speech(value: object) -> bool:

@@ -49,9 +49,13 @@ def video_finding(data: dict[str, Any], th: Thresholds) -> str:
 
 
 def is_speech(data: dict[str, Any], th: Thresholds) -> bool:
+    # Windows recorded before the held-level check (issue #20) have no speech_held_s: they are
+    # judged as they were, so re-scoring an old attempt does not drop its speech.
+    held = data.get("speech_held_s")
     return (
         data.get("speech_prob_max", 0.0) >= th.speech_prob
         and data.get("speech_fraction", 0.0) >= th.speech_min_fraction
+        and (held is None or held >= th.speech_min_held_s)
     )
 
 

@@ -12,6 +12,10 @@ from proctoring.analysis import vision
 # --augment: webcam-like degradations of each image, applied to its 640x480 letterboxed frame.
 DOWNSCALE_SIZE = (320, 240)
 BRIGHTNESS_FACTOR = 0.6  # brightness -40 %
+# A window behind the candidate or auto-exposure gone wrong: contrast x1.5, +60 grey levels
+# (clipped), then the sensor noise. Added for issue #20, where YuNet lost faces this way.
+OVEREXPOSURE_GAIN = 1.5
+OVEREXPOSURE_LIFT = 60
 LOW_JPEG_QUALITY = 30
 ROTATION_DEG = 10.0
 NOISE_SIGMA = 12.0  # grey levels; a dim webcam sensor at high gain
@@ -56,6 +60,9 @@ def perturbations() -> dict[str, Transform]:
         "flip": lambda bgr: cv2.flip(bgr, 1),
         f"rot+{ROTATION_DEG:g}": lambda bgr: _rotate(bgr, ROTATION_DEG),
         f"rot-{ROTATION_DEG:g}": lambda bgr: _rotate(bgr, -ROTATION_DEG),
+        "overexposed": lambda bgr: _add_noise(
+            cv2.convertScaleAbs(bgr, alpha=OVEREXPOSURE_GAIN, beta=OVEREXPOSURE_LIFT)
+        ),
     }
     # A cheap webcam in a dim room suffers several at once: optics and sensor, then the encoder.
     chain = [single["320x240"], single["dark-40%"], _add_noise, single[f"jpeg-q{LOW_JPEG_QUALITY}"]]

@@ -18,6 +18,9 @@ class Thresholds:
     # Speech: Silero probability and the fraction of 32 ms steps over it in a 1 s window.
     speech_prob: float = 0.5
     speech_min_fraction: float = 0.10
+    # ... and the seconds of those steps that hold a voice's level (audio.MIN_SPEECH_HELD_S,
+    # proctoring/analysis/sustain.py): a knock's decaying ring does not. 0 turns the check off.
+    speech_min_held_s: float = 0.088
     speech_k: int = 1
     speech_n: int = 1
     # Noise: a loud non-speech sound, relative to the background calibrated in the first

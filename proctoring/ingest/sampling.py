@@ -103,6 +103,9 @@ class AudioWindow:
     seq: int
     media_time: float
     pcm: np.ndarray  # int16, mono, 16 kHz
+    # The audio just before this window (up to AudioWindower.context_s; empty by default): what
+    # the VAD warms up on when it has no carry from the window before (analysis/audio.py).
+    context: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int16))
 
     @property
     def duration_s(self) -> float:
@@ -114,15 +117,18 @@ class AudioWindower:
     """Resamples decoded audio once to 16 kHz mono and cuts it into fixed windows."""
 
     window_s: float
+    context_s: float = 0.0  # seconds of preceding audio each window carries as its context
     _resampler: av.AudioResampler = field(init=False)
     _chunks: list[np.ndarray] = field(default_factory=list, init=False)
     _buffered: int = field(default=0, init=False)
     _start: float | None = field(default=None, init=False)
     _seq: int = field(default=0, init=False)
+    _before: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int16), init=False)
 
     def __post_init__(self) -> None:
         self._resampler = av.AudioResampler(format="s16", layout="mono", rate=ANALYSIS_SAMPLE_RATE)
         self._size = int(round(self.window_s * ANALYSIS_SAMPLE_RATE))
+        self._context_size = int(round(self.context_s * ANALYSIS_SAMPLE_RATE))
 
     def push(self, frame: av.AudioFrame, media_time: float) -> list[AudioWindow]:
         if self._start is None:
@@ -143,7 +149,10 @@ class AudioWindower:
 
     def _cut(self, size: int) -> AudioWindow:
         data = np.concatenate(self._chunks)
-        window = AudioWindow(seq=self._seq, media_time=self._start, pcm=data[:size].copy())
+        pcm = data[:size].copy()
+        window = AudioWindow(seq=self._seq, media_time=self._start, pcm=pcm, context=self._before)
+        if self._context_size:
+            self._before = np.concatenate([self._before, pcm])[-self._context_size :]
         rest = data[size:]
         self._chunks = [rest] if len(rest) else []
         self._buffered = len(rest)

@@ -2,6 +2,7 @@
 
 import json
 import wave
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -92,6 +93,15 @@ def test_analysis_reports_duration_and_is_json_safe(vad, media_dir):
     assert analysis.duration_s == pytest.approx(4.0)
     assert analysis.dbfs == DBFS_FLOOR
     assert json.loads(json.dumps(analysis.to_dict(), allow_nan=False)) == analysis.to_dict()
+    assert set(analysis.to_dict()) == {
+        "speech_prob_max",
+        "speech_prob_mean",
+        "speech_fraction",
+        "dbfs",
+        "duration_s",
+        "speech_held_s",
+        "narrowband",
+    }
 
 
 def test_empty_audio_is_silent(vad):
@@ -103,17 +113,26 @@ def test_empty_audio_is_silent(vad):
         speech_fraction=0.0,
         dbfs=DBFS_FLOOR,
         duration_s=0.0,
+        speech_held_s=0.0,
     )
 
 
-def test_is_speech_needs_a_peak_and_enough_windows():
+def test_is_speech_needs_a_peak_enough_windows_and_a_held_level():
     brief_click = AudioAnalysis(
-        speech_prob_max=0.9, speech_prob_mean=0.03, speech_fraction=0.03, dbfs=-30.0, duration_s=1.0
+        speech_prob_max=0.9,
+        speech_prob_mean=0.03,
+        speech_fraction=0.03,
+        dbfs=-30.0,
+        duration_s=1.0,
+        speech_held_s=0.2,
     )
+    knock = replace(brief_click, speech_fraction=0.2, speech_held_s=0.056)
 
     assert not is_speech(brief_click)
     assert is_speech(brief_click, min_fraction=0.02)
     assert not is_speech(brief_click, prob_threshold=0.95, min_fraction=0.02)
+    assert not is_speech(knock)
+    assert is_speech(knock, min_held_s=0.0)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from proctoring.analysis import evaluate, probes
+from proctoring.analysis import devaudio, evaluate, evaluate_audio, probes
+from proctoring.analysis.devaudio import clips as dev_clips
 from proctoring.analysis.evaluate import (
     ClassScore,
     CountReport,
@@ -19,6 +20,14 @@ from proctoring.analysis.evaluate import (
     VadResult,
     class_score,
 )
+from proctoring.analysis.evaluate_audio import (
+    FRESH,
+    FRESH_OLD_RULE,
+    MODES,
+    WHOLE_CLIP,
+    WITH_CONTEXT,
+    WindowVerdict,
+)
 from proctoring.management.commands.evaluate_detectors import format_evaluation
 
 # The two detectors a deployment picks between; every 5th video frame still covers both scenes.
@@ -27,11 +36,25 @@ Y4M_STEP = 5
 COMMAND_Y4M_STEP = 15
 
 
+# The product's modes after issue #20; the last mode is the old rule, kept for comparison.
+NEW_MODES = (WHOLE_CLIP, WITH_CONTEXT, FRESH)
+NARROWBAND_TARGET = 0.95  # issue #20: speech windows found on telephone-band speech
+
+
 @pytest.fixture(scope="module")
 def evaluation(media_dir, model_dir) -> Evaluation:
     return evaluate.evaluate_directory(
-        media_dir, detectors=DETECTORS, model_dir=model_dir, y4m_step=Y4M_STEP
+        media_dir,
+        detectors=DETECTORS,
+        model_dir=model_dir,
+        y4m_step=Y4M_STEP,
+        dev_audio=devaudio.ensure(),
     )
+
+
+@pytest.fixture(scope="module")
+def vad_modes(evaluation) -> dict[str, VadReport]:
+    return {report.mode: report for report in evaluation.vad}
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +67,7 @@ def command_run(media_dir, model_dir, tmp_path_factory) -> tuple[str, dict]:
         str(media_dir),
         *("--detector", "scrfd_500m", "--detector", "yunet"),
         *("--y4m-step", str(COMMAND_Y4M_STEP), "--model-dir", str(model_dir)),
-        *("--json", str(json_path)),
+        *("--json", str(json_path), "--input", "320x256"),
         stdout=stdout,
     )
     return stdout.getvalue(), json.loads(json_path.read_text())
@@ -71,33 +94,131 @@ def test_counts_every_labelled_item_exactly(evaluation, detector, condition, exp
     assert 0 < report.mean_ms <= slowest and 0 < report.p95_ms <= slowest
 
 
-def test_vad_gets_every_clip_right_whole_and_windowed(evaluation, expected):
-    modes = {report.mode: report for report in evaluation.vad}
+def test_no_shared_clip_is_lost_in_any_mode(vad_modes, expected):
+    assert tuple(vad_modes) == MODES
+    for report in vad_modes.values():
+        shared = [r for r in report.results if not r.item.startswith(evaluate.DEV_AUDIO_PREFIX)]
+        assert len(shared) == len(expected["audio"]) + 1  # + the fake microphone
+        assert all(result.correct for result in shared), report.mode
 
-    assert set(modes) == {evaluate.WHOLE_CLIP, evaluate.ANY_WINDOW}
-    for report in modes.values():
-        assert len(report.results) == len(expected["audio"]) + 1  # + the fake microphone
-        assert report.accuracy == 1.0
-        assert report.speech.precision == report.speech.recall == 1.0
+
+@pytest.mark.parametrize("mode", NEW_MODES)
+def test_no_false_speech_from_everyday_noise(vad_modes, mode):
+    report = vad_modes[mode]
+
+    for category in (dev_clips.IMPULSIVE, dev_clips.STEADY):
+        score = report.windows(category)
+        assert score.quiet > 0 and score.false_speech == 0, category
+        assert score.false_per_hour == 0.0
+
+
+@pytest.mark.parametrize("mode", NEW_MODES)
+def test_telephone_band_speech_is_found(vad_modes, mode):
+    score = vad_modes[mode].windows(dev_clips.NARROWBAND)
+
+    assert score.speech_found + score.speech_missed > 60
+    assert score.recall >= NARROWBAND_TARGET
+
+
+@pytest.mark.parametrize("mode", NEW_MODES)
+def test_every_one_word_answer_is_found(vad_modes, mode):
+    for category in (dev_clips.SHORT, dev_clips.NARROWBAND):
+        found, total = vad_modes[mode].utterances(category)
+        assert total >= len(dev_clips.SHORT_ANSWERS) and found == total, category
+
+
+def test_the_old_rule_fails_where_issue_20_says(vad_modes):
+    old = vad_modes[FRESH_OLD_RULE]
+
+    assert old.windows(dev_clips.IMPULSIVE).false_speech > 0
+    assert old.windows(dev_clips.NARROWBAND).recall < NARROWBAND_TARGET
+
+
+def test_carrying_the_stream_finds_the_most(vad_modes):
+    recall = {mode: vad_modes[mode].windows().recall for mode in MODES}
+
+    assert recall[WHOLE_CLIP] >= recall[WITH_CONTEXT] >= recall[FRESH] > recall[FRESH_OLD_RULE]
 
 
 def test_command_prints_a_table_per_detector(command_run):
     stdout, _ = command_run
 
     rows = [line.split() for line in stdout.splitlines()]
-    counted = [row[:2] for row in rows if row and row[0] in evaluate.vision.COUNTER_NAMES]
-    assert counted == [[name, cond] for name in DETECTORS for cond in ("as-is", "640x480")]
-    assert "whole clip" in stdout and "any 1 s window" in stdout
+    counted = [row[:2] for row in rows if row and row[0].partition("@")[0] in DETECTORS]
+    assert counted == [
+        [f"{name}@320x256", cond] for name in DETECTORS for cond in ("as-is", "640x480")
+    ]
     assert "Miscounts: none" in stdout
+    for mode in MODES:
+        assert sum(line.startswith(mode + " ") for line in stdout.splitlines()) >= 3, mode
+    assert "speech→speech" in stdout and "false/hour" in stdout
+    assert f"Note: devaudio/: the development audio set in {devaudio.DEFAULT_DIR}" in stdout
+    impulsive = next(
+        line.split()
+        for line in stdout.splitlines()
+        if line.startswith(f"{WHOLE_CLIP}  ") and f" {dev_clips.IMPULSIVE} " in line
+    )
+    assert impulsive[-3:-1] == ["0/84", "0"]  # 7 clips of 12 s: no false speech window
 
 
 def test_command_json_holds_the_same_results(command_run):
     _, report = command_run
 
     rows = {(row["detector"], row["condition"]): row for row in report["counting"]}
-    assert set(rows) == {(name, cond) for name in DETECTORS for cond in ("as-is", "640x480")}
+    assert set(rows) == {(f"{n}@320x256", c) for n in DETECTORS for c in ("as-is", "640x480")}
     assert all(row["accuracy"] == 1.0 for row in rows.values())
-    assert [row["accuracy"] for row in report["vad"]] == [1.0, 1.0]
+    assert [row["mode"] for row in report["vad"]] == list(MODES)
+    whole = report["vad"][0]
+    assert whole["accuracy"] == 1.0
+    assert whole["windows"]["false_speech"] == 0 and whole["windows"]["speech_found"] > 0
+    steady = whole["categories"][dev_clips.STEADY]["windows"]
+    assert (steady["false_speech"], steady["quiet"]) == (0, 36)
+
+
+def test_command_measures_every_profile(tmp_path, media_dir, model_dir):
+    folder = labelled_folder(
+        tmp_path, media_dir, {"images": {"astronaut.png": {"humans": 1}}}, ("astronaut.png",)
+    )
+    stdout = io.StringIO()
+
+    call_command(
+        "evaluate_detectors", str(folder), "--detector", "scrfd_500m", "--all-profiles",
+        "--model-dir", str(model_dir), "--no-dev-audio", stdout=stdout,
+    )  # fmt: skip
+
+    names = [line.split()[0] for line in stdout.getvalue().splitlines() if "@" in line]
+    assert names == ["scrfd_500m@320x256"] * 2 + ["scrfd_500m@640x480"] * 2
+
+
+def test_window_score_counts_the_confusion_matrix_and_false_alarms_per_hour():
+    windows = (
+        WindowVerdict(0.0, 1.0, True, True),
+        WindowVerdict(1.0, 1.0, True, False),
+        WindowVerdict(2.0, 1.0, None, True),  # an edge window: not scored
+        WindowVerdict(3.0, 1.0, False, True),
+        WindowVerdict(4.0, 0.5, False, False),
+    )
+    report = VadReport("m", (VadResult("a.wav", True, True, 1.0, "cat", windows),))
+
+    score = report.windows("cat")
+
+    assert (score.speech_found, score.speech_missed, score.false_speech, score.quiet) == (
+        1,
+        1,
+        1,
+        1,
+    )
+    assert score.recall == 0.5
+    assert score.false_per_hour == pytest.approx(3600 / 1.5)
+    assert report.windows("other").false_per_hour is None
+
+
+def test_windows_are_labelled_from_where_the_words_are():
+    clip = evaluate_audio.LabelledClip("c", None, True, ((0.5, 1.1), (3.95, 4.3)))
+
+    labels = [evaluate_audio._label(clip, float(start), 1.0) for start in range(5)]
+
+    assert labels == [True, None, False, None, True]  # 0.5 s, 0.1 s, 0, 0.05 s, 0.3 s
 
 
 def test_class_score_precision_and_recall():
@@ -130,7 +251,7 @@ def test_count_report_scores_both_violation_classes():
 
 def test_undefined_precision_prints_as_not_applicable():
     results = (CountResult("two.png", 2, 1, 5.0),)
-    vad = VadReport("whole clip", (VadResult("talk.wav", True, False, 2.0),))
+    vad = VadReport(WHOLE_CLIP, (VadResult("talk.wav", True, False, 2.0),))
 
     text = format_evaluation(Evaluation("dir", (CountReport("fake", "as-is", results),), (vad,)))
 
@@ -148,7 +269,7 @@ def test_a_wrong_count_is_reported_not_an_error(tmp_path, media_dir, model_dir):
 
     call_command(
         "evaluate_detectors", str(folder), "--detector", "yunet", "--model-dir", str(model_dir),
-        stdout=stdout,
+        "--no-dev-audio", stdout=stdout,
     )  # fmt: skip
 
     row = next(line for line in stdout.getvalue().splitlines() if line.startswith("yunet"))
@@ -158,7 +279,7 @@ def test_a_wrong_count_is_reported_not_an_error(tmp_path, media_dir, model_dir):
 
 def test_folder_without_expected_json_is_a_clear_error(tmp_path):
     with pytest.raises(CommandError) as raised:
-        call_command("evaluate_detectors", str(tmp_path))
+        call_command("evaluate_detectors", str(tmp_path), "--no-dev-audio")
 
     assert str(raised.value) == (
         f"{tmp_path / 'expected.json'} not found: the folder needs an expected.json with the "
@@ -168,7 +289,7 @@ def test_folder_without_expected_json_is_a_clear_error(tmp_path):
 
 def test_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(CommandError) as raised:
-        call_command("evaluate_detectors", str(tmp_path / "nowhere"))
+        call_command("evaluate_detectors", str(tmp_path / "nowhere"), "--no-dev-audio")
 
     assert str(raised.value) == f"{tmp_path / 'nowhere'} is not a directory"
 
@@ -183,6 +304,11 @@ def test_missing_folder_is_a_clear_error(tmp_path):
         ('{"images": {"a.png": {}}}', "a.png has no 'humans' label"),
         ('{"images": {"a.png": {"humans": 1}}}', "labelled file(s) missing from"),
         ('{"_note": "nothing"}', "labels no images, videos or audio clips"),
+        (
+            '{"audio": {"a.wav": {"speech": true, "speech_s": [[2, 1]]}}}',
+            "a.wav 'speech_s': speech_s must be",
+        ),
+        ('{"audio": {"a.wav": {"speech": true, "category": 3}}}', "a.wav 'category': must be"),
     ],
 )
 def test_invalid_labels_are_clear_errors(tmp_path, content, message):

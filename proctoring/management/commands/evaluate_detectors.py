@@ -7,7 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from proctoring.analysis import evaluate, vision
+from proctoring.analysis import devaudio, evaluate, evaluate_audio, vision
 from proctoring.analysis.errors import AnalysisError
 
 NOT_APPLICABLE = "n/a"
@@ -25,6 +25,24 @@ COUNT_HEADER = (
     "p95 ms",
 )
 VAD_HEADER = ("mode", "n", "accuracy", "speech P", "speech R", "mean ms", "p95 ms")
+WINDOW_HEADER = (
+    "mode",
+    "speech→speech",
+    "speech→none",
+    "none→speech",
+    "none→none",
+    "recall",
+    "false/hour",
+)
+CATEGORY_HEADER = (
+    "mode",
+    "category",
+    "clips",
+    "speech windows found",
+    "false windows",
+    "false/hour",
+    "words found",
+)
 JSON_INDENT = 2
 
 
@@ -51,21 +69,56 @@ class Command(BaseCommand):
         )
         parser.add_argument("--json", type=Path, dest="json_path", help="write the results here")
         parser.add_argument("--model-dir", type=Path, help="default: settings.PROCTOR_MODEL_DIR")
+        parser.add_argument(
+            "--input",
+            action="append",
+            dest="inputs",
+            metavar="WxH",
+            help="main input size of the detectors; repeat for several "
+            "(default: settings.PROCTOR_DETECTOR_INPUT)",
+        )
+        parser.add_argument(
+            "--all-profiles",
+            action="store_true",
+            help=f"every input profile: {', '.join(vision.INPUT_PROFILES)}",
+        )
+        parser.add_argument(
+            "--dev-audio",
+            type=Path,
+            default=devaudio.DEFAULT_DIR,
+            help="where the generated development audio set is kept (made if missing; needs "
+            "espeak-ng and sox)",
+        )
+        parser.add_argument(
+            "--no-dev-audio", action="store_true", help="only the clips labelled in DIR"
+        )
 
     def handle(self, *args, **options) -> None:
         try:
+            dev_audio = None if options["no_dev_audio"] else devaudio.ensure(options["dev_audio"])
             evaluation = evaluate.evaluate_directory(
                 options["directory"],
                 detectors=options["detectors"] or vision.COUNTER_NAMES,
                 model_dir=options["model_dir"] or settings.PROCTOR_MODEL_DIR,
                 y4m_step=options["y4m_step"],
                 augment=options["augment"],
+                inputs=_inputs(options),
+                dev_audio=dev_audio,
             )
         except AnalysisError as error:
             raise CommandError(str(error)) from error
         self.stdout.write(format_evaluation(evaluation))
         if options["json_path"]:
             _write_json(evaluation, options["json_path"])
+
+
+def _inputs(options: dict) -> list[tuple[int, int] | None]:
+    """The main input sizes asked for: all profiles, --input, or the deployment's setting."""
+    if options["all_profiles"]:
+        texts = list(vision.INPUT_PROFILES)
+    else:
+        texts = options["inputs"] or [settings.PROCTOR_DETECTOR_INPUT]
+    return [vision.parse_input_size(text) for text in texts]
 
 
 def format_evaluation(evaluation: evaluate.Evaluation) -> str:
@@ -80,9 +133,17 @@ def format_evaluation(evaluation: evaluate.Evaluation) -> str:
         ]
     if evaluation.vad:
         sections += [
-            "Voice activity (Silero VAD + is_speech, item = clip; time = whole clip)",
+            "Voice activity per clip (Silero VAD + is_speech on the ingest's 1 s windows; a clip "
+            "is speech if any window is; time = all windows of the clip)",
             _table(VAD_HEADER, [_vad_row(r) for r in evaluation.vad], text_columns=1),
             _vad_misses(evaluation.vad),
+            "Voice activity per 1 s window (label→verdict; a window holding some words but "
+            f"under {evaluate_audio.MIN_SPEECH_IN_WINDOW_S:g} s of them is not scored; "
+            "false/hour = false speech windows per hour of non-speech audio)",
+            _table(WINDOW_HEADER, [_window_row(r) for r in evaluation.vad], text_columns=1),
+            "Voice activity per category (words found = stretches of words with a window over "
+            "them judged speech)",
+            _table(CATEGORY_HEADER, _category_rows(evaluation.vad), text_columns=2),
         ]
     sections += [f"Note: {note}" for note in evaluation.notes]
     return "\n\n".join(sections) + "\n"
@@ -113,6 +174,42 @@ def _vad_row(report: evaluate.VadReport) -> list[str]:
         _ms(report.mean_ms),
         _ms(report.p95_ms),
     ]
+
+
+def _window_row(report: evaluate.VadReport) -> list[str]:
+    score = report.windows()
+    return [
+        report.mode,
+        str(score.speech_found),
+        str(score.speech_missed),
+        str(score.false_speech),
+        str(score.quiet),
+        _percent(score.recall),
+        _per_hour(score.false_per_hour),
+    ]
+
+
+def _category_rows(reports: Sequence[evaluate.VadReport]) -> list[list[str]]:
+    rows = []
+    for report in reports:
+        for category in report.categories():
+            score = report.windows(category)
+            found, words = report.utterances(category)
+            clips = sum(result.category == category for result in report.results)
+            positives = score.speech_found + score.speech_missed
+            negatives = score.false_speech + score.quiet
+            rows.append(
+                [
+                    report.mode,
+                    category,
+                    str(clips),
+                    f"{score.speech_found}/{positives}" if positives else NOT_APPLICABLE,
+                    f"{score.false_speech}/{negatives}" if negatives else NOT_APPLICABLE,
+                    _per_hour(score.false_per_hour),
+                    f"{found}/{words}" if words else NOT_APPLICABLE,
+                ]
+            )
+    return rows
 
 
 def _count_misses(reports: Sequence[evaluate.CountReport]) -> str:
@@ -152,6 +249,10 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], *, text_columns
 
 def _percent(value: float | None) -> str:
     return NOT_APPLICABLE if value is None else f"{value:.1%}"
+
+
+def _per_hour(value: float | None) -> str:
+    return NOT_APPLICABLE if value is None else f"{value:.0f}"
 
 
 def _ms(value: float | None) -> str:
