@@ -11,6 +11,7 @@ from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamTrack
 
 from agent.codes import AgentError, ErrorCode
+from agent.desktop import NoDisplay
 from agent.sources import OPEN_TIMEOUT_S
 from agent.tracks import LoopingFileTrack, RateLimitedVideoTrack
 
@@ -55,7 +56,7 @@ def parse_screen(spec: str | None, platform: str, display: str | None) -> Screen
             target, fmt = _DEFAULT_SCREENS[platform]
             return ScreenSpec(target, fmt)
         if not display:
-            raise AgentError(ErrorCode.NO_SCREEN_SOURCE, "no screen source: DISPLAY is not set")
+            raise NoDisplay()
         return ScreenSpec(display, "x11grab")
     if spec.startswith(WINDOW_PREFIX):
         return ScreenSpec(spec.removeprefix(WINDOW_PREFIX), window=True)

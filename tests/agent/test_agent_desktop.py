@@ -57,7 +57,7 @@ def test_screen_focus_and_monitors_on_a_two_monitor_display(media, loopback_ice,
     warnings = [e.detail for e in events if e.name == "apErrorEvent"]
     assert warnings == [
         {
-            "code": 4015,
+            "errorCode": 4015,
             "message": "2 monitors detected: use one screen during the test",
             "fatal": False,
         }
@@ -69,8 +69,11 @@ def test_screen_focus_and_monitors_on_a_two_monitor_display(media, loopback_ice,
         (5005, {"title": OTHER, "capture": True}),
         (5006, {"title": EXAM}),
     ]
-    local = [(e.detail["code"], e.detail["detail"]) for e in events if e.name == "apTrackingEvent"]
-    assert local == sent
+    # What the agent sent is what it emitted, as the SDK's apEvidenceEvent (source "client").
+    evidence = [e.detail for e in events if e.name == "apEvidenceEvent"]
+    local = [d for d in evidence if d["source"] == "client"]
+    assert [(d["evidenceCode"], d["data"]) for d in local] == sent
+    assert [d["t"] for d in local] == [m["t"] for m in fake.received.events]
     times = [m["t"] for m in fake.received.events]
     assert times == sorted(times) and times[-1] > SETTLE_S
     # The webcam's video m-line comes first; the screen is the later video, labelled "screen".
@@ -101,9 +104,12 @@ def test_no_display_is_4013(media, closed_port_url):
     error, errors = run(_setup_error(closed_port_url, media, display=""))
     assert (error.code, error.message) == (
         ErrorCode.NO_SCREEN_SOURCE,
-        "no screen source: DISPLAY is not set",
+        "no X display: DISPLAY is not set. Run the agent inside the candidate's desktop session, "
+        "or turn off track.tabSwitch, track.captureSwitchedTab and track.detectMultipleScreens "
+        '(--options \'{"track": {"tabSwitch": false, "captureSwitchedTab": false, '
+        '"detectMultipleScreens": false}}\')',
     )
-    assert errors == [{"code": 4013, "message": error.message}]
+    assert errors == [{"errorCode": 4013, "message": error.message}]
 
 
 def test_display_that_does_not_exist_is_4013(media, closed_port_url):
@@ -129,7 +135,7 @@ def test_unsupported_platform_is_4001(media, closed_port_url):
     assert error.message == (
         "platform 'sunos5' is not supported (needs one of ('linux', 'darwin', 'win32'))"
     )
-    assert errors[0]["code"] == 4001
+    assert errors[0]["errorCode"] == 4001
 
 
 def test_no_window_manager_is_4001(media, closed_port_url):
@@ -148,7 +154,9 @@ def test_no_window_manager_is_4001(media, closed_port_url):
         error = run(body(x.display))
     assert (error.code, error.message) == (
         ErrorCode.INCOMPATIBLE_PLATFORM,
-        "the window manager does not publish _NET_ACTIVE_WINDOW (EWMH)",
+        "no window manager publishes the window in front (EWMH _NET_ACTIVE_WINDOW). Run one "
+        "that does (e.g. apt-get install openbox, then openbox &), or turn off track.tabSwitch "
+        '(--options \'{"track": {"tabSwitch": false}}\')',
     )
 
 
@@ -179,7 +187,7 @@ def test_losing_the_screen_while_capturing_is_4012_and_5008(media, loopback_ice)
     warnings = [e.detail for e in events if e.name == "apErrorEvent"]
     assert warnings == [
         {
-            "code": 4012,
+            "errorCode": 4012,
             "message": f"screen capture of 'x11grab:{x.display}' failed",
             "fatal": False,
         }
@@ -198,7 +206,11 @@ def test_window_titles_are_read_as_utf8(tmp_path):
     with xserver() as x:
         window = x.open_window(OTHER)
         first, second = run(body(x, window))
-    assert (first, second) == (Window(hex(window), OTHER), Window(hex(window), "Café – notes"))
+    app = "xmessage xmessage"  # WM_CLASS: the instance and the class, lowercased
+    assert (first, second) == (
+        Window(hex(window), OTHER, app),
+        Window(hex(window), "Café – notes", app),
+    )
 
 
 class _FakeDesktop:

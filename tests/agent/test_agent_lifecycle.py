@@ -32,7 +32,7 @@ def test_start_before_setup_fails_with_error_event(closed_port_url):
         run(ap.start())
     assert caught.value.code is ErrorCode.INVALID_STATE
     assert caught.value.message == "cannot start(): call setup() first"
-    assert _errors(events) == [{"code": 4900, "message": "cannot start(): call setup() first"}]
+    assert _errors(events) == [{"errorCode": 4900, "message": "cannot start(): call setup() first"}]
     assert ap.state is State.CREATED
 
 
@@ -69,7 +69,7 @@ def test_start_after_stop_fails_with_clear_error(closed_port_url):
     ap.state = State.STOPPED  # reaching it for real is covered by the WebRTC test
     with pytest.raises(AgentError, match="monitoring was stopped for this test attempt"):
         run(ap.start())
-    assert _errors(events)[0]["code"] == ErrorCode.INVALID_STATE
+    assert _errors(events)[0]["errorCode"] == ErrorCode.INVALID_STATE
 
 
 async def _destroy_from(target: State, media: dict, ice: list[str]) -> list[str]:
@@ -141,12 +141,16 @@ def test_start_again_before_stop_resumes_with_a_new_session(media, loopback_ice,
         (
             {"camera": None, "microphone": "MIC"},
             ErrorCode.NO_CAMERA,
-            "trackingOptions.numHumans is on but no camera was given",
+            "trackingOptions.numHumans is on but no camera was given: pass --camera (a device "
+            "such as v4l2:/dev/video0, or a media file), or turn off track.numHumans (--options "
+            '\'{"track": {"numHumans": false}}\')',
         ),
         (
             {"camera": "CAM", "microphone": None},
             ErrorCode.NO_MICROPHONE,
-            "trackingOptions.audio is on but no microphone was given",
+            "trackingOptions.audio is on but no microphone was given: pass --microphone (a "
+            "device such as alsa:default, or a media file), or turn off track.audio (--options "
+            '\'{"track": {"audio": false}}\')',
         ),
         (
             {"camera": "MIC", "microphone": "MIC"},
@@ -164,7 +168,7 @@ def test_setup_device_errors(sources, code, message, media, closed_port_url):
     with pytest.raises(AgentError) as caught:
         run(ap.setup())
     assert (caught.value.code, caught.value.message) == (code, message)
-    assert _errors(events) == [{"code": int(code), "message": message}]
+    assert _errors(events) == [{"errorCode": int(code), "message": message}]
     assert ap.state is State.CREATED
 
 
@@ -175,7 +179,7 @@ def test_setup_with_unreachable_server_is_4018(media, closed_port_url):
         run(ap.setup(NO_DESKTOP_OPTIONS))
     assert caught.value.code is ErrorCode.FAILED_TO_LOAD
     assert caught.value.message.startswith(f"server {closed_port_url} unreachable")
-    assert [e["code"] for e in _errors(events)] == [4018]
+    assert [e["errorCode"] for e in _errors(events)] == [4018]
 
 
 def test_setup_reports_bad_options_by_name(closed_port_url):
@@ -183,7 +187,7 @@ def test_setup_reports_bad_options_by_name(closed_port_url):
     ap = _agent(closed_port_url, events)
     with pytest.raises(AgentError, match=r"^unknown option 'trackingOptions\.foo'$"):
         run(ap.setup({"trackingOptions": {"foo": 1}}))
-    assert _errors(events)[0]["code"] == ErrorCode.INVALID_OPTIONS
+    assert _errors(events)[0]["errorCode"] == ErrorCode.INVALID_OPTIONS
 
 
 async def _setup_without_devices(listener_calls: list) -> tuple[AutoProctor, list]:

@@ -85,9 +85,23 @@ def _assert_events(events: list, stopped: dict) -> None:
         "finishedAt": None,
         "violations": 1,
     }
-    assert [e.detail for e in events if e.name == "apEvidenceEvent"] == [VIOLATION]
-    progress = [e.detail["code"] for e in events if e.name == "apProgressUpdate"]
-    assert progress == [2001, 2002, 2003]
+    # The server's push, in the SDK's apEvidenceEvent shape (random photo requests aside).
+    evidence = [e.detail for e in events if e.name == "apEvidenceEvent"]
+    assert [d for d in evidence if d["source"] == "server"] == [
+        {
+            "evidenceCode": VIOLATION["code"],
+            "message": "More than one person in front of the camera.",
+            "source": "server",
+            "violation": VIOLATION["violation"],
+            "startS": VIOLATION["start_s"],
+        }
+    ]
+    success = [e.detail for e in events if e.name == "apSuccessEvent"]
+    assert success == [
+        {"successCode": 2001, "message": "Permission check done."},
+        {"successCode": 2002, "message": "Proctoring elements are ready."},
+        {"successCode": 2003, "message": "Media and models are ready."},
+    ]
 
 
 def _assert_offer_sent(fake: FakeServer) -> None:
