@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from agent import AgentError, AutoProctor, ErrorCode, State
 from agent.lifecycle import transition_error
+from agent.webrtc import MediaSession
 from tests.agent.agent_fake_server import FakeServer
 from tests.agent.support import CREDENTIALS, NO_DESKTOP_OPTIONS, NO_DEVICES, run
 
@@ -102,27 +105,52 @@ def test_destroy_from_every_state_emits_once(state, media, loopback_ice, fast_st
     assert names.index("apInstanceDestroyed") < names.index("apErrorEvent")
 
 
-async def _resume(media: dict, ice: list[str]) -> tuple[dict, dict, FakeServer]:
+# After the second start(), long enough for the supervisor to have looked many times.
+AFTER_RESUME_S = 1.5
+SLOW_CLOSE_S = 0.2
+
+
+async def _resume(media: dict, ice: list[str]) -> tuple[dict, dict, FakeServer, list]:
     fake = FakeServer()
     url = await fake.start()
-    ap = _agent(url, [], **media, ice_host_addresses=ice)
+    events = []
+    ap = _agent(url, events, **media, ice_host_addresses=ice)
     try:
         await ap.setup(NO_DESKTOP_OPTIONS)
         first = await ap.start()
         second = await ap.start()
+        await asyncio.sleep(AFTER_RESUME_S)
+        assert ap.session_id == second["sessionId"]
         await ap.stop()
     finally:
         await ap.destroy()
         await fake.close()
-    return first, second, fake
+    return first, second, fake, events
 
 
-def test_start_again_before_stop_resumes_with_a_new_session(media, loopback_ice, fast_stop):
-    first, second, fake = run(_resume(media, loopback_ice))
+def test_start_again_before_stop_resumes_with_exactly_one_new_session(
+    media, loopback_ice, fast_stop, monkeypatch
+):
+    # While the second start() closes the first session there is none for a moment; closing a
+    # real connection takes a while (here 200 ms), and the supervisor looks every 10 ms instead
+    # of 500, so it is sure to look then. It once took that for a dead session and opened a
+    # third one, closing the one start() had just opened.
+    monkeypatch.setattr("agent.supervisor.LIVENESS_POLL_S", 0.01)
+    close = MediaSession.close
+
+    async def slow_close(session: MediaSession) -> None:
+        await asyncio.sleep(SLOW_CLOSE_S)
+        await close(session)
+
+    monkeypatch.setattr(MediaSession, "close", slow_close)
+    first, second, fake, events = run(_resume(media, loopback_ice))
     assert (first["resumed"], second["resumed"]) == (False, True)
     assert first["sessionId"] != second["sessionId"]
     paths = [path for _, path, _ in fake.requests]
     assert paths.count("/api/v1/agent/sessions/") == 2
+    assert fake.sessions == 2 and fake.received.frames_by_session.get(2, 0) > 0
+    states = [e.detail["state"] for e in events if e.name == "apConnectionStateChange"]
+    assert "reconnecting" not in states
 
 
 @pytest.mark.parametrize(
