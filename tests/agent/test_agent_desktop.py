@@ -9,7 +9,7 @@ import pytest
 from agent import AgentError, AutoProctor, ErrorCode
 from agent.desktop import Window, X11Desktop
 from agent.screen import SCREEN_GRAB_FPS
-from agent.tracking import FocusWatcher, watch_monitors
+from agent.tracking import FocusWatcher, is_browser, watch_monitors
 from tests.agent.agent_fake_server import FakeServer
 from tests.agent.support import CREDENTIALS, NO_DESKTOP, run
 from tests.agent.xserver import xserver
@@ -271,4 +271,81 @@ def test_a_capture_switch_hurries_the_next_screen_frame_before_reporting_5005(gr
         "send_next_frame",
         (5005, {"title": "chat", "capture": True}),
         (5006, {"title": "exam"}),
+    ]
+
+
+def _watch(windows: list[Window], tabs: str = "auto", pattern: str | None = None) -> list:
+    reports = []
+    watcher = FocusWatcher(None, pattern, False, lambda c, d: reports.append((c, d)), tabs=tabs)
+    for window in windows:
+        watcher.update(window)
+    return reports
+
+
+BROWSER_TABS = [
+    Window("0x1", "Exam - Chromium", "chromium chromium-browser"),
+    Window("0x1", "Answers - Chromium", "chromium chromium-browser"),  # another tab
+    Window("0x1", "Exam - Chromium", "chromium chromium-browser"),  # back
+]
+
+
+def test_in_a_known_browser_a_tab_change_is_a_switch():
+    assert _watch(BROWSER_TABS) == [
+        (5005, {"title": "Answers - Chromium"}),
+        (5006, {"title": "Exam - Chromium"}),
+    ]
+
+
+def test_tab_changes_count_only_in_browsers_unless_told():
+    editor = [Window(w.id, w.title, "gedit gedit") for w in BROWSER_TABS]
+    assert _watch(editor) == []
+    assert len(_watch(editor, tabs="on")) == 2
+    assert _watch(BROWSER_TABS, tabs="off") == []
+
+
+def test_with_a_pattern_the_title_decides_in_any_window():
+    assert _watch(BROWSER_TABS, tabs="off", pattern="^Exam") == [
+        (5005, {"title": "Answers - Chromium"}),
+        (5006, {"title": "Exam - Chromium"}),
+    ]
+
+
+def test_browser_names_of_each_platform_are_known():
+    assert all(is_browser(app) for app in ("navigator firefox", "chrome_widgetwin_1", "safari"))
+    assert not is_browser("xterm xterm")
+
+
+def test_a_tab_change_under_a_real_window_manager_is_a_switch_and_back_a_return():
+    """openbox on Xvfb: real focus changes (xdotool, as a click) and a real title change."""
+
+    async def body(x, exam: int, other: int) -> list:
+        reports = []
+        watcher = FocusWatcher(
+            X11Desktop(x.display), None, False, lambda c, d: reports.append((c, d))
+        )
+        task = asyncio.ensure_future(watcher.run())
+        try:
+            for step in (
+                lambda: None,  # the exam window is in front at start: the test window
+                lambda: x.set_title(exam, "Answers - Chromium"),  # a tab change
+                lambda: x.set_title(exam, EXAM),  # back to the exam's tab
+                lambda: x.focus(other),  # another program
+                lambda: x.focus(exam),
+            ):
+                step()
+                await asyncio.sleep(SETTLE_S)
+        finally:
+            task.cancel()
+        return reports
+
+    with xserver() as x:
+        x.start_window_manager()
+        exam, other = x.open_window(EXAM, app="chromium"), x.open_window(OTHER)
+        x.focus(exam)
+        reports = run(body(x, exam, other))
+    assert reports == [
+        (5005, {"title": "Answers - Chromium"}),
+        (5006, {"title": EXAM}),
+        (5005, {"title": OTHER}),
+        (5006, {"title": EXAM}),
     ]
