@@ -54,3 +54,14 @@ def missing_tool(tool: str, tracking: dict) -> str:
     return f"{tool} not found. Install {package} (apt-get install {package}), " + turn_off(
         enabled(tracking, needs) or needs
     )
+
+
+# Device inputs that PyAV's FFmpeg lacks, and what to use instead.
+FORMAT_ALTERNATIVES = {
+    "pulse": "use alsa:default (PulseAudio and PipeWire answer there)",
+}
+
+
+def unavailable_format(label: str, fmt: str | None) -> str:
+    instead = FORMAT_ALTERNATIVES.get(fmt or "", "`autoproctor-agent doctor` lists those it has")
+    return f"{label} format '{fmt}' is not available on this platform: {instead}"

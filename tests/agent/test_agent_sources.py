@@ -67,7 +67,21 @@ def test_missing_capture_format_is_incompatible_platform():
     with pytest.raises(AgentError) as caught:
         probe_source(parse_source("dshow:video=Cam", "video"))
     assert caught.value.code is ErrorCode.INCOMPATIBLE_PLATFORM
-    assert caught.value.message == "camera format 'dshow' is not available on this platform"
+    assert caught.value.message == (
+        "camera format 'dshow' is not available on this platform: "
+        "`autoproctor-agent doctor` lists those it has"
+    )
+
+
+def test_pulse_is_not_in_pyavs_ffmpeg_and_the_error_says_what_to_use():
+    if "pulse" in av.formats_available:
+        pytest.skip("this FFmpeg build has pulse")
+    with pytest.raises(AgentError) as caught:
+        probe_source(parse_source("pulse:default", "audio"))
+    assert caught.value.message == (
+        "microphone format 'pulse' is not available on this platform: use alsa:default "
+        "(PulseAudio and PipeWire answer there)"
+    )
 
 
 async def _read(track: MediaStreamTrack, count: int) -> list[int]:
