@@ -25,6 +25,7 @@ from agent.screen import ScreenSpec, open_screen_track
 from agent.sources import open_track, parse_source
 from agent.supervisor import Supervisor
 from agent.tracking import (
+    TAB_MODES,
     EventReporter,
     FocusWatcher,
     photo_span_s,
@@ -128,6 +129,8 @@ class AutoProctor:
         # The screen is resolved in setup(): "auto" (None) depends on the display found then.
         self.screen = screen
         self.test_window = test_window
+        if tabs not in TAB_MODES:
+            raise ValueError(f"tabs is one of {TAB_MODES}, not {tabs!r}")
         self.tabs = tabs
         self.display = display
         self.platform = platform

@@ -132,6 +132,11 @@ def test_an_opus_frame_length_that_opus_lacks_is_refused():
         AutoProctor(**CREDENTIALS, server="http://127.0.0.1:1", audio_frame_ms=25)
 
 
+def test_an_unknown_tab_mode_is_refused_in_the_constructor_not_after_start():
+    with pytest.raises(ValueError, match=r"tabs is one of \('auto', 'on', 'off'\), not 'tabs'"):
+        AutoProctor(**CREDENTIALS, server="http://127.0.0.1:1", tabs="tabs")
+
+
 def test_the_camera_goes_at_2_fps_unless_the_session_is_recorded_or_told_otherwise():
     agent = AutoProctor(**CREDENTIALS, server="http://127.0.0.1:1")
     agent.options = validate_options({})
