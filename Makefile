@@ -53,3 +53,36 @@ soak: $(STAMP) services
 
 clean:
 	rm -rf $(VENV) var
+
+## The capture agent alone, as candidates get it (docs/agent.md): a venv with only its own
+## distribution (packaging/agent) and PyInstaller, and from it a one-file executable.
+AGENT_DIR := var/agent
+AGENT_VENV := $(AGENT_DIR)/venv
+AGENT_BINARY := $(AGENT_DIR)/dist/autoproctor-agent
+AGENT_SOURCES := $(wildcard agent/*.py protocol/*.py) protocol/protocol.json \
+	$(wildcard packaging/agent/*)
+.PHONY: agent-binary agent-smoke
+
+$(AGENT_VENV)/.installed:
+	test -x $(AGENT_VENV)/bin/python || $(PY) -m venv $(AGENT_VENV)
+	$(AGENT_VENV)/bin/pip install -q --upgrade pip
+	$(AGENT_VENV)/bin/pip install -q 'pyinstaller>=6.10,<7'
+	touch $@
+
+$(AGENT_BINARY): $(AGENT_VENV)/.installed $(AGENT_SOURCES)
+	$(AGENT_VENV)/bin/pip install -q --force-reinstall --no-deps ./packaging/agent
+	$(AGENT_VENV)/bin/pip install -q ./packaging/agent
+	$(AGENT_VENV)/bin/pyinstaller --noconfirm --log-level ERROR --distpath $(AGENT_DIR)/dist \
+		--workpath $(AGENT_DIR)/build packaging/agent/autoproctor-agent.spec
+	@ls -l $@
+
+## The one-file agent: var/agent/dist/autoproctor-agent (Linux x86-64 here; build on each OS).
+agent-binary: $(AGENT_BINARY)
+
+## CI: the agent installed alone in a fresh venv, and the binary, each streaming to the real
+## stack; figures (size, install time, start-up) in var/agent/figures.json.
+agent-smoke: export REDIS_URL ?= redis://127.0.0.1:6379/15
+agent-smoke: $(STAMP) services $(AGENT_BINARY)
+	AUTOPROCTOR_AGENT_SMOKE=1 AUTOPROCTOR_AGENT_BINARY=$(abspath $(AGENT_BINARY)) \
+		$(BIN)/python -m pytest -p no:cacheprovider tests/e2e/test_agent_dist.py
+	@cat $(AGENT_DIR)/figures.json

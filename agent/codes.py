@@ -1,4 +1,4 @@
-"""SDK-compatible error, event and success codes, and the one exception the agent raises."""
+"""SDK-compatible error, evidence and success codes, and the one exception the agent raises."""
 
 from __future__ import annotations
 
@@ -16,8 +16,20 @@ The 49xx codes (invalid state, invalid options, server refused, connection faile
 outside the SDK's range so that no SDK code changes meaning."""
 # Codes of the events the agent reports on the `events` data channel.
 EventCode = IntEnum("EventCode", protocol.client_event_codes())
-# Progress codes carried by apProgressUpdate.
+# Codes carried by apSuccessEvent (detail.successCode).
 SuccessCode = IntEnum("SuccessCode", protocol.codes("success"))
+# Codes carried by apEvidenceEvent (detail.evidenceCode): the SDK's 5001-5009 and our 5010-5012.
+EvidenceCode = IntEnum("EvidenceCode", protocol.codes("evidence"))
+
+
+def code_messages(kind: str) -> dict[int, str]:
+    """number -> the definition's human message, for one kind of code."""
+    return {entry["code"]: entry["message"] for entry in protocol.definition()["codes"][kind]}
+
+
+def one_line(text: str) -> str:
+    """Messages are printed one per line: a tool's multi-line stderr must not break that."""
+    return " ".join(str(text).split())
 
 
 class AgentError(Exception):
@@ -32,6 +44,7 @@ class AgentError(Exception):
         http_status: int | None = None,
         fatal: bool = True,
     ) -> None:
+        message = one_line(message)
         super().__init__(message)
         self.code = ErrorCode(code)
         self.message = message
@@ -40,8 +53,8 @@ class AgentError(Exception):
         self.fatal = fatal
 
     def to_detail(self) -> dict[str, Any]:
-        """The apErrorEvent detail for this error."""
-        detail: dict[str, Any] = {"code": int(self.code), "message": self.message}
+        """The apErrorEvent detail for this error (the SDK's `errorCode`)."""
+        detail: dict[str, Any] = {"errorCode": int(self.code), "message": self.message}
         if self.server_code is not None:
             detail["serverCode"] = self.server_code
         if self.http_status is not None:

@@ -14,16 +14,18 @@ from typing import Any
 import httpx
 from aiortc.mediastreams import MediaStreamTrack
 
+from agent import checks
 from agent import events as ev
 from agent.codes import AgentError, ErrorCode, EventCode, SuccessCode
-from agent.desktop import Desktop, check_platform, desktop_error, desktop_for
+from agent.desktop import Desktop, check_platform
 from agent.events import EventDispatcher, Listener
 from agent.http import Deadline, ServerClient, redact
 from agent.options import validate_options
-from agent.screen import ScreenSpec, open_screen_track, parse_screen, probe_screen
-from agent.sources import SourceSpec, open_track, parse_source, probe_source
+from agent.screen import ScreenSpec, open_screen_track
+from agent.sources import open_track, parse_source
 from agent.supervisor import Supervisor
 from agent.tracking import (
+    TAB_MODES,
     EventReporter,
     FocusWatcher,
     photo_span_s,
@@ -45,7 +47,6 @@ from agent.webrtc import (
     set_audio_frame,
     use_host_addresses,
 )
-from agent.x11 import ToolError
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ logger = logging.getLogger(__name__)
 FLUSH_DELAY_S = 0.5
 # How long stop() keeps retrying the stop request and polling for the final score.
 STOP_DEADLINE_S = 120.0
+# _replace_session(expected=ANY_SESSION) replaces whatever session is current.
+ANY_SESSION: Any = object()
 
 
 class State(StrEnum):
@@ -104,6 +107,7 @@ class AutoProctor:
         microphone: str | None = None,
         screen: str | None = None,
         test_window: str | None = None,
+        tabs: str = "auto",
         display: str | None = None,
         platform: str = sys.platform,
         photo_seed: int | None = None,
@@ -125,6 +129,9 @@ class AutoProctor:
         # The screen is resolved in setup(): "auto" (None) depends on the display found then.
         self.screen = screen
         self.test_window = test_window
+        if tabs not in TAB_MODES:
+            raise ValueError(f"tabs is one of {TAB_MODES}, not {tabs!r}")
+        self.tabs = tabs
         self.display = display
         self.platform = platform
         self.photo_seed = photo_seed
@@ -152,10 +159,15 @@ class AutoProctor:
         self._screen_track: RateLimitedVideoTrack | None = None
         self._desktop: Desktop | None = None
         self._monitors = 1
-        self._reporter = EventReporter(lambda message: self._events.emit(ev.TRACKING, message))
+        self._reporter = EventReporter(
+            lambda message: self._events.emit(ev.EVIDENCE, ev.client_evidence_detail(message))
+        )
         self._tasks: list[asyncio.Task[Any]] = []
         self._supervisor = Supervisor(
-            lambda: self._session, self._reconnect, self._on_supervisor_state
+            lambda: self._session,
+            self._reconnect,
+            self._on_supervisor_state,
+            replacing=self._session_lock.locked,
         )
 
     def __repr__(self) -> str:
@@ -209,39 +221,19 @@ class AutoProctor:
             self._client = ServerClient(self.server, self._credentials(), self._http_transport)
         return self._client
 
-    def _required_sources(self, tracking: dict[str, Any]) -> list[SourceSpec]:
-        if tracking["numHumans"] and self.camera is None:
-            message = "trackingOptions.numHumans is on but no camera was given"
-            raise AgentError(ErrorCode.NO_CAMERA, message)
-        if tracking["audio"] and self.microphone is None:
-            message = "trackingOptions.audio is on but no microphone was given"
-            raise AgentError(ErrorCode.NO_MICROPHONE, message)
-        return [source for source in (self.camera, self.microphone) if source is not None]
-
-    async def _probe_all(self, sources: list[SourceSpec]) -> None:
-        results = await asyncio.gather(
-            *(asyncio.to_thread(probe_source, s) for s in sources), return_exceptions=True
-        )
-        failures = [r for r in results if isinstance(r, BaseException)]
-        blocked = {ErrorCode.CAMERA_BLOCKED, ErrorCode.MICROPHONE_BLOCKED}
-        if len(failures) == 2 and all(getattr(f, "code", None) in blocked for f in failures):
-            message = "permission denied opening both camera and microphone"
-            raise AgentError(ErrorCode.CAMERA_AND_MICROPHONE_BLOCKED, message)
-        if failures:
-            raise failures[0]
-
     async def setup(self, options: dict[str, Any] | None = None) -> None:
         """Validate options, check devices and reach the server -> apSetupCompleted."""
         self._check_transition(State.SETUP)
         try:
             check_platform(self.platform)
             validated = validate_options(options)
-            sources = self._required_sources(validated["trackingOptions"])
-            await self._probe_all(sources)
-            await self._setup_desktop(validated["trackingOptions"])
-            self._emit_progress(SuccessCode.PERMISSION_CHECK_DONE)
+            tracking = validated["trackingOptions"]
+            sources = checks.required_sources(self.camera, self.microphone, tracking)
+            await checks.probe_sources(sources)
+            await self._setup_desktop(tracking)
+            self._emit_success(SuccessCode.PERMISSION_CHECK_DONE)
             await self._client_or_new().check_health()
-            self._emit_progress(SuccessCode.ELEMENTS_READY)
+            self._emit_success(SuccessCode.ELEMENTS_READY)
         except AgentError as error:
             raise self._fail(error) from None
         self._check_alive()
@@ -251,27 +243,15 @@ class AutoProctor:
         self._events.emit(ev.SETUP_COMPLETED, detail)
 
     async def _setup_desktop(self, tracking: dict[str, Any]) -> None:
-        """The screen (when an option needs it, or was given), focus and monitor tracking."""
         display = self.display if self.display is not None else os.environ.get("DISPLAY")
-        if tracking["captureSwitchedTab"] or tracking["detectMultipleScreens"] or self.screen:
-            self._screen = parse_screen(self.screen, self.platform, display)
-            await asyncio.to_thread(probe_screen, self._screen)
-        if not (tracking["tabSwitch"] or tracking["detectMultipleScreens"]):
-            return
-        self._desktop = desktop_for(self.platform, display)
-        try:
-            if tracking["tabSwitch"]:
-                await self._desktop.foreground()
-            if tracking["detectMultipleScreens"]:
-                self._monitors = await self._desktop.monitors()
-        except ToolError as exc:
-            raise desktop_error(exc, display) from exc
+        found = await checks.check_desktop(tracking, self.screen, self.platform, display)
+        self._screen, self._desktop, self._monitors = found.screen, found.desktop, found.monitors
         if self._monitors > 1:
             message = f"{self._monitors} monitors detected: use one screen during the test"
             self._warn(ErrorCode.MULTIPLE_MONITORS, message)
 
-    def _emit_progress(self, code: SuccessCode) -> None:
-        self._events.emit(ev.PROGRESS, {"code": int(code), "message": code.name.lower()})
+    def _emit_success(self, code: SuccessCode) -> None:
+        self._events.emit(ev.SUCCESS, ev.success_detail(code))
 
     def _check_alive(self) -> None:
         # destroy() may run while another call awaits; that call must not carry on afterwards.
@@ -332,11 +312,13 @@ class AutoProctor:
             self._warn(ErrorCode.SCREEN_SOURCE_ERROR, f"screen capture of '{self._screen}' failed")
 
     def _on_channel_message(self, message: dict[str, Any]) -> None:
-        if message.get("type") == "violation":
-            self.violations += 1
-            self._events.emit(ev.EVIDENCE, message)
-        else:
+        if message.get("type") != "violation":
             logger.debug("ignoring %r message on the events channel", message.get("type"))
+            return
+        detail = ev.server_evidence_detail(message)
+        if detail is not None:
+            self.violations += 1
+            self._events.emit(ev.EVIDENCE, detail)
 
     def _on_connection_state(self, state: str) -> None:
         if self._session is None or self._session.closing:
@@ -378,9 +360,15 @@ class AutoProctor:
         self._check_alive()
         return reply
 
-    async def _replace_session(self) -> dict[str, Any]:
-        """Close the current session (if any) and open a new one for the same attempt."""
+    async def _replace_session(self, expected: Any = ANY_SESSION) -> dict[str, Any] | None:
+        """Close the current session (if any) and open a new one for the same attempt.
+
+        With `expected`, only if that is still the current session: the supervisor found it dead,
+        but a start() may have replaced it while the supervisor waited for the lock (None then).
+        """
         async with self._session_lock:
+            if expected is not ANY_SESSION and self._session is not expected:
+                return None
             await self._close_session()
             try:
                 reply = await self._open_session()
@@ -391,9 +379,9 @@ class AutoProctor:
             self.session_id = reply.get("session_id")
             return reply
 
-    async def _reconnect(self) -> dict[str, Any]:
+    async def _reconnect(self, dead: MediaSession | None) -> dict[str, Any] | None:
         self._check_alive()
-        return await self._replace_session()
+        return await self._replace_session(expected=dead)
 
     def _spawn(self, coro: Any) -> None:
         self._tasks.append(asyncio.ensure_future(coro))
@@ -415,7 +403,12 @@ class AutoProctor:
         if self._desktop is not None and tracking["tabSwitch"]:
             capture = tracking["captureSwitchedTab"]
             watcher = FocusWatcher(
-                self._desktop, self.test_window, capture, report, self._send_next_screen_frame
+                self._desktop,
+                self.test_window,
+                capture,
+                report,
+                self._send_next_screen_frame,
+                tabs=self.tabs,
             )
             self._spawn(watcher.run())
         if self._desktop is not None and tracking["detectMultipleScreens"]:
@@ -435,8 +428,9 @@ class AutoProctor:
             reply = await self._replace_session()
         except AgentError as error:
             raise self._fail(error) from None
+        assert reply is not None  # an unconditional replace always opens a session
         self._transition(State.STARTED)
-        self._emit_progress(SuccessCode.MEDIA_AND_MODELS_READY)
+        self._emit_success(SuccessCode.MEDIA_AND_MODELS_READY)
         detail = {
             "testAttemptId": self.test_attempt_id,
             "sessionId": self.session_id,

@@ -10,7 +10,9 @@ import av
 from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamTrack
 
+from agent import fixes
 from agent.codes import AgentError, ErrorCode
+from agent.desktop import NoDisplay
 from agent.sources import OPEN_TIMEOUT_S
 from agent.tracks import LoopingFileTrack, RateLimitedVideoTrack
 
@@ -55,7 +57,7 @@ def parse_screen(spec: str | None, platform: str, display: str | None) -> Screen
             target, fmt = _DEFAULT_SCREENS[platform]
             return ScreenSpec(target, fmt)
         if not display:
-            raise AgentError(ErrorCode.NO_SCREEN_SOURCE, "no screen source: DISPLAY is not set")
+            raise NoDisplay()
         return ScreenSpec(display, "x11grab")
     if spec.startswith(WINDOW_PREFIX):
         return ScreenSpec(spec.removeprefix(WINDOW_PREFIX), window=True)
@@ -91,7 +93,7 @@ def probe_screen(source: ScreenSpec) -> None:
 
 def _open_error(exc: BaseException, source: ScreenSpec) -> AgentError:
     if isinstance(exc, ValueError) and not isinstance(exc, av.FFmpegError):
-        message = f"screen format '{source.format}' is not available on this platform"
+        message = fixes.unavailable_format("screen", source.format)
         return AgentError(ErrorCode.INCOMPATIBLE_PLATFORM, message)
     return AgentError(ErrorCode.NO_SCREEN_SOURCE, f"cannot open screen source '{source}': {exc}")
 

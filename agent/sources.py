@@ -11,6 +11,7 @@ import av
 from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamTrack
 
+from agent import fixes
 from agent.codes import AgentError, ErrorCode
 from agent.tracks import LoopingFileTrack
 
@@ -68,7 +69,7 @@ def classify_open_error(exc: BaseException, source: SourceSpec) -> AgentError:
     codes = _CODES[source.kind]
     if isinstance(exc, ValueError) and not isinstance(exc, av.FFmpegError):
         # PyAV raises a plain ValueError when this FFmpeg build lacks the input format.
-        message = f"{label} format '{source.format}' is not available on this platform"
+        message = fixes.unavailable_format(label, source.format)
         return AgentError(ErrorCode.INCOMPATIBLE_PLATFORM, message)
     number = getattr(exc, "errno", None)
     if number in _MISSING:

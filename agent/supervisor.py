@@ -22,49 +22,64 @@ RECONNECT_MAX_DELAY_S = 5.0
 
 
 class Supervisor:
-    """Watches the current session and reconnects, with backoff, until cancelled (stop/destroy)."""
+    """Watches the current session and reconnects, with backoff, until cancelled (stop/destroy).
+
+    A session is dead when the ingest has been silent past the grace time, or when there is
+    none and nobody is opening one. While `replacing()` (a start() resuming, say) there is no
+    session for a moment: that is not a death, and the supervisor waits. A reconnect names the
+    session it found dead, and does nothing if another has replaced it meanwhile, so a resume
+    and a reconnect never both open a session.
+    """
 
     def __init__(
         self,
         current: Callable[[], MediaSession | None],
-        reconnect: Callable[[], Awaitable[dict[str, Any]]],
+        reconnect: Callable[[MediaSession | None], Awaitable[dict[str, Any] | None]],
         emit_state: Callable[[dict[str, Any]], None],
+        replacing: Callable[[], bool] = lambda: False,
     ) -> None:
         self._current = current
         self._reconnect = reconnect
         self._emit_state = emit_state
+        self._replacing = replacing
         self.reconnections = 0
 
     async def run(self) -> None:
         while True:
-            await self._wait_until_dead()
-            await self._reconnect_with_backoff()
+            dead = await self._wait_until_dead()
+            await self._reconnect_with_backoff(dead)
 
-    async def _wait_until_dead(self) -> None:
+    async def _wait_until_dead(self) -> MediaSession | None:
         while True:
             await asyncio.sleep(LIVENESS_POLL_S)
             session = self._current()
             if session is None:
-                return
+                if self._replacing():
+                    continue  # a session is being opened: watch it once it is there
+                return None
             silent = await session.silent_for()
-            if silent > RECONNECT_GRACE_S:
+            if silent > RECONNECT_GRACE_S and self._current() is session:
                 logger.warning("no sign of the ingest for %.1f s: reconnecting", silent)
-                return
+                return session
 
-    async def _reconnect_with_backoff(self) -> None:
+    async def _reconnect_with_backoff(self, dead: MediaSession | None) -> None:
         delay = RECONNECT_FIRST_DELAY_S
         attempt = 0
-        while True:
+        while self._current() is dead:
             attempt += 1
             self._emit_state({"state": "reconnecting", "attempt": attempt})
             try:
-                reply = await self._reconnect()
+                reply = await self._reconnect(dead)
             except (AgentError, OSError) as exc:
                 message = exc.message if isinstance(exc, AgentError) else str(exc)
                 logger.info("reconnect attempt %d failed: %s", attempt, message)
+                # The failed attempt closed what it opened: no session is what is dead now.
+                dead = None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RECONNECT_MAX_DELAY_S)
                 continue
+            if reply is None:
+                return  # replaced meanwhile (a start()): the new session is watched instead
             self.reconnections += 1
             self._emit_state(
                 {

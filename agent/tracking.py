@@ -64,13 +64,33 @@ class EventReporter:
 Report = Callable[[EventCode, dict[str, Any]], Any]
 
 
+# Applications whose title changes inside one window are tab changes: browsers (X11 WM_CLASS,
+# Windows window class, macOS app name; lowercase) and Safe Exam Browser.
+KNOWN_BROWSERS = frozenset(
+    {
+        "chromium", "chromium-browser", "google-chrome", "google chrome", "chrome",
+        "chrome_widgetwin_1", "microsoft-edge", "microsoft edge", "msedge", "brave-browser",
+        "brave browser", "opera", "vivaldi-stable", "vivaldi", "firefox", "firefox-esr",
+        "navigator", "mozillawindowclass", "safari", "safe exam browser", "safeexambrowser",
+    }
+)  # fmt: skip
+TAB_MODES = ("auto", "on", "off")
+
+
+def is_browser(app: str) -> bool:
+    """Whether the window's application (one or more names, space-separated) is a browser."""
+    return app in KNOWN_BROWSERS or any(part in KNOWN_BROWSERS for part in app.split())
+
+
 class FocusWatcher:
     """Polls the foreground window; leaving the test window reports 5005, coming back 5006.
 
     The test window is the one whose title matches `test_window`, or, without a pattern, the
-    window in the foreground when monitoring starts. With `capture`, `on_capture` runs just
-    before the 5005 is reported: the agent then sends its next screen frame at once, since that
-    is the frame the server keeps.
+    window in the foreground when monitoring starts. In that window a title change is a tab
+    change (another tab, another page: away) when `tabs` is "on", or, with "auto", when the
+    window is a known browser; coming back to the first title is a return. With "off" only the
+    window counts. With `capture`, `on_capture` runs just before the 5005 is reported: the agent
+    then sends its next screen frame at once, since that is the frame the server keeps.
     """
 
     def __init__(
@@ -80,21 +100,37 @@ class FocusWatcher:
         capture: bool,
         report: Report,
         on_capture: Callable[[], Any] = lambda: None,
+        tabs: str = "auto",
     ) -> None:
+        if tabs not in TAB_MODES:
+            raise ValueError(f"tabs is one of {TAB_MODES}, not {tabs!r}")
         self._desktop = desktop
         self._pattern = re.compile(test_window) if test_window is not None else None
         self._capture = capture
         self._report = report
         self._on_capture = on_capture
-        self._test_id: str | None = None
+        self._tabs = tabs
+        self._test: Window | None = None
         self.away: bool | None = None
+
+    @property
+    def by_title(self) -> bool:
+        """Whether a title change in the test window counts as a switch (pattern or tab mode)."""
+        if self._pattern is not None:
+            return True
+        test = self._test
+        return self._tabs == "on" or (
+            self._tabs == "auto" and test is not None and is_browser(test.app)
+        )
 
     def _is_test_window(self, window: Window) -> bool:
         if self._pattern is not None:
             return self._pattern.search(window.title) is not None
-        if self._test_id is None:
-            self._test_id = window.id
-        return window.id == self._test_id
+        if self._test is None:
+            self._test = window
+        if window.id != self._test.id:
+            return False
+        return not self.by_title or window.title == self._test.title
 
     def update(self, window: Window) -> None:
         away = not self._is_test_window(window)

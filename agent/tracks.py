@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
@@ -18,15 +20,25 @@ DEFAULT_MAX_FPS = 2.0
 # A recorded session (trackingOptions.recordSession) is watched by people: it is sent at 5.
 RECORDING_MAX_FPS = 5.0
 
+# A still image (a file whose every pass is one frame) is sent as this many frames a second: more
+# than any rate limit downstream, so the limiter still chooses which go out.
+STILL_IMAGE_FPS = 10
+# Files play in real time, so that media time (what the server's timeline is built on) is wall
+# time. aiortc's MediaPlayer alone runs up to 1 s ahead on each pass, and a still image, one frame
+# a pass, as fast as it can be reopened. Off only for tests that read frames faster.
+PACE_FILES = True
+
 PlayerFactory = Callable[[str], MediaPlayer]
 
 
 class LoopingFileTrack(MediaStreamTrack):
-    """Plays a media file forever by reopening it at its end, keeping pts monotonic.
+    """Plays a media file forever, in real time, by reopening it at its end, pts monotonic.
 
     aiortc's own `MediaPlayer(loop=True)` restarts video pts at 0 after each pass and then stops
     throttling, decoding thousands of frames per second into an unbounded queue. A fresh player
-    per pass keeps aiortc's real-time pacing; we only shift each pass's timestamps.
+    per pass keeps aiortc's pacing; we only shift each pass's timestamps, and hold each frame
+    until its media time has come on the wall clock. A still image (a pass of one video frame)
+    is decoded once and repeated at STILL_IMAGE_FPS.
     """
 
     def __init__(self, path: str, kind: str, factory: PlayerFactory = MediaPlayer) -> None:
@@ -38,12 +50,17 @@ class LoopingFileTrack(MediaStreamTrack):
         self._offset = 0
         self._next_pts = 0
         self._last_pts: int | None = None
+        self._pass_frames = 0
+        self._last_frame: Any = None
+        self._still: Any = None
+        self._clock_zero: float | None = None
         self.passes = 0
 
     def _current(self) -> MediaStreamTrack:
         if self._player is None:
             self._player = self._factory(self._path)
             self._offset = self._next_pts
+            self._pass_frames = 0
             self.passes += 1
         track = self._player.video if self.kind == "video" else self._player.audio
         if track is None:
@@ -67,10 +84,32 @@ class LoopingFileTrack(MediaStreamTrack):
         self._next_pts = pts + max(step, 1)
         return frame
 
-    async def recv(self) -> Any:
+    def _repeat_still(self) -> Any:
+        frame = self._still
+        step = max(int(1 / (STILL_IMAGE_FPS * frame.time_base)), 1)
+        frame.pts = self._next_pts
+        self._next_pts += step
+        return frame
+
+    async def _pace(self, frame: Any) -> Any:
+        """Hold the frame until its media time has come (the first frame sets the clock)."""
+        if not PACE_FILES:
+            return frame
+        media_s = float(frame.pts * frame.time_base)
+        now = time.monotonic()
+        if self._clock_zero is None:
+            self._clock_zero = now - media_s
+        delay = self._clock_zero + media_s - now
+        if delay > 0:
+            await asyncio.sleep(delay)
+        return frame
+
+    async def _next_frame(self) -> Any:
         while True:
             if self.readyState != "live":
                 raise MediaStreamError
+            if self._still is not None:
+                return self._repeat_still()
             track = self._current()
             try:
                 frame = await track.recv()
@@ -79,8 +118,15 @@ class LoopingFileTrack(MediaStreamTrack):
                     raise
                 # End of this pass: start the next one where this one ended.
                 self._close_player()
+                if self.kind == "video" and self._pass_frames == 1 and self._last_frame:
+                    self._still = self._last_frame  # a still image: no need to decode it again
                 continue
+            self._pass_frames += 1
+            self._last_frame = frame
             return self._retime(frame)
+
+    async def recv(self) -> Any:
+        return await self._pace(await self._next_frame())
 
     def stop(self) -> None:
         super().stop()

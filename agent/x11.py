@@ -10,26 +10,34 @@ import shutil
 # A tool that takes longer than this is treated as failed: a poll must never stall the agent.
 TOOL_TIMEOUT_S = 2.0
 
-_ACTIVE_RE = re.compile(r"window id # (0x[0-9a-fA-F]+)")
+_ACTIVE_WINDOW_RE = re.compile(r"^_NET_ACTIVE_WINDOW:\s*window id # (0x[0-9a-fA-F]+)", re.MULTILINE)
+_WM_CHECK_RE = re.compile(
+    r"^_NET_SUPPORTING_WM_CHECK:\s*window id # (0x[0-9a-fA-F]+)", re.MULTILINE
+)
 _TITLE_RE = re.compile(r'^(?:_NET_WM_NAME|WM_NAME)\s*=\s*"(.*)"\s*$', re.MULTILINE)
 _MONITORS_RE = re.compile(r"^Monitors:\s*(\d+)", re.MULTILINE)
 _HEAD_RE = re.compile(r"^\s*head #\d+:", re.MULTILINE)
+_CLASS_RE = re.compile(r"^WM_CLASS\s*=\s*(.*)$", re.MULTILINE)
+_QUOTED_RE = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 
 class ToolError(Exception):
     """An X11 tool failed, timed out, or (with `missing`) is not installed."""
 
-    def __init__(self, message: str, *, missing: bool = False) -> None:
+    def __init__(self, message: str, *, missing: bool = False, tool: str = "") -> None:
         super().__init__(message)
         self.missing = missing
+        self.tool = tool
+
+
+class NoActiveWindow(ToolError):
+    """The window manager does not publish _NET_ACTIVE_WINDOW (none runs, or not an EWMH one)."""
 
 
 async def run_tool(args: list[str], display: str) -> str:
     """Run one tool against `display` (set for the child only) and return its stdout."""
     if shutil.which(args[0]) is None:
-        raise ToolError(
-            f"{args[0]} not found (install x11-utils / x11-xserver-utils)", missing=True
-        )
+        raise ToolError(f"{args[0]} not found", missing=True, tool=args[0])
     env = {**os.environ, "DISPLAY": display}
     process = await asyncio.create_subprocess_exec(
         *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
@@ -49,29 +57,50 @@ async def run_tool(args: list[str], display: str) -> str:
 
 
 async def active_window(display: str) -> int:
-    """The EWMH _NET_ACTIVE_WINDOW id (0 when no window has the focus)."""
-    out = await run_tool(["xprop", "-root", "-notype", "_NET_ACTIVE_WINDOW"], display)
-    match = _ACTIVE_RE.search(out)
-    if match is None:
-        raise ToolError("the window manager does not publish _NET_ACTIVE_WINDOW (EWMH)")
-    return int(match.group(1), 16)
+    """The EWMH _NET_ACTIVE_WINDOW id (0 when no window has the focus).
+
+    An EWMH window manager sets the property once a window is focused; before that, its
+    _NET_SUPPORTING_WM_CHECK shows it is there, and no window is in front (0).
+    """
+    props = ["_NET_ACTIVE_WINDOW", "_NET_SUPPORTING_WM_CHECK"]
+    out = await run_tool(["xprop", "-root", "-notype", *props], display)
+    match = _ACTIVE_WINDOW_RE.search(out)
+    if match is not None:
+        return int(match.group(1), 16)
+    if _WM_CHECK_RE.search(out) is not None:
+        return 0
+    raise NoActiveWindow("the window manager does not publish _NET_ACTIVE_WINDOW (EWMH)")
 
 
 def _unescape(title: str) -> str:
     return title.replace('\\"', '"').replace("\\\\", "\\")
 
 
-async def window_title(display: str, window_id: int) -> str:
-    """The window's _NET_WM_NAME (UTF-8), else its WM_NAME; "" if it has none or is gone."""
-    args = ["xprop", "-id", hex(window_id), "-notype", "_NET_WM_NAME", "WM_NAME"]
+async def window_info(display: str, window_id: int) -> tuple[str, str]:
+    """The window's title (_NET_WM_NAME, UTF-8, else WM_NAME) and its WM_CLASS, lowercased
+    "instance class"; ("", "") if it has none or is gone."""
+    props = ["_NET_WM_NAME", "WM_NAME", "WM_CLASS"]
     try:
-        out = await run_tool(args, display)
+        out = await run_tool(["xprop", "-id", hex(window_id), "-notype", *props], display)
     except ToolError as exc:
         if exc.missing:
             raise
-        return ""  # the window closed between the two queries
+        return "", ""  # the window closed between the two queries
     match = _TITLE_RE.search(out)
-    return _unescape(match.group(1)) if match else ""
+    title = _unescape(match.group(1)) if match else ""
+    classes = _CLASS_RE.search(out)
+    app = " ".join(_QUOTED_RE.findall(classes.group(1))).lower() if classes else ""
+    return title, app
+
+
+async def wm_name(display: str) -> str | None:
+    """The EWMH window manager's name (_NET_SUPPORTING_WM_CHECK), or None if there is none."""
+    out = await run_tool(["xprop", "-root", "-notype", "_NET_SUPPORTING_WM_CHECK"], display)
+    match = _WM_CHECK_RE.search(out)
+    if match is None:
+        return None
+    title, _ = await window_info(display, int(match.group(1), 16))
+    return title or "unnamed"
 
 
 async def _count(args: list[str], display: str, pattern: re.Pattern[str]) -> int | None:

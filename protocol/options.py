@@ -10,6 +10,9 @@ from typing import Any
 from protocol.definition import definition
 
 TYPE_NAMES = {"boolean": "a boolean", "integer": "an integer", "string": "a string"}
+# The SDK's own examples write `setup({track: {...}})`: another name for `trackingOptions`. The
+# validated options always say `trackingOptions`, so the server stores one name.
+ALIASES = {"track": "trackingOptions"}
 
 
 class OptionError(ValueError):
@@ -71,15 +74,26 @@ def _section(given: Any, name: str, specs: dict[str, Any]) -> dict[str, Any]:
     return {key: _check_value(value, f"{name}.{key}", specs[key]) for key, value in given.items()}
 
 
+def _tracking_name(raw: dict[str, Any]) -> str:
+    """The name the caller gave the tracking section: `trackingOptions` or its alias `track`."""
+    for alias, name in ALIASES.items():
+        if alias in raw and name in raw:
+            raise OptionError(f"options '{alias}' and '{name}' are the same option: give only one")
+        if alias in raw:
+            return alias
+    return "trackingOptions"
+
+
 def validate_options(raw: Any) -> dict[str, Any]:
     """The options with every default filled in, or OptionError naming the first bad option."""
     specs = _specs()
     if raw is not None and not isinstance(raw, dict):
         raise OptionError(f"options must be an object, got {_type_name(raw)}")
     raw = copy.deepcopy(raw or {})
-    _check_known(raw, specs, "")
+    _check_known(raw, {**specs, **ALIASES}, "")
+    section = _tracking_name(raw)
     tracking = {name: spec["default"] for name, spec in specs["trackingOptions"].items()}
-    given = _section(raw.get("trackingOptions", {}), "trackingOptions", specs["trackingOptions"])
+    given = _section(raw.get(section, {}), section, specs["trackingOptions"])
     tracking.update(given)
     options: dict[str, Any] = {
         "trackingOptions": tracking,

@@ -15,7 +15,8 @@ from aiortc.mediastreams import MediaStreamError
 
 from tests.agent.udp_relay import UdpRelay, first_candidate, rewrite_candidates
 
-VIOLATION = {"type": "violation", "code": 5002, "message": "multiple humans"}
+# What the server pushes when a violation starts (proctoring/services/violations.py).
+VIOLATION = {"type": "violation", "code": 5002, "violation": "multiple_humans", "start_s": 1.5}
 VIOLATION_DELAY_S = 0.3
 STOPPING_POLLS = 2
 

@@ -8,6 +8,7 @@ from fractions import Fraction
 
 import pytest
 
+from agent.events import STRICT_ENV
 from agent.screen import ScreenSpec, open_screen_track
 from agent.tracks import RateLimitedVideoTrack
 from agent.webrtc import use_host_addresses
@@ -15,6 +16,19 @@ from tests.agent.support import CAMERA_FILE, MEDIA_DIR, MIC_FILE, FakeFrame, Fak
 
 # A fake screen grab: this many frames a pass, one a second (pts in seconds), looped.
 GRAB_FRAMES = 30
+
+
+@pytest.fixture(autouse=True)
+def strict_event_shapes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every event any agent test emits (in this process or a CLI child) must have the shape the
+    protocol definition gives it: a wrong one raises instead of being logged."""
+    monkeypatch.setenv(STRICT_ENV, "1")
+
+
+@pytest.fixture
+def unpaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files are played in real time; tests of fake frames a second apart read them at once."""
+    monkeypatch.setattr("agent.tracks.PACE_FILES", False)
 
 
 @pytest.fixture
@@ -48,7 +62,7 @@ def fast_stop(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def grabbed_screen(monkeypatch: pytest.MonkeyPatch) -> Iterator[RateLimitedVideoTrack]:
+def grabbed_screen(monkeypatch: pytest.MonkeyPatch, unpaced) -> Iterator[RateLimitedVideoTrack]:
     """The agent's own screen track over a fake grab of one frame a second (pts in seconds)."""
 
     def frames() -> list[FakeFrame]:

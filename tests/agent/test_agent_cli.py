@@ -107,12 +107,35 @@ def test_cli_exits_non_zero_with_the_code_on_error(media, closed_port_url):
     assert done.returncode == 1
     events = _events(done.stdout)
     assert [e["event"] for e in events][-2:] == ["apErrorEvent", "apInstanceDestroyed"]
-    assert events[-2]["detail"]["code"] == 4018
-    assert "agent error 4018: server" in done.stderr
+    assert events[-2]["detail"]["errorCode"] == 4018
+    # In JSON mode the error is its event line, and is not printed again anywhere.
+    assert "4018" not in done.stderr
 
 
-@pytest.mark.parametrize("raw", ["{not json", "@/nonexistent/options.json"])
-def test_cli_refuses_unreadable_options(raw, media, closed_port_url):
+def test_a_fatal_error_is_one_line_printed_once(media, closed_port_url):
+    command = [
+        arg for arg in _command(closed_port_url, media, "--duration", "1") if arg != "--json"
+    ]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=CLI_TIMEOUT_S)
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if "4018" in line]
+    assert errors == [
+        f"error 4018: server {closed_port_url} unreachable: All connection attempts failed"
+    ]
+    assert "4018" not in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (
+            "{not json",
+            "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
+        ),
+        ("@/nonexistent/o.json", "[Errno 2] No such file or directory: '/nonexistent/o.json'"),
+    ],
+)
+def test_cli_refuses_unreadable_options_with_a_json_error(raw, reason, media, closed_port_url):
     done = subprocess.run(
         _command(closed_port_url, media, "--options", raw),
         cwd=REPO,
@@ -121,8 +144,42 @@ def test_cli_refuses_unreadable_options(raw, media, closed_port_url):
         timeout=CLI_TIMEOUT_S,
     )
     assert done.returncode == 2
+    assert _events(done.stdout) == [
+        {
+            "event": "apErrorEvent",
+            "detail": {"errorCode": 4901, "message": f"invalid --options: {reason}"},
+        }
+    ]
+    assert done.stderr == ""
+
+
+def test_cli_refuses_unreadable_options_in_one_human_line(media, closed_port_url):
+    command = [a for a in _command(closed_port_url, media, "--options", "{") if a != "--json"]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=CLI_TIMEOUT_S)
+    assert done.returncode == 2
     assert done.stdout == ""
-    assert done.stderr.startswith("invalid --options:")
+    assert done.stderr.splitlines() == [
+        "error 4901: invalid --options: Expecting property name enclosed in double quotes: "
+        "line 1 column 2 (char 1)"
+    ]
+
+
+def test_a_usage_error_in_json_mode_is_a_json_error_line():
+    done = subprocess.run(
+        [sys.executable, "-m", "agent", "run", "--json", "--server", "http://x"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT_S,
+    )
+    assert done.returncode == 2
+    [line] = _events(done.stdout)
+    assert line["event"] == "apErrorEvent"
+    assert line["detail"] == {
+        "errorCode": 4901,
+        "message": "autoproctor-agent run: the following arguments are required: --client-id, "
+        "--test-attempt-id, --hashed-test-attempt-id",
+    }
 
 
 def test_blocking_wrapper_runs_the_lifecycle(media, loopback_ice):

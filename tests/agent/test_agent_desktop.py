@@ -9,7 +9,7 @@ import pytest
 from agent import AgentError, AutoProctor, ErrorCode
 from agent.desktop import Window, X11Desktop
 from agent.screen import SCREEN_GRAB_FPS
-from agent.tracking import FocusWatcher, watch_monitors
+from agent.tracking import FocusWatcher, is_browser, watch_monitors
 from tests.agent.agent_fake_server import FakeServer
 from tests.agent.support import CREDENTIALS, NO_DESKTOP, run
 from tests.agent.xserver import xserver
@@ -57,7 +57,7 @@ def test_screen_focus_and_monitors_on_a_two_monitor_display(media, loopback_ice,
     warnings = [e.detail for e in events if e.name == "apErrorEvent"]
     assert warnings == [
         {
-            "code": 4015,
+            "errorCode": 4015,
             "message": "2 monitors detected: use one screen during the test",
             "fatal": False,
         }
@@ -69,8 +69,11 @@ def test_screen_focus_and_monitors_on_a_two_monitor_display(media, loopback_ice,
         (5005, {"title": OTHER, "capture": True}),
         (5006, {"title": EXAM}),
     ]
-    local = [(e.detail["code"], e.detail["detail"]) for e in events if e.name == "apTrackingEvent"]
-    assert local == sent
+    # What the agent sent is what it emitted, as the SDK's apEvidenceEvent (source "client").
+    evidence = [e.detail for e in events if e.name == "apEvidenceEvent"]
+    local = [d for d in evidence if d["source"] == "client"]
+    assert [(d["evidenceCode"], d["data"]) for d in local] == sent
+    assert [d["t"] for d in local] == [m["t"] for m in fake.received.events]
     times = [m["t"] for m in fake.received.events]
     assert times == sorted(times) and times[-1] > SETTLE_S
     # The webcam's video m-line comes first; the screen is the later video, labelled "screen".
@@ -101,9 +104,12 @@ def test_no_display_is_4013(media, closed_port_url):
     error, errors = run(_setup_error(closed_port_url, media, display=""))
     assert (error.code, error.message) == (
         ErrorCode.NO_SCREEN_SOURCE,
-        "no screen source: DISPLAY is not set",
+        "no X display: DISPLAY is not set. Run the agent inside the candidate's desktop session, "
+        "or turn off track.tabSwitch, track.captureSwitchedTab and track.detectMultipleScreens "
+        '(--options \'{"track": {"tabSwitch": false, "captureSwitchedTab": false, '
+        '"detectMultipleScreens": false}}\')',
     )
-    assert errors == [{"code": 4013, "message": error.message}]
+    assert errors == [{"errorCode": 4013, "message": error.message}]
 
 
 def test_display_that_does_not_exist_is_4013(media, closed_port_url):
@@ -129,7 +135,7 @@ def test_unsupported_platform_is_4001(media, closed_port_url):
     assert error.message == (
         "platform 'sunos5' is not supported (needs one of ('linux', 'darwin', 'win32'))"
     )
-    assert errors[0]["code"] == 4001
+    assert errors[0]["errorCode"] == 4001
 
 
 def test_no_window_manager_is_4001(media, closed_port_url):
@@ -148,7 +154,9 @@ def test_no_window_manager_is_4001(media, closed_port_url):
         error = run(body(x.display))
     assert (error.code, error.message) == (
         ErrorCode.INCOMPATIBLE_PLATFORM,
-        "the window manager does not publish _NET_ACTIVE_WINDOW (EWMH)",
+        "no window manager publishes the window in front (EWMH _NET_ACTIVE_WINDOW). Run one "
+        "that does (e.g. apt-get install openbox, then openbox &), or turn off track.tabSwitch "
+        '(--options \'{"track": {"tabSwitch": false}}\')',
     )
 
 
@@ -179,7 +187,7 @@ def test_losing_the_screen_while_capturing_is_4012_and_5008(media, loopback_ice)
     warnings = [e.detail for e in events if e.name == "apErrorEvent"]
     assert warnings == [
         {
-            "code": 4012,
+            "errorCode": 4012,
             "message": f"screen capture of 'x11grab:{x.display}' failed",
             "fatal": False,
         }
@@ -198,7 +206,11 @@ def test_window_titles_are_read_as_utf8(tmp_path):
     with xserver() as x:
         window = x.open_window(OTHER)
         first, second = run(body(x, window))
-    assert (first, second) == (Window(hex(window), OTHER), Window(hex(window), "Café – notes"))
+    app = "xmessage xmessage"  # WM_CLASS: the instance and the class, lowercased
+    assert (first, second) == (
+        Window(hex(window), OTHER, app),
+        Window(hex(window), "Café – notes", app),
+    )
 
 
 class _FakeDesktop:
@@ -259,4 +271,81 @@ def test_a_capture_switch_hurries_the_next_screen_frame_before_reporting_5005(gr
         "send_next_frame",
         (5005, {"title": "chat", "capture": True}),
         (5006, {"title": "exam"}),
+    ]
+
+
+def _watch(windows: list[Window], tabs: str = "auto", pattern: str | None = None) -> list:
+    reports = []
+    watcher = FocusWatcher(None, pattern, False, lambda c, d: reports.append((c, d)), tabs=tabs)
+    for window in windows:
+        watcher.update(window)
+    return reports
+
+
+BROWSER_TABS = [
+    Window("0x1", "Exam - Chromium", "chromium chromium-browser"),
+    Window("0x1", "Answers - Chromium", "chromium chromium-browser"),  # another tab
+    Window("0x1", "Exam - Chromium", "chromium chromium-browser"),  # back
+]
+
+
+def test_in_a_known_browser_a_tab_change_is_a_switch():
+    assert _watch(BROWSER_TABS) == [
+        (5005, {"title": "Answers - Chromium"}),
+        (5006, {"title": "Exam - Chromium"}),
+    ]
+
+
+def test_tab_changes_count_only_in_browsers_unless_told():
+    editor = [Window(w.id, w.title, "gedit gedit") for w in BROWSER_TABS]
+    assert _watch(editor) == []
+    assert len(_watch(editor, tabs="on")) == 2
+    assert _watch(BROWSER_TABS, tabs="off") == []
+
+
+def test_with_a_pattern_the_title_decides_in_any_window():
+    assert _watch(BROWSER_TABS, tabs="off", pattern="^Exam") == [
+        (5005, {"title": "Answers - Chromium"}),
+        (5006, {"title": "Exam - Chromium"}),
+    ]
+
+
+def test_browser_names_of_each_platform_are_known():
+    assert all(is_browser(app) for app in ("navigator firefox", "chrome_widgetwin_1", "safari"))
+    assert not is_browser("xterm xterm")
+
+
+def test_a_tab_change_under_a_real_window_manager_is_a_switch_and_back_a_return():
+    """openbox on Xvfb: real focus changes (xdotool, as a click) and a real title change."""
+
+    async def body(x, exam: int, other: int) -> list:
+        reports = []
+        watcher = FocusWatcher(
+            X11Desktop(x.display), None, False, lambda c, d: reports.append((c, d))
+        )
+        task = asyncio.ensure_future(watcher.run())
+        try:
+            for step in (
+                lambda: None,  # the exam window is in front at start: the test window
+                lambda: x.set_title(exam, "Answers - Chromium"),  # a tab change
+                lambda: x.set_title(exam, EXAM),  # back to the exam's tab
+                lambda: x.focus(other),  # another program
+                lambda: x.focus(exam),
+            ):
+                step()
+                await asyncio.sleep(SETTLE_S)
+        finally:
+            task.cancel()
+        return reports
+
+    with xserver() as x:
+        x.start_window_manager()
+        exam, other = x.open_window(EXAM, app="chromium"), x.open_window(OTHER)
+        x.focus(exam)
+        reports = run(body(x, exam, other))
+    assert reports == [
+        (5005, {"title": "Answers - Chromium"}),
+        (5006, {"title": EXAM}),
+        (5005, {"title": OTHER}),
+        (5006, {"title": EXAM}),
     ]

@@ -57,7 +57,7 @@ def test_start_turns_server_errors_into_agent_errors(status, server_code, code):
     assert error.message == f"start failed: nope ({server_code})"
     detail = next(e.detail for e in events if e.name == "apErrorEvent")
     assert detail == {
-        "code": int(code),
+        "errorCode": int(code),
         "message": error.message,
         "serverCode": server_code,
         "httpStatus": status,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from agent import AgentError, AutoProctor, ErrorCode, State
 from agent.lifecycle import transition_error
+from agent.webrtc import MediaSession
 from tests.agent.agent_fake_server import FakeServer
 from tests.agent.support import CREDENTIALS, NO_DESKTOP_OPTIONS, NO_DEVICES, run
 
@@ -32,7 +35,7 @@ def test_start_before_setup_fails_with_error_event(closed_port_url):
         run(ap.start())
     assert caught.value.code is ErrorCode.INVALID_STATE
     assert caught.value.message == "cannot start(): call setup() first"
-    assert _errors(events) == [{"code": 4900, "message": "cannot start(): call setup() first"}]
+    assert _errors(events) == [{"errorCode": 4900, "message": "cannot start(): call setup() first"}]
     assert ap.state is State.CREATED
 
 
@@ -69,7 +72,7 @@ def test_start_after_stop_fails_with_clear_error(closed_port_url):
     ap.state = State.STOPPED  # reaching it for real is covered by the WebRTC test
     with pytest.raises(AgentError, match="monitoring was stopped for this test attempt"):
         run(ap.start())
-    assert _errors(events)[0]["code"] == ErrorCode.INVALID_STATE
+    assert _errors(events)[0]["errorCode"] == ErrorCode.INVALID_STATE
 
 
 async def _destroy_from(target: State, media: dict, ice: list[str]) -> list[str]:
@@ -102,27 +105,52 @@ def test_destroy_from_every_state_emits_once(state, media, loopback_ice, fast_st
     assert names.index("apInstanceDestroyed") < names.index("apErrorEvent")
 
 
-async def _resume(media: dict, ice: list[str]) -> tuple[dict, dict, FakeServer]:
+# After the second start(), long enough for the supervisor to have looked many times.
+AFTER_RESUME_S = 1.5
+SLOW_CLOSE_S = 0.2
+
+
+async def _resume(media: dict, ice: list[str]) -> tuple[dict, dict, FakeServer, list]:
     fake = FakeServer()
     url = await fake.start()
-    ap = _agent(url, [], **media, ice_host_addresses=ice)
+    events = []
+    ap = _agent(url, events, **media, ice_host_addresses=ice)
     try:
         await ap.setup(NO_DESKTOP_OPTIONS)
         first = await ap.start()
         second = await ap.start()
+        await asyncio.sleep(AFTER_RESUME_S)
+        assert ap.session_id == second["sessionId"]
         await ap.stop()
     finally:
         await ap.destroy()
         await fake.close()
-    return first, second, fake
+    return first, second, fake, events
 
 
-def test_start_again_before_stop_resumes_with_a_new_session(media, loopback_ice, fast_stop):
-    first, second, fake = run(_resume(media, loopback_ice))
+def test_start_again_before_stop_resumes_with_exactly_one_new_session(
+    media, loopback_ice, fast_stop, monkeypatch
+):
+    # While the second start() closes the first session there is none for a moment; closing a
+    # real connection takes a while (here 200 ms), and the supervisor looks every 10 ms instead
+    # of 500, so it is sure to look then. It once took that for a dead session and opened a
+    # third one, closing the one start() had just opened.
+    monkeypatch.setattr("agent.supervisor.LIVENESS_POLL_S", 0.01)
+    close = MediaSession.close
+
+    async def slow_close(session: MediaSession) -> None:
+        await asyncio.sleep(SLOW_CLOSE_S)
+        await close(session)
+
+    monkeypatch.setattr(MediaSession, "close", slow_close)
+    first, second, fake, events = run(_resume(media, loopback_ice))
     assert (first["resumed"], second["resumed"]) == (False, True)
     assert first["sessionId"] != second["sessionId"]
     paths = [path for _, path, _ in fake.requests]
     assert paths.count("/api/v1/agent/sessions/") == 2
+    assert fake.sessions == 2 and fake.received.frames_by_session.get(2, 0) > 0
+    states = [e.detail["state"] for e in events if e.name == "apConnectionStateChange"]
+    assert "reconnecting" not in states
 
 
 @pytest.mark.parametrize(
@@ -141,12 +169,16 @@ def test_start_again_before_stop_resumes_with_a_new_session(media, loopback_ice,
         (
             {"camera": None, "microphone": "MIC"},
             ErrorCode.NO_CAMERA,
-            "trackingOptions.numHumans is on but no camera was given",
+            "trackingOptions.numHumans is on but no camera was given: pass --camera (a device "
+            "such as v4l2:/dev/video0, or a media file), or turn off track.numHumans (--options "
+            '\'{"track": {"numHumans": false}}\')',
         ),
         (
             {"camera": "CAM", "microphone": None},
             ErrorCode.NO_MICROPHONE,
-            "trackingOptions.audio is on but no microphone was given",
+            "trackingOptions.audio is on but no microphone was given: pass --microphone (a "
+            "device such as alsa:default, or a media file), or turn off track.audio (--options "
+            '\'{"track": {"audio": false}}\')',
         ),
         (
             {"camera": "MIC", "microphone": "MIC"},
@@ -164,7 +196,7 @@ def test_setup_device_errors(sources, code, message, media, closed_port_url):
     with pytest.raises(AgentError) as caught:
         run(ap.setup())
     assert (caught.value.code, caught.value.message) == (code, message)
-    assert _errors(events) == [{"code": int(code), "message": message}]
+    assert _errors(events) == [{"errorCode": int(code), "message": message}]
     assert ap.state is State.CREATED
 
 
@@ -175,7 +207,7 @@ def test_setup_with_unreachable_server_is_4018(media, closed_port_url):
         run(ap.setup(NO_DESKTOP_OPTIONS))
     assert caught.value.code is ErrorCode.FAILED_TO_LOAD
     assert caught.value.message.startswith(f"server {closed_port_url} unreachable")
-    assert [e["code"] for e in _errors(events)] == [4018]
+    assert [e["errorCode"] for e in _errors(events)] == [4018]
 
 
 def test_setup_reports_bad_options_by_name(closed_port_url):
@@ -183,7 +215,7 @@ def test_setup_reports_bad_options_by_name(closed_port_url):
     ap = _agent(closed_port_url, events)
     with pytest.raises(AgentError, match=r"^unknown option 'trackingOptions\.foo'$"):
         run(ap.setup({"trackingOptions": {"foo": 1}}))
-    assert _errors(events)[0]["code"] == ErrorCode.INVALID_OPTIONS
+    assert _errors(events)[0]["errorCode"] == ErrorCode.INVALID_OPTIONS
 
 
 async def _setup_without_devices(listener_calls: list) -> tuple[AutoProctor, list]:

@@ -56,7 +56,7 @@ def test_given_values_override_defaults_and_input_is_not_mutated():
     ("options", "message"),
     [
         ({"trackingOptions": {"foo": True}}, "unknown option 'trackingOptions.foo'"),
-        ({"track": {"audio": True}}, "unknown option 'track'"),
+        ({"track": {"foo": True}}, "unknown option 'track.foo'"),
         ({"userDetails": {"phone": "1"}}, "unknown option 'userDetails.phone'"),
     ],
 )
@@ -105,4 +105,28 @@ def test_num_photos_in_bounds(count):
 def test_num_photos_out_of_bounds(count):
     assert _error({"trackingOptions": {"numPhotosAtRandom": count}}).message == (
         f"option 'trackingOptions.numPhotosAtRandom' must be between 1 and 100, got {count}"
+    )
+
+
+def test_track_is_the_sdks_name_for_tracking_options():
+    # The SDK's own example: setup({track: {audio: true, numHumans: true, tabSwitch: true}}).
+    given = {"track": {"audio": False, "tabSwitch": False}, "lookupKey": "k"}
+    result = validate_options(given)
+    assert result == validate_options(
+        {"trackingOptions": {"audio": False, "tabSwitch": False}, "lookupKey": "k"}
+    )
+    # One name in the result, so that the server stores one.
+    assert "track" not in result and result["trackingOptions"]["audio"] is False
+
+
+def test_track_and_tracking_options_together_are_refused():
+    both = {"track": {"audio": False}, "trackingOptions": {"audio": True}}
+    assert _error(both).message == (
+        "options 'track' and 'trackingOptions' are the same option: give only one"
+    )
+
+
+def test_a_bad_value_under_track_is_named_as_given():
+    assert _error({"track": {"audio": "yes"}}).message == (
+        "option 'track.audio' must be a boolean, got str"
     )

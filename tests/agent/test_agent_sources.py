@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import time
 from fractions import Fraction
 
 import av
@@ -11,9 +12,12 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from agent import AgentError, ErrorCode
 from agent.screen import SCREEN_FPS, _grab_options
-from agent.sources import classify_open_error, parse_source, probe_source
-from agent.tracks import LoopingFileTrack, RateLimitedVideoTrack
-from tests.agent.support import FakeFrame, FakePlayer, ListTrack, run
+from agent.sources import classify_open_error, open_track, parse_source, probe_source
+from agent.tracks import STILL_IMAGE_FPS, LoopingFileTrack, RateLimitedVideoTrack
+from tests.agent.support import MEDIA_DIR, FakeFrame, FakePlayer, ListTrack, run
+
+PACING_SLACK_S = 0.25
+REAL_FILE_S = 2.0
 
 
 @pytest.mark.parametrize(
@@ -63,14 +67,28 @@ def test_missing_capture_format_is_incompatible_platform():
     with pytest.raises(AgentError) as caught:
         probe_source(parse_source("dshow:video=Cam", "video"))
     assert caught.value.code is ErrorCode.INCOMPATIBLE_PLATFORM
-    assert caught.value.message == "camera format 'dshow' is not available on this platform"
+    assert caught.value.message == (
+        "camera format 'dshow' is not available on this platform: "
+        "`autoproctor-agent doctor` lists those it has"
+    )
+
+
+def test_pulse_is_not_in_pyavs_ffmpeg_and_the_error_says_what_to_use():
+    if "pulse" in av.formats_available:
+        pytest.skip("this FFmpeg build has pulse")
+    with pytest.raises(AgentError) as caught:
+        probe_source(parse_source("pulse:default", "audio"))
+    assert caught.value.message == (
+        "microphone format 'pulse' is not available on this platform: use alsa:default "
+        "(PulseAudio and PipeWire answer there)"
+    )
 
 
 async def _read(track: MediaStreamTrack, count: int) -> list[int]:
     return [(await track.recv()).pts for _ in range(count)]
 
 
-def test_looping_video_keeps_pts_monotonic_across_passes():
+def test_looping_video_keeps_pts_monotonic_across_passes(unpaced):
     def frames():
         return [FakeFrame(pts, Fraction(1, 15)) for pts in range(3)]
 
@@ -80,13 +98,66 @@ def test_looping_video_keeps_pts_monotonic_across_passes():
     track.stop()
 
 
-def test_looping_audio_continues_after_the_last_frame_samples():
+def test_looping_audio_continues_after_the_last_frame_samples(unpaced):
     def frames():
         return [FakeFrame(pts, Fraction(1, 48000), samples=960) for pts in (0, 960)]
 
     track = LoopingFileTrack("f.wav", "audio", factory=lambda _: FakePlayer("audio", frames))
     assert run(_read(track, 4)) == [0, 960, 1920, 2880]
     track.stop()
+
+
+async def _timed_read(track: MediaStreamTrack, count: int) -> tuple[list[int], float]:
+    """The pts of `count` frames (read as they come: a still image repeats one frame object)."""
+    started = time.monotonic()
+    pts = [(await track.recv()).pts for _ in range(count)]
+    return pts, time.monotonic() - started
+
+
+def test_a_file_plays_in_real_time_across_passes():
+    def one_pass():
+        return [FakeFrame(pts, Fraction(1, 10)) for pts in range(3)]
+
+    track = LoopingFileTrack("f.y4m", "video", factory=lambda _: FakePlayer("video", one_pass))
+    pts, elapsed = run(_timed_read(track, 11))
+    track.stop()
+    # Frame 10 is due one second after frame 0, however fast the player hands them over.
+    assert pts == list(range(11)) and track.passes == 4
+    assert 1.0 - PACING_SLACK_S <= elapsed <= 1.0 + PACING_SLACK_S
+
+
+def test_a_still_image_is_decoded_once_and_repeated_in_real_time():
+    def one_frame():
+        return [FakeFrame(0, Fraction(1, 90_000))]
+
+    track = LoopingFileTrack("p.png", "video", factory=lambda _: FakePlayer("video", one_frame))
+    pts, elapsed = run(_timed_read(track, STILL_IMAGE_FPS + 1))
+    track.stop()
+    assert track.passes == 1
+    step = 90_000 // STILL_IMAGE_FPS
+    assert pts == [0, *range(1, 1 + step * STILL_IMAGE_FPS, step)]
+    assert abs(elapsed - pts[-1] / 90_000) <= PACING_SLACK_S
+
+
+@pytest.mark.parametrize("name", ["astronaut.png", "Tom_Hanks_54745.png"])
+def test_a_real_still_image_keeps_media_time_with_the_wall_clock(name):
+    # Before pacing, Tom_Hanks_54745.png (tiny, fast to reopen) ran at about 11x real time.
+    path = MEDIA_DIR / name
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+
+    async def body():
+        track = open_track(parse_source(str(path), "video"))
+        started, frame = time.monotonic(), None
+        try:
+            while time.monotonic() - started < REAL_FILE_S:
+                frame = await track.recv()
+        finally:
+            track.stop()
+        return float(frame.pts * frame.time_base), time.monotonic() - started
+
+    media_s, wall_s = run(body())
+    assert abs(media_s - wall_s) < PACING_SLACK_S
 
 
 @pytest.mark.parametrize(("source_fps", "max_fps", "expected"), [(15, 5, 5), (30, 5, 5), (4, 5, 4)])

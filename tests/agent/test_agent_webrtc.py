@@ -85,9 +85,23 @@ def _assert_events(events: list, stopped: dict) -> None:
         "finishedAt": None,
         "violations": 1,
     }
-    assert [e.detail for e in events if e.name == "apEvidenceEvent"] == [VIOLATION]
-    progress = [e.detail["code"] for e in events if e.name == "apProgressUpdate"]
-    assert progress == [2001, 2002, 2003]
+    # The server's push, in the SDK's apEvidenceEvent shape (random photo requests aside).
+    evidence = [e.detail for e in events if e.name == "apEvidenceEvent"]
+    assert [d for d in evidence if d["source"] == "server"] == [
+        {
+            "evidenceCode": VIOLATION["code"],
+            "message": "More than one person in front of the camera.",
+            "source": "server",
+            "violation": VIOLATION["violation"],
+            "startS": VIOLATION["start_s"],
+        }
+    ]
+    success = [e.detail for e in events if e.name == "apSuccessEvent"]
+    assert success == [
+        {"successCode": 2001, "message": "Permission check done."},
+        {"successCode": 2002, "message": "Proctoring elements are ready."},
+        {"successCode": 2003, "message": "Media and models are ready."},
+    ]
 
 
 def _assert_offer_sent(fake: FakeServer) -> None:
@@ -116,6 +130,11 @@ def test_agent_streams_camera_and_microphone_to_a_real_peer(media, loopback_ice)
 def test_an_opus_frame_length_that_opus_lacks_is_refused():
     with pytest.raises(ValueError, match="one of"):
         AutoProctor(**CREDENTIALS, server="http://127.0.0.1:1", audio_frame_ms=25)
+
+
+def test_an_unknown_tab_mode_is_refused_in_the_constructor_not_after_start():
+    with pytest.raises(ValueError, match=r"tabs is one of \('auto', 'on', 'off'\), not 'tabs'"):
+        AutoProctor(**CREDENTIALS, server="http://127.0.0.1:1", tabs="tabs")
 
 
 def test_the_camera_goes_at_2_fps_unless_the_session_is_recorded_or_told_otherwise():

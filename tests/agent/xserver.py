@@ -8,6 +8,7 @@ import ctypes.util
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 TOOL_TIMEOUT_S = 5
 SCREEN = "1280x800x24"
 SECOND_SCREEN = "1024x768x24"
+WINDOW_MANAGER = "openbox"
 XA_WINDOW = 33  # predefined atom of the WINDOW type
 PROP_MODE_REPLACE = 0
 
@@ -45,10 +47,11 @@ class XServer:
         done.check_returncode()
         return done.stdout
 
-    def open_window(self, title: str) -> int:
-        """A real top-level window with this title (an xmessage), and its id."""
+    def open_window(self, title: str, app: str = "xmessage") -> int:
+        """A real top-level window with this title (an xmessage), and its id. `app` is its
+        WM_CLASS instance name: "chromium" makes it look like a browser's window."""
         window = subprocess.Popen(
-            ["xmessage", "-title", title, title], env=_env(self.display),
+            ["xmessage", "-name", app, "-title", title, title], env=_env(self.display),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         self._windows.append(window)
@@ -80,6 +83,26 @@ class XServer:
     def set_title(self, window: int, title: str) -> None:
         self.tool("xprop", "-id", str(window), "-f", "_NET_WM_NAME", "8u", "-set",
                   "_NET_WM_NAME", title)  # fmt: skip
+
+    def start_window_manager(self) -> None:
+        """A real EWMH window manager (openbox): it sets _NET_ACTIVE_WINDOW on focus."""
+        if shutil.which(WINDOW_MANAGER) is None:
+            self.stop()
+            pytest.skip(f"{WINDOW_MANAGER} is not installed (see requirements/apt.txt)")
+        manager = subprocess.Popen(
+            [WINDOW_MANAGER], env=_env(self.display),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self._windows.append(manager)
+        deadline = time.monotonic() + TOOL_TIMEOUT_S
+        while "window id" not in self.tool("xprop", "-root", "_NET_SUPPORTING_WM_CHECK"):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{WINDOW_MANAGER} did not start")
+            time.sleep(0.05)
+
+    def focus(self, window: int) -> None:
+        """Ask the window manager to bring the window in front, as a click would."""
+        self.tool("xdotool", "windowactivate", "--sync", str(window))
 
     def stop(self) -> None:
         for window in self._windows:

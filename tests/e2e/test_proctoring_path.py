@@ -58,7 +58,7 @@ def test_agent_session_is_analysed_and_scored(stack, new_client, anonymous_api):
     assert names == LIFECYCLE
     stopped = next(e for e in events if e["event"] == "apMonitoringStopped")
     # The server pushed each violation back over the data channel as it started.
-    pushed = {e["detail"]["code"] for e in events if e["event"] == "apEvidenceEvent"}
+    pushed = {e["detail"]["evidenceCode"] for e in events if e["event"] == "apEvidenceEvent"}
     assert {5002, 5004} <= pushed
 
     attempt = Attempt.objects.get(test_attempt_id="e2e-attempt-1")
