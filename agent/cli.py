@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 from agent import __version__, doctor
 from agent.codes import AgentError, ErrorCode
 from agent.console import HumanPrinter, JsonPrinter, Printer
-from agent.lifecycle import AutoProctor
+from agent.lifecycle import AutoProctor, State
 from agent.signing import hash_test_attempt_id
 from agent.tracking import TAB_MODES
 from agent.tracks import DEFAULT_MAX_FPS, RECORDING_MAX_FPS
@@ -250,7 +250,12 @@ def _stop_on_signals(done: asyncio.Event) -> None:
 async def _wait_for_stop(agent: AutoProctor, done: asyncio.Event, printer: Printer, duration):
     loop = asyncio.get_running_loop()
     end = loop.time() + duration if duration is not None else None
-    while not done.is_set() and (end is None or loop.time() < end):
+    # A destroyed instance (another session took over) has nothing left to stop.
+    while (
+        not done.is_set()
+        and agent.state is not State.DESTROYED
+        and (end is None or loop.time() < end)
+    ):
         printer.status(agent)
         timeout = STATUS_INTERVAL_S if end is None else min(STATUS_INTERVAL_S, end - loop.time())
         with contextlib.suppress(TimeoutError):
@@ -280,6 +285,8 @@ async def run(args: argparse.Namespace, options: dict[str, Any] | None, printer:
         await agent.setup(options)
         await agent.start()
         await _wait_for_stop(agent, done, printer, args.duration)
+        if agent.state is State.DESTROYED:
+            return EXIT_AGENT_ERROR  # replaced by another session: its error event said why
         await agent.stop()
         return EXIT_OK
     except AgentError as error:

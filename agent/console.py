@@ -72,7 +72,10 @@ def human_text(event: AgentEvent) -> str:
     if event.name == ev.EVIDENCE:
         return _evidence_text(detail)
     if event.name == ev.MONITORING_STOPPED:
-        return f"monitoring stopped, trust score {detail.get('trustScore')}"
+        score = detail.get("trustScore")
+        if score is None:  # the integrator does not show candidates their score
+            return "monitoring stopped"
+        return f"monitoring stopped, trust score {score}"
     fields = " ".join(f"{k}={v}" for k, v in detail.items() if k != "options")
     return f"{event.name} {fields}".rstrip()
 

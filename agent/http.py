@@ -16,6 +16,7 @@ logger = logging.getLogger(__name__)
 
 HEALTH_PATH = "/api/v1/health/"
 SESSIONS_PATH = "/api/v1/agent/sessions/"
+OPTIONS_PATH = "/api/v1/agent/options/"
 STOP_PATH = "/api/v1/agent/stop/"
 STATUS_PATH = "/api/v1/agent/status/"
 REQUEST_TIMEOUT_S = 30.0
@@ -26,6 +27,7 @@ STATUS_POLL_INTERVAL_S = 0.5
 # Polling slows down while the score is pending: many candidates stop at the same moment.
 STATUS_POLL_MAX_INTERVAL_S = 3.0
 TOO_MANY_REQUESTS = 429
+NOT_FOUND = 404
 
 
 def redact(value: str) -> str:
@@ -50,6 +52,15 @@ def _server_error(response: httpx.Response, action: str) -> AgentError:
         server_code=server_code,
         http_status=response.status_code,
     )
+
+
+def _code(response: httpx.Response) -> str:
+    """The server's stable error code, or "" when the body is not the error shape."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return str(body.get("code", "")) if isinstance(body, dict) else ""
 
 
 def _retry_after(response: httpx.Response) -> float:
@@ -109,13 +120,39 @@ class ServerClient:
             message = f"server {self.server} is not healthy (HTTP {response.status_code})"
             raise AgentError(ErrorCode.FAILED_TO_LOAD, message, http_status=response.status_code)
 
-    async def create_session(self, options: dict[str, Any], offer: dict[str, str]) -> dict:
+    async def resolve_options(self, options: dict[str, Any]) -> dict[str, Any] | None:
+        """What a start would run with: the server decides (the integrator's options stand).
+        None from a server without the endpoint (older than protocol v1's options step)."""
+        payload = {**self._credentials, "options": options}
+        try:
+            response = await self._http.post(OPTIONS_PATH, json=payload)
+        except httpx.HTTPError as exc:
+            raise _unreachable(self.server, exc) from exc
+        if response.status_code == NOT_FOUND and _code(response) != "attempt_not_found":
+            return None
+        if response.status_code != 200:
+            raise _server_error(response, "setup")
+        return response.json()
+
+    async def create_session(
+        self,
+        options: dict[str, Any],
+        offer: dict[str, str],
+        *,
+        track_roles: dict[str, str] | None = None,
+        resume_token: str | None = None,
+    ) -> dict:
         payload = {
             **self._credentials,
             "protocol": protocol.VERSION,
             "options": options,
             "offer": offer,
         }
+        if track_roles:
+            payload["track_roles"] = track_roles
+        if resume_token:
+            # Proves this is the same client reconnecting, not a second session.
+            payload["resume_token"] = resume_token
         try:
             response = await self._http.post(SESSIONS_PATH, json=payload)
         except httpx.HTTPError as exc:

@@ -168,7 +168,13 @@ class AutoProctor:
             self._reconnect,
             self._on_supervisor_state,
             replacing=self._session_lock.locked,
+            on_final=self._on_final_refusal,
         )
+        # Returned by the server at each start: a resume presenting it is this client
+        # reconnecting, not a second session.
+        self._session_token: str | None = None
+        self._replaced = False
+        self.ignored_options: list[str] = []
 
     def __repr__(self) -> str:
         hashed = redact(self.hashed_test_attempt_id)
@@ -226,13 +232,14 @@ class AutoProctor:
         self._check_transition(State.SETUP)
         try:
             check_platform(self.platform)
-            validated = validate_options(options)
-            tracking = validated["trackingOptions"]
-            sources = checks.required_sources(self.camera, self.microphone, tracking)
-            await checks.probe_sources(sources)
-            await self._setup_desktop(tracking)
-            self._emit_success(SuccessCode.PERMISSION_CHECK_DONE)
+            requested = validate_options(options)
+            # The devices these options need first: a missing camera is told without a server.
+            await self._check_devices(requested["trackingOptions"])
             await self._client_or_new().check_health()
+            validated, self.ignored_options = await self._server_options(requested)
+            if validated["trackingOptions"] != requested["trackingOptions"]:
+                await self._check_devices(validated["trackingOptions"])  # what the server adds
+            self._emit_success(SuccessCode.PERMISSION_CHECK_DONE)
             self._emit_success(SuccessCode.ELEMENTS_READY)
         except AgentError as error:
             raise self._fail(error) from None
@@ -240,7 +247,26 @@ class AutoProctor:
         self.options = validated
         self._transition(State.SETUP)
         detail = {"testAttemptId": self.test_attempt_id, "options": validated}
+        if self.ignored_options:
+            detail["ignoredOptions"] = list(self.ignored_options)
         self._events.emit(ev.SETUP_COMPLETED, detail)
+
+    async def _server_options(self, requested: dict[str, Any]) -> tuple[dict[str, Any], list]:
+        """The server decides what is monitored (the integrator's options stand): ask it before
+        opening devices, so the agent captures exactly what the attempt requires. A server too
+        old to answer leaves the options as given."""
+        decided = await self._client_or_new().resolve_options(requested)
+        if decided is None:
+            return requested, []
+        ignored = list(decided.get("ignored_options") or [])
+        if ignored:
+            logger.warning("%r: the server keeps its own options for %s", self, ", ".join(ignored))
+        return validate_options(decided["options"]), ignored
+
+    async def _check_devices(self, tracking: dict[str, Any]) -> None:
+        sources = checks.required_sources(self.camera, self.microphone, tracking)
+        await checks.probe_sources(sources)
+        await self._setup_desktop(tracking)
 
     async def _setup_desktop(self, tracking: dict[str, Any]) -> None:
         display = self.display if self.display is not None else os.environ.get("DISPLAY")
@@ -312,6 +338,9 @@ class AutoProctor:
             self._warn(ErrorCode.SCREEN_SOURCE_ERROR, f"screen capture of '{self._screen}' failed")
 
     def _on_channel_message(self, message: dict[str, Any]) -> None:
+        if message.get("type") == "session_replaced":
+            self._on_replaced()
+            return
         if message.get("type") != "violation":
             logger.debug("ignoring %r message on the events channel", message.get("type"))
             return
@@ -319,6 +348,23 @@ class AutoProctor:
         if detail is not None:
             self.violations += 1
             self._events.emit(ev.EVIDENCE, detail)
+
+    def _on_replaced(self) -> None:
+        """Another session of this attempt took over: stop capturing and never reconnect, or two
+        clients would take the attempt from each other for ever."""
+        if self.state is not State.STARTED or self._replaced:
+            return
+        self._replaced = True
+        message = "another session of this attempt took over; this one has stopped"
+        self._events.emit(ev.ERROR, AgentError(ErrorCode.SESSION_REPLACED, message).to_detail())
+        self._spawn(self.destroy())
+
+    def _on_final_refusal(self, error: AgentError) -> None:
+        """The supervisor met a refusal no retry can change (replaced, in use, stopped)."""
+        if error.server_code in ("session_replaced", "session_in_use"):
+            self._on_replaced()
+        else:
+            self._events.emit(ev.ERROR, error.to_detail())
 
     def _on_connection_state(self, state: str) -> None:
         if self._session is None or self._session.closing:
@@ -353,7 +399,13 @@ class AutoProctor:
         self._session = session
         self._reporter.attach(session.channel)
         offer = await session.create_offer()
-        reply = await self._client_or_new().create_session(self.options, offer)
+        reply = await self._client_or_new().create_session(
+            self.options,
+            offer,
+            track_roles=session.track_roles(),
+            resume_token=self._session_token,
+        )
+        self._session_token = reply.get("session_token") or self._session_token
         self._check_alive()
         await session.accept_answer(reply.get("answer") or {})
         await session.wait_connected()

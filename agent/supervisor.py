@@ -19,6 +19,8 @@ LIVENESS_POLL_S = 0.5
 RECONNECT_FIRST_DELAY_S = 0.5
 # Short enough that the stream is back within seconds of the network (or the server) returning.
 RECONNECT_MAX_DELAY_S = 5.0
+# Refusals no retry can change: another session took over, the attempt is stopped.
+FINAL_SERVER_CODES = frozenset({"session_replaced", "session_in_use", "attempt_stopped"})
 
 
 class Supervisor:
@@ -37,7 +39,9 @@ class Supervisor:
         reconnect: Callable[[MediaSession | None], Awaitable[dict[str, Any] | None]],
         emit_state: Callable[[dict[str, Any]], None],
         replacing: Callable[[], bool] = lambda: False,
+        on_final: Callable[[AgentError], None] = lambda error: None,
     ) -> None:
+        self._on_final = on_final
         self._current = current
         self._reconnect = reconnect
         self._emit_state = emit_state
@@ -47,7 +51,8 @@ class Supervisor:
     async def run(self) -> None:
         while True:
             dead = await self._wait_until_dead()
-            await self._reconnect_with_backoff(dead)
+            if not await self._reconnect_with_backoff(dead):
+                return
 
     async def _wait_until_dead(self) -> MediaSession | None:
         while True:
@@ -62,7 +67,8 @@ class Supervisor:
                 logger.warning("no sign of the ingest for %.1f s: reconnecting", silent)
                 return session
 
-    async def _reconnect_with_backoff(self, dead: MediaSession | None) -> None:
+    async def _reconnect_with_backoff(self, dead: MediaSession | None) -> bool:
+        """Reconnect until a session is open; False when the server refused for good."""
         delay = RECONNECT_FIRST_DELAY_S
         attempt = 0
         while self._current() is dead:
@@ -71,6 +77,10 @@ class Supervisor:
             try:
                 reply = await self._reconnect(dead)
             except (AgentError, OSError) as exc:
+                if isinstance(exc, AgentError) and exc.server_code in FINAL_SERVER_CODES:
+                    logger.warning("reconnect refused for good: %s", exc.message)
+                    self._on_final(exc)
+                    return False
                 message = exc.message if isinstance(exc, AgentError) else str(exc)
                 logger.info("reconnect attempt %d failed: %s", attempt, message)
                 # The failed attempt closed what it opened: no session is what is dead now.
@@ -79,7 +89,7 @@ class Supervisor:
                 delay = min(delay * 2, RECONNECT_MAX_DELAY_S)
                 continue
             if reply is None:
-                return  # replaced meanwhile (a start()): the new session is watched instead
+                return True  # replaced meanwhile (a start()): the new session is watched
             self.reconnections += 1
             self._emit_state(
                 {
@@ -89,4 +99,5 @@ class Supervisor:
                     "attempt": attempt,
                 }
             )
-            return
+            return True
+        return True  # another session became current meanwhile: it is watched instead

@@ -139,6 +139,16 @@ class MediaSession:
     def closing(self) -> bool:
         return self._closing
 
+    def track_roles(self) -> dict[str, str]:
+        """mid -> role (camera, microphone, screen) of each track, once the offer is made: the
+        server needs no convention to tell the camera from the screen."""
+        roles = {}
+        for transceiver in self.pc.getTransceivers():
+            for label, track in self.tracks.items():
+                if transceiver.sender.track is track and transceiver.mid is not None:
+                    roles[transceiver.mid] = label
+        return roles
+
     def _on_ended(self, label: str) -> None:
         # Tracks we stop ourselves (stop, reconnect, destroy) are not a lost device.
         if not self._closing:

@@ -266,6 +266,11 @@ PROCTOR_INGEST_MMAP_THRESHOLD = int(_env("PROCTOR_INGEST_MMAP_THRESHOLD", "0"))
 # (malloc_trim), so that its memory stays flat over a long exam without the pinned threshold's
 # cost on every allocation (docs/benchmarks.md). 0: off.
 PROCTOR_INGEST_MALLOC_TRIM_S = _env_float("PROCTOR_INGEST_MALLOC_TRIM_S", 30.0)
+# A peer connection that has not connected by then is closed (the client never came).
+PROCTOR_CONNECT_TIMEOUT_S = _env_float("PROCTOR_CONNECT_TIMEOUT_S", 30.0)
+# A session whose media stopped this long ago is closed (its client vanished without closing);
+# clients reconnect long before this (the agent after 5 s of silence). 0: never.
+PROCTOR_SILENT_SESSION_CLOSE_S = _env_float("PROCTOR_SILENT_SESSION_CLOSE_S", 15.0)
 # How long the web process waits for an ingest process to answer an SDP offer.
 PROCTOR_OFFER_TIMEOUT_S = _env_float("PROCTOR_OFFER_TIMEOUT_S", 10.0)
 

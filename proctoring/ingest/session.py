@@ -19,8 +19,8 @@ from proctoring.ingest.sampling import AudioWindower, FrameSampler, SpanRecorder
 
 logger = logging.getLogger(__name__)
 
-# A peer connection that has not connected by then is abandoned (the agent never came).
-CONNECT_TIMEOUT_S = 30.0
+# How often the watchdog looks at a connected session's media.
+SILENCE_CHECK_S = 1.0
 # After close, decoders end their tracks at once; receivers that never started never do.
 DRAIN_TIMEOUT_S = 5.0
 # A candidate's machine is not trusted: bound what one session may send on its events channel.
@@ -293,9 +293,20 @@ class IngestSession:
         self._watchdog = asyncio.create_task(self._watch_connection())
 
     async def _watch_connection(self) -> None:
-        await asyncio.sleep(CONNECT_TIMEOUT_S)
+        """A connection that never comes up is given up after PROCTOR_CONNECT_TIMEOUT_S (the
+        client never came: UDP blocked, say). Once media has flowed, silence longer than
+        PROCTOR_SILENT_SESSION_CLOSE_S closes the session (the client vanished without closing):
+        its time then counts as offline, and an abandoned attempt can be told from a live one."""
+        await asyncio.sleep(settings.PROCTOR_CONNECT_TIMEOUT_S)
         if not self._was_connected:
             self.close("connect_timeout")
+            return
+        limit = settings.PROCTOR_SILENT_SESSION_CLOSE_S
+        while limit > 0:
+            await asyncio.sleep(SILENCE_CHECK_S)
+            if self.last_media_at is not None and time.time() - self.last_media_at > limit:
+                self.close("media_silent")
+                return
 
     def on_state_change(self) -> None:
         state = self.pc.connectionState

@@ -13,6 +13,7 @@ from django.conf import settings
 
 from proctoring.analysis import audio, vision
 from proctoring.models import EvidenceKind, ObservationKind
+from proctoring.services import vad_carries
 from proctoring.services.observations import (
     failed_observed,
     observations_record,
@@ -106,16 +107,54 @@ def _video_frame_observed(*, sample: Sample, jpeg: bytes) -> Observed:
 
 
 def _audio_windows_observed(windows: Sequence[MediaSample]) -> list[Observed]:
-    """All the batch's audio windows through the VAD together (one model call per 32 ms step)."""
-    pcms = [np.frombuffer(w.content, dtype=np.int16) for w in windows]
-    try:
-        analyses = voice_detector().analyze_many(pcms)
-    except Exception:  # one poisoned window: find it, and analyse the others on their own
-        return [_audio_window_alone(w, pcm) for w, pcm in zip(windows, pcms, strict=True)]
-    return [
-        _audio_window_observed(sample=w.sample, pcm=pcm, data=analysis.to_dict())
-        for w, pcm, analysis in zip(windows, pcms, analyses, strict=True)
+    """The batch's audio windows through the VAD together (one model call per 32 ms step).
+
+    Each session's consecutive windows are one stream, continuing from the carry (the VAD's
+    state and the levels it was judging) the window before left, so a window never starts
+    Silero from scratch in the middle of a word (docs/analysis.md, "Carry").
+    """
+    runs = _audio_runs(windows)
+    carries = vad_carries.carries_before(
+        [(str(run[0].sample.session_id), run[0].sample.seq) for run in runs]
+    )
+    pcms = {id(w): np.frombuffer(w.content, dtype=np.int16) for w in windows}
+    streams = [
+        audio.AudioStream([pcms[id(w)] for w in run], carry=carry)
+        for run, carry in zip(runs, carries, strict=True)
     ]
+    try:
+        analysed = voice_detector().analyze_streams(streams)
+    except Exception:  # one poisoned window: find it, and analyse the others on their own
+        return [_audio_window_alone(w, pcms[id(w)]) for w in windows]
+    vad_carries.carries_keep(
+        {
+            (str(run[-1].sample.session_id), run[-1].sample.seq): found[-1].carry
+            for run, found in zip(runs, analysed, strict=True)
+        }
+    )
+    return [
+        _audio_window_observed(sample=w.sample, pcm=pcms[id(w)], data=analysis.to_dict())
+        for run, found in zip(runs, analysed, strict=True)
+        for w, analysis in zip(run, found, strict=True)
+    ]
+
+
+def _audio_runs(windows: Sequence[MediaSample]) -> list[list[MediaSample]]:
+    """Each session's windows in seq order, cut where a seq is missing (a new stream there)."""
+    ordered = sorted(windows, key=lambda w: (str(w.sample.session_id), w.sample.seq))
+    runs: list[list[MediaSample]] = []
+    for window in ordered:
+        last = runs[-1][-1] if runs else None
+        follows = (
+            last is not None
+            and str(last.sample.session_id) == str(window.sample.session_id)
+            and window.sample.seq == last.sample.seq + 1
+        )
+        if follows:
+            runs[-1].append(window)
+        else:
+            runs.append([window])
+    return runs
 
 
 def _audio_window_alone(window: MediaSample, pcm: np.ndarray) -> Observed:

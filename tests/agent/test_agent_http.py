@@ -11,10 +11,11 @@ from tests.agent.support import CREDENTIALS, NO_DEVICES, run
 
 
 def _transport(routes: dict[str, list]) -> httpx.MockTransport:
-    """Each path answers with its queued responses in turn (the last one repeats)."""
+    """Each path answers with its queued responses in turn (the last one repeats); any other
+    path is the API's 404 (a server without that endpoint)."""
 
     def handler(request: httpx.Request) -> httpx.Response:
-        queue = routes[request.url.path]
+        queue = routes.get(request.url.path, [(404, {"code": "not_found", "message": "none"})])
         answer = queue.pop(0) if len(queue) > 1 else queue[0]
         if isinstance(answer, Exception):
             raise answer

@@ -1,9 +1,12 @@
 """Request bodies and query strings as the clients send them: the one place tests build them."""
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import time
+
+from aiortc import RTCPeerConnection
 
 from proctoring import signing
 from proctoring.services.clients import NewClient
@@ -43,3 +46,21 @@ def results_query(client_id: str, secret: str, ts: int | None = None, *, hex_for
     digest = hmac.new(secret.encode(), str(ts).encode(), hashlib.sha256).digest()
     hashed = digest.hex() if hex_form else base64.b64encode(digest).decode()
     return {"clientId": client_id, "unixTimestamp": ts, "hashedUnixTimestamp": hashed}
+
+
+def make_offer(*, screen: bool = True) -> dict[str, str]:
+    """What the agent sends: webcam, microphone, screen (unless not) and the events channel."""
+
+    async def offer() -> dict[str, str]:
+        pc = RTCPeerConnection()
+        pc.addTransceiver("video", direction="sendonly")
+        pc.addTransceiver("audio", direction="sendonly")
+        if screen:
+            pc.addTransceiver("video", direction="sendonly")
+        pc.createDataChannel("events")
+        await pc.setLocalDescription(await pc.createOffer())
+        sdp = pc.localDescription.sdp
+        await pc.close()
+        return {"type": "offer", "sdp": sdp}
+
+    return asyncio.run(offer())

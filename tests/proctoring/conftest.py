@@ -5,31 +5,14 @@ import threading
 import time
 
 import pytest
-from aiortc import RTCPeerConnection
 from django.conf import settings
 
 from proctoring import media_rpc, messages
+from tests.proctoring.builders import make_offer
 
 INGEST_START_TIMEOUT_S = 10.0
 INGEST_STOP_TIMEOUT_S = 20.0
 CANCEL_ROUNDS = 3
-
-
-def make_offer() -> dict[str, str]:
-    """What the agent sends: webcam, microphone, screen and the events data channel."""
-
-    async def offer() -> dict[str, str]:
-        pc = RTCPeerConnection()
-        pc.addTransceiver("video", direction="sendonly")
-        pc.addTransceiver("audio", direction="sendonly")
-        pc.addTransceiver("video", direction="sendonly")
-        pc.createDataChannel("events")
-        await pc.setLocalDescription(await pc.createOffer())
-        sdp = pc.localDescription.sdp
-        await pc.close()
-        return {"type": "offer", "sdp": sdp}
-
-    return asyncio.run(offer())
 
 
 @pytest.fixture(scope="session")

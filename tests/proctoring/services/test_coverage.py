@@ -4,8 +4,12 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from proctoring.intervals import Span, total_length
 from proctoring.services.attempts import attempt_stop
+from proctoring.services.coverage import StreamCoverage
 from proctoring.services.media_sessions import media_session_closed
 from proctoring.services.scoring import attempt_finalize, attempt_rescore
 from proctoring.statuses import AttemptStatus
@@ -160,3 +164,23 @@ def test_a_rescore_rebuilds_coverage_the_same_way(new_client):
 
     attempt = attempt_rescore(attempt=attempt, thresholds=None, score_profile=None)
     assert (attempt.trust_score, coverage_violations(attempt), attempt.coverage) == before
+
+
+# --- property: less coverage never means less missing time -------------------------------------
+
+TEST_S = 600.0
+spans = st.lists(
+    st.tuples(st.floats(0, TEST_S), st.floats(0.1, 120)).map(lambda t: Span(t[0], t[0] + t[1])),
+    max_size=25,
+)
+
+
+def missing_s(analysed: list[Span], tolerance: float) -> float:
+    stream = StreamCoverage("camera", True, analysed, analysed, TEST_S)
+    return total_length(stream.missing(tolerance))
+
+
+@settings(max_examples=300, deadline=None)
+@given(kept=spans, removed=spans, tolerance=st.sampled_from([0.0, 3.0]))
+def test_removing_analysed_time_never_lowers_the_missing_time(kept, removed, tolerance):
+    assert missing_s(kept, tolerance) >= missing_s(kept + removed, tolerance) - 1e-6

@@ -61,3 +61,35 @@ def test_speech_over_a_constant_fan_is_still_speech_and_the_fan_is_not_noise():
     speech = np.concatenate([np.zeros(8 * SECOND, np.int16), clip("speech_en.wav", 8)])
     found = incidents_for((fan.astype(np.int32) + speech).clip(-32768, 32767).astype(np.int16))
     assert {t for t, _, _ in found} == {"speech"}
+
+
+@pytest.mark.django_db
+def test_a_window_continues_from_the_carry_its_predecessor_left_in_another_batch(new_client):
+    """Windows 0-1 and 2-3 of one stream analysed in two batches (as two workers would) read
+    exactly as the four windows analysed as one stream: the carry crossed the batches."""
+    from proctoring.models import Observation
+    from proctoring.services.observed import Sample
+    from proctoring.services.samples import MediaSample, samples_analyze
+    from tests.proctoring.factories import open_session, started_attempt
+
+    session = open_session(started_attempt(new_client))
+    pcm = clip("speech_en.wav", 4)
+    windows = [pcm[i * SECOND : (i + 1) * SECOND] for i in range(4)]
+
+    def batch(seqs):
+        return [
+            MediaSample(
+                kind="audio",
+                sample=Sample(session.id, seq, float(seq), 1.0),
+                content=windows[seq].tobytes(),
+            )
+            for seq in seqs
+        ]
+
+    samples_analyze(samples=batch([0, 1]))
+    samples_analyze(samples=batch([2, 3]))
+    stored = dict(Observation.objects.filter(session=session).values_list("seq", "data"))
+    continuous = voice_detector().analyze_streams([audio.AudioStream(windows)])[0]
+    fresh = voice_detector().analyze(windows[2])
+    assert stored[2]["speech_prob_mean"] == pytest.approx(continuous[2].speech_prob_mean)
+    assert stored[2]["speech_prob_mean"] != pytest.approx(fresh.speech_prob_mean)
