@@ -100,6 +100,8 @@ class ServerClient:
     ) -> None:
         self.server = server.rstrip("/")
         self._credentials = dict(credentials)
+        # The current session's token (from the last start): stop and status need it.
+        self.session_token: str | None = None
         self._http = httpx.AsyncClient(
             base_url=self.server, timeout=REQUEST_TIMEOUT_S, transport=transport
         )
@@ -159,14 +161,17 @@ class ServerClient:
             raise _unreachable(self.server, exc) from exc
         if response.status_code != 201:
             raise _server_error(response, "start")
-        return response.json()
+        reply = response.json()
+        self.session_token = reply.get("session_token") or self.session_token
+        return reply
 
     async def _post_with_retry(self, path: str, action: str, deadline: Deadline) -> dict:
         """POST until a non-5xx answer; connection errors and 5xx are retried with backoff."""
         delay = RETRY_FIRST_DELAY_S
         while True:
             try:
-                response = await self._http.post(path, json=self._credentials)
+                body = {**self._credentials, "session_token": self.session_token or ""}
+                response = await self._http.post(path, json=body)
                 if response.status_code < 500 and response.status_code != TOO_MANY_REQUESTS:
                     break
                 failure: AgentError = _server_error(response, action)

@@ -170,9 +170,6 @@ class AutoProctor:
             replacing=self._session_lock.locked,
             on_final=self._on_final_refusal,
         )
-        # Returned by the server at each start: a resume presenting it is this client
-        # reconnecting, not a second session.
-        self._session_token: str | None = None
         self._replaced = False
         self.ignored_options: list[str] = []
 
@@ -399,13 +396,15 @@ class AutoProctor:
         self._session = session
         self._reporter.attach(session.channel)
         offer = await session.create_offer()
-        reply = await self._client_or_new().create_session(
+        client = self._client_or_new()
+        # The last session's token: a resume presenting it is this client reconnecting, not a
+        # second session (the client keeps the token each start returns).
+        reply = await client.create_session(
             self.options,
             offer,
             track_roles=session.track_roles(),
-            resume_token=self._session_token,
+            resume_token=client.session_token,
         )
-        self._session_token = reply.get("session_token") or self._session_token
         self._check_alive()
         await session.accept_answer(reply.get("answer") or {})
         await session.wait_connected()

@@ -35,7 +35,12 @@ def _env_float(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
 
-SECRET_KEY = _env("DJANGO_SECRET_KEY", "dev-only-insecure-key", required_in_production=True)
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key"  # noqa: S105 (public by design, see below)
+SECRET_KEY = _env("DJANGO_SECRET_KEY", DEVELOPMENT_SECRET_KEY, required_in_production=True)
+# The development key is public: with it anyone can forge evidence links and session cookies and
+# decrypt the stored client secrets. The web service then answers only on a loopback address
+# (proctoring.api.middleware.LoopbackOnlyWithDevelopmentKeyASGI).
+SECRET_KEY_IS_DEVELOPMENT = SECRET_KEY == DEVELOPMENT_SECRET_KEY
 DEBUG = _env("DJANGO_DEBUG", "0" if PRODUCTION else "1") == "1"
 ALLOWED_HOSTS = _env_list("DJANGO_ALLOWED_HOSTS", "" if PRODUCTION else "*")
 if PRODUCTION and not ALLOWED_HOSTS:
@@ -238,6 +243,14 @@ CELERY_BEAT_SCHEDULE = {
 # Host addresses offered as ICE candidates: the public address in production; 127.0.0.1 for
 # loopback tests (aioice never offers loopback on its own). Empty means every interface.
 PROCTOR_ICE_HOST_ADDRESSES = _env_list("PROCTOR_ICE_HOST_ADDRESSES")
+# Remote ICE candidates one offer may name (distinct address, port, transport): the media
+# process sends STUN checks to each, so an offer must not turn it into a packet cannon.
+PROCTOR_ICE_MAX_REMOTE_CANDIDATES = int(_env("PROCTOR_ICE_MAX_REMOTE_CANDIDATES", "20"))
+# Candidates on loopback, link-local and private addresses: dropped in production (a candidate
+# on the internet has no business offering them) unless set; kept elsewhere (tests, a LAN).
+PROCTOR_ICE_ALLOW_PRIVATE_CANDIDATES = (
+    _env("PROCTOR_ICE_ALLOW_PRIVATE_CANDIDATES", "0" if PRODUCTION else "1") == "1"
+)
 # Fixed UDP port range for the media process, "40000-40199"; empty means ephemeral ports.
 PROCTOR_ICE_PORT_RANGE = _env("PROCTOR_ICE_PORT_RANGE", "")
 # While the broker is unreachable the ingest holds samples this long (and at most this many
@@ -294,9 +307,11 @@ PROCTOR_THROTTLE_RATES = {
     "agent": _env("PROCTOR_THROTTLE_AGENT", "120/min"),
     "agent_ip": _env("PROCTOR_THROTTLE_AGENT_IP", "12000/min"),
 }
-# Failed HMAC checks (agent invalid_hash, results page) allowed per window, per client and per IP.
-PROCTOR_HMAC_FAILURES_PER_CLIENT = int(_env("PROCTOR_HMAC_FAILURES_PER_CLIENT", "20"))
-PROCTOR_HMAC_FAILURES_PER_IP = int(_env("PROCTOR_HMAC_FAILURES_PER_IP", "40"))
+# Failed signature checks (agent invalid_hash, results page) per window, per source address and
+# per target (an attempt, a client's results page): past either, a WRONG signature gets 429
+# instead of 403. A correct one always passes (proctoring/api/guards.py).
+PROCTOR_HMAC_FAILURES_PER_SOURCE = int(_env("PROCTOR_HMAC_FAILURES_PER_SOURCE", "40"))
+PROCTOR_HMAC_FAILURES_PER_TARGET = int(_env("PROCTOR_HMAC_FAILURES_PER_TARGET", "20"))
 PROCTOR_HMAC_FAILURE_WINDOW_S = int(_env("PROCTOR_HMAC_FAILURE_WINDOW_S", "600"))
 
 SPECTACULAR_SETTINGS = {
@@ -311,6 +326,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # Request strings say that NUL is refused (DRF refuses it in every CharField).
+        "proctoring.api.schema.refuse_nul_in_request_strings",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "AttemptStatusEnum": "proctoring.statuses.AttemptStatus",
         "DeliveryStatusEnum": "proctoring.models.DeliveryStatus",
@@ -330,5 +350,12 @@ PROCTOR_WEBHOOK_TOLERANCE_S = int(_env("PROCTOR_WEBHOOK_TOLERANCE_S", "300"))
 PROCTOR_WEBHOOK_TIMEOUT_S = _env_float("PROCTOR_WEBHOOK_TIMEOUT_S", 5.0)
 PROCTOR_WEBHOOK_MAX_RETRIES = int(_env("PROCTOR_WEBHOOK_MAX_RETRIES", "8"))
 PROCTOR_WEBHOOK_BACKOFF_S = _env_float("PROCTOR_WEBHOOK_BACKOFF_S", 10.0)
+# Webhooks go to https on public addresses only, checked at each delivery on the resolved
+# address (proctoring/webhook_targets.py). Development allows http and private addresses (a
+# receiver on this machine); production refuses both unless set.
+PROCTOR_WEBHOOK_ALLOW_HTTP = _env("PROCTOR_WEBHOOK_ALLOW_HTTP", "0" if PRODUCTION else "1") == "1"
+PROCTOR_WEBHOOK_ALLOW_PRIVATE = (
+    _env("PROCTOR_WEBHOOK_ALLOW_PRIVATE", "0" if PRODUCTION else "1") == "1"
+)
 # After a secret rotation the previous secret keeps verifying for this long.
 PROCTOR_SECRET_GRACE_S = int(_env("PROCTOR_SECRET_GRACE_S", str(24 * 3600)))

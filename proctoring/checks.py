@@ -4,7 +4,7 @@ Tagged MODELS_TAG, so the media process (which runs no model) can leave them out
 code is imported inside the checks for the same reason."""
 
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Tags, register
 
 MODELS_TAG = "proctoring_models"
 
@@ -50,3 +50,43 @@ def check_models(app_configs, **kwargs) -> list[Error]:
         )
         for problem in missing_models()
     ]
+
+
+@register(Tags.security, deploy=True)
+def check_secret_keys(app_configs, **kwargs) -> list[Error]:
+    """`check --deploy`: a real SECRET_KEY, and a Fernet key of its own that Fernet accepts."""
+    from cryptography.fernet import Fernet
+
+    errors = []
+    if settings.SECRET_KEY_IS_DEVELOPMENT:
+        errors.append(
+            Error(
+                "SECRET_KEY is the public development key.",
+                hint="Set DJANGO_SECRET_KEY to a long random value.",
+                id="proctoring.E010",
+            )
+        )
+    key = settings.PROCTOR_SECRET_ENCRYPTION_KEY
+    if not key:
+        errors.append(
+            Error(
+                "PROCTOR_SECRET_ENCRYPTION_KEY is not set: client secrets are encrypted with a "
+                "key derived from SECRET_KEY.",
+                hint="Set it to the output of Fernet.generate_key() and keep it apart from "
+                "SECRET_KEY.",
+                id="proctoring.E011",
+            )
+        )
+        return errors
+    try:
+        Fernet(key.encode())
+    except (ValueError, TypeError):
+        errors.append(
+            Error(
+                "PROCTOR_SECRET_ENCRYPTION_KEY is not a Fernet key (32 url-safe base64 bytes).",
+                hint="Generate one: python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'",
+                id="proctoring.E012",
+            )
+        )
+    return errors

@@ -46,6 +46,15 @@ class InvalidHash(ProctoringError):
     code = "invalid_hash"
 
 
+class InvalidSessionToken(ProctoringError):
+    """Stop and status need the token of the attempt's current session, which only the client
+    that started it holds: the attempt's HMAC alone (seen by anyone near the exam page) does not
+    let a third party end someone else's test."""
+
+    status_code = 403
+    code = "invalid_session_token"
+
+
 class TimestampExpired(ProctoringError):
     """The results page's signed timestamp is too old (or too far ahead)."""
 

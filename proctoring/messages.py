@@ -57,6 +57,7 @@ def session_closed(
     dropped: list[tuple[float, float]],
     delivered: dict[str, list[list[float]]],
     recording: str | None,
+    bad_messages: int = 0,
 ) -> dict[str, Any]:
     """The MEDIA_SESSION_CLOSED payload: when the connection ended (ISO 8601, the media process's
     clock), how many samples went to the workers (finalize waits for that many), the media spans
@@ -69,6 +70,7 @@ def session_closed(
         "ended_at": ended_at,
         "dropped": [[start, end] for start, end in dropped],
         "delivered": delivered,
+        "bad_messages": bad_messages,
         "recording": recording,
     }
 

@@ -8,6 +8,7 @@ from django.db import models
 
 from proctoring.messages import RECORDING_FOLDER
 from proctoring.statuses import VIOLATION_CODES, AttemptStatus, EvidenceStatus, ViolationType
+from proctoring.webhook_targets import validate_webhook_url
 
 TEST_ATTEMPT_ID_MAX_LENGTH = 40
 DEFAULT_RETENTION_DAYS = 90
@@ -44,12 +45,19 @@ class Client(models.Model):
     score_profile = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # Where attempt.scored / attempt.reviewed events are POSTed (signed with the client secret).
-    webhook_url = models.URLField(max_length=500, blank=True, default="")
+    webhook_url = models.URLField(
+        max_length=500, blank=True, default="", validators=[validate_webhook_url]
+    )
     # Evidence files and observations older than this are purged (purge_expired).
     retention_days = models.PositiveIntegerField(default=DEFAULT_RETENTION_DAYS)
     # After a rotation the old secret keeps verifying until this time (attempts in flight).
     previous_secret_encrypted = models.TextField(blank=True, default="", editable=False)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Signs webhooks (X-Proctor-Signature): its own secret, so a receiver never holds the API
+    # secret, rotated on its own with a grace period of two signatures.
+    webhook_secret_encrypted = models.TextField(blank=True, default="", editable=False)
+    webhook_previous_secret_encrypted = models.TextField(blank=True, default="", editable=False)
+    webhook_previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Policy for attempts the capture client creates at start (the SDK flow): these tracking
     # options are always on, whatever the client asks for.
     required_checks = models.JSONField(default=list, blank=True)
@@ -187,6 +195,9 @@ class MediaSession(models.Model):
     # Per stream, the media-time spans the media process received and handed on (or dropped):
     # what reached the server, against which the analysed time is measured.
     delivered = models.JSONField(default=dict, blank=True)
+    # Messages the client sent on its events channel that the media process refused (size,
+    # rate, shape): a candidate's machine probing the server shows here.
+    bad_messages = models.PositiveIntegerField(default=0)
     # recordSession: the received streams, written by the ingest (aiortc MediaRecorder).
     recording = models.FileField(upload_to=f"{RECORDING_FOLDER}/", blank=True, default="")
 

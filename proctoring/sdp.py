@@ -1,7 +1,10 @@
 """Cheap structural checks on an SDP offer before any state is created."""
 
+import ipaddress
 from dataclasses import dataclass
 from typing import Any
+
+from django.conf import settings
 
 import protocol
 from proctoring.exceptions import InvalidSdp
@@ -11,6 +14,7 @@ MAX_SDP_BYTES = 32 * 1024
 MAX_MEDIA_SECTIONS = 4
 ALLOWED_MEDIA = ("audio", "video", "application")
 DIRECTIONS = frozenset({"sendrecv", "sendonly", "recvonly", "inactive"})
+MAX_MDNS_NAME = 64
 
 
 def validate_offer(offer: Any) -> dict[str, str]:
@@ -29,7 +33,53 @@ def validate_offer(offer: Any) -> dict[str, str]:
     unknown = [kind for kind in sections if kind not in ALLOWED_MEDIA]
     if unknown:
         raise InvalidSdp(f"'offer.sdp' has an unsupported media section '{unknown[0]}'.")
-    return {"type": "offer", "sdp": sdp}
+    return {"type": "offer", "sdp": _checked_candidates(sdp)}
+
+
+def _checked_candidates(sdp: str) -> str:
+    """The media process sends STUN checks to every remote candidate: an offer is a list of
+    targets. Bound them, and drop addresses a candidate has no business offering (loopback,
+    link-local, private, multicast, names other than mDNS ones) unless the deployment allows
+    private addresses (tests, a LAN)."""
+    allow_private = settings.PROCTOR_ICE_ALLOW_PRIVATE_CANDIDATES
+    kept, targets = [], set()
+    for line in sdp.split("\n"):
+        candidate = _candidate(line.strip())
+        if candidate is not None:
+            if not _allowed_address(candidate[0], allow_private=allow_private):
+                continue
+            targets.add(candidate)
+        kept.append(line)
+    if len(targets) > settings.PROCTOR_ICE_MAX_REMOTE_CANDIDATES:
+        raise InvalidSdp(
+            f"'offer.sdp' offers {len(targets)} ICE candidates; at most "
+            f"{settings.PROCTOR_ICE_MAX_REMOTE_CANDIDATES} are accepted."
+        )
+    return "\n".join(kept)
+
+
+def _candidate(line: str) -> tuple[str, str, str] | None:
+    """(address, port, transport) of an `a=candidate:` line, else None."""
+    if not line.startswith("a=candidate:"):
+        return None
+    fields = line[len("a=candidate:") :].split()
+    if len(fields) < 6:
+        return ("", "", "")  # malformed: aiortc refuses it; count it as a target all the same
+    return fields[4].lower(), fields[5], fields[2].lower()
+
+
+def _allowed_address(address: str, *, allow_private: bool) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        # A browser hides its host address behind an mDNS name; any other name would make the
+        # media process resolve whatever the offer says.
+        return address.endswith(".local") and len(address) <= MAX_MDNS_NAME
+    if ip.is_multicast or ip.is_unspecified or ip.is_reserved:
+        return False
+    if ip.is_loopback or ip.is_link_local or ip.is_private:
+        return allow_private
+    return True
 
 
 @dataclass(frozen=True)

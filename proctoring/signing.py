@@ -122,21 +122,23 @@ def evidence_link_read(*, token: str, max_age_s: int) -> tuple[str, int] | None:
     return str(value.get("c")), value["e"]
 
 
-def webhook_signature(*, secret: str, timestamp: int, body: bytes) -> str:
-    """The X-Proctor-Signature header: t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">."""
+def webhook_signature(*, secrets_: list[str], timestamp: int, body: bytes) -> str:
+    """The X-Proctor-Signature header: t=<unix seconds>, then v1=<hex HMAC-SHA256 of "t.body">
+    under each webhook secret valid now (two during a rotation's grace period)."""
     signed = f"{timestamp}.".encode() + body
-    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
+    digests = [hmac.new(s.encode(), signed, hashlib.sha256).hexdigest() for s in secrets_]
+    return ",".join([f"t={timestamp}", *(f"v1={digest}" for digest in digests)])
 
 
 def webhook_verify(*, secret: str, header: str, body: bytes, now: int, tolerance_s: int) -> bool:
     """The reference check a receiver runs (docs/api.md shows the same in plain Python)."""
-    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
+    pairs = [item.split("=", 1) for item in header.split(",") if "=" in item]
     try:
-        timestamp = int(parts.get("t", ""))
+        timestamp = int(dict(pairs).get("t", ""))
     except ValueError:
         return False
     if abs(now - timestamp) > tolerance_s:
         return False
-    expected = webhook_signature(secret=secret, timestamp=timestamp, body=body).split("v1=")[1]
-    return hmac.compare_digest(expected, parts.get("v1", ""))
+    signed = f"{timestamp}.".encode() + body
+    expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return any(hmac.compare_digest(expected, value) for name, value in pairs if name == "v1")

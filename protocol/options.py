@@ -56,9 +56,22 @@ def _check_value(value: Any, name: str, spec: dict[str, Any]) -> Any:
         raise OptionError(f"option '{name}' must be {TYPE_NAMES[kind]}, got {_type_name(value)}")
     if kind == "integer":
         _check_bounds(value, name, spec)
-    if kind == "string" and len(value) > spec.get("maxLength", len(value)):
-        raise OptionError(f"option '{name}' is longer than {spec['maxLength']} characters")
+    if kind == "string":
+        _check_text(value, name, spec)
     return value
+
+
+def _check_text(value: str, name: str, spec: dict[str, Any]) -> None:
+    if len(value) > spec.get("maxLength", len(value)):
+        raise OptionError(f"option '{name}' is longer than {spec['maxLength']} characters")
+    # A NUL or a lone surrogate cannot be stored (PostgreSQL text and jsonb refuse both): a
+    # clear 400 here, never a database error later.
+    if "\x00" in value:
+        raise OptionError(f"option '{name}' may not contain a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise OptionError(f"option '{name}' is not valid Unicode text") from exc
 
 
 def _check_bounds(value: int, name: str, spec: dict[str, Any]) -> None:

@@ -32,6 +32,9 @@ def demo_env(redis_url: str) -> dict[str, str]:
         PROCTOR_ICE_HOST_ADDRESSES="127.0.0.1",
         PYTHONUNBUFFERED="1",
     )
+    # A key of this run only (its database is new each run too): the public development key
+    # would let anyone forge this demo's evidence links.
+    env.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
     return env
 
 

@@ -95,7 +95,8 @@ class AttemptHmacAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request):
         data = _validated(s.AgentCredentialsInput, request.data)
         try:
-            with hmac_failure_limit(request, client_id=data["client_id"]):
+            target = f"attempt:{data['client_id']}/{data['test_attempt_id']}"
+            with hmac_failure_limit(request, target=target):
                 client = _client_or_refusal(data["client_id"])
                 _check_hmac(
                     client,
@@ -116,7 +117,7 @@ class ResultsTimestampAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request):
         query = _validated(s.ResultsCredentialsQuery, request.query_params)
         try:
-            with hmac_failure_limit(request, client_id=query["clientId"]):
+            with hmac_failure_limit(request, target=f"results:{query['clientId']}"):
                 client = _results_client(query, now=time.time())
         except ProctoringError as error:
             raise CredentialRefused(error) from error
@@ -131,11 +132,17 @@ def _results_client(query: dict, *, now: float) -> Client:
         raise TimestampExpired(STALE_TIMESTAMP_MESSAGE)
     _check_hmac(
         client,
-        message=str(query["unixTimestamp"]),
+        message=results_signed_message(query["unixTimestamp"], query.get("lookup_key")),
         candidate=query["hashedUnixTimestamp"],
         refusal=BAD_TIMESTAMP_HASH_MESSAGE,
     )
     return client
+
+
+def results_signed_message(unix_timestamp: int, lookup_key: str | None) -> str:
+    """What a results link signs: the timestamp, and the lookup key when it filters by one, so
+    that a link given for one course cannot be widened to every course by dropping the key."""
+    return f"{unix_timestamp}:{lookup_key}" if lookup_key else str(unix_timestamp)
 
 
 class IsClient(permissions.BasePermission):

@@ -1,12 +1,16 @@
-"""Refuse API request bodies over the configured size before anything reads them."""
+"""Refuse API request bodies over the configured size before anything reads them, and refuse
+to serve beyond loopback with the public development key."""
 
 import asyncio
 import contextlib
+import ipaddress
 import json
+import logging
 
 from django.conf import settings
 from django.http import JsonResponse
 
+logger = logging.getLogger(__name__)
 API_PREFIX = "/api/"
 TOO_LARGE_STATUS = 413
 # After refusing a body, read and drop the rest of it, up to this many times the limit and this
@@ -120,3 +124,57 @@ def _declares_too_much(scope) -> bool:
         if name.lower() == b"content-length":
             return declared_length_too_large(value)
     return False
+
+
+INSECURE_KEY_STATUS = 503
+INSECURE_KEY_BODY = {
+    "code": "insecure_secret_key",
+    "message": (
+        "This server runs with the public development SECRET_KEY and answers only on a loopback "
+        "address. Set DJANGO_SECRET_KEY (and PROCTOR_SECRET_ENCRYPTION_KEY) to serve a network."
+    ),
+}
+
+
+def _is_loopback(server) -> bool:
+    """The address the request arrived on (ASGI `server`); a Unix socket counts as local."""
+    if not server or server[1] is None:
+        return True
+    try:
+        return ipaddress.ip_address(server[0]).is_loopback
+    except ValueError:
+        return False
+
+
+class LoopbackOnlyWithDevelopmentKeyASGI:
+    """With the development SECRET_KEY, every request that arrived on a non-loopback address is
+    refused (503 insecure_secret_key): `uvicorn --host 0.0.0.0` with no key set serves its own
+    machine and nobody else. The listening address is not known before the first request, so
+    the refusal is per request; the log says it once."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self._warned = False
+
+    async def __call__(self, scope, receive, send) -> None:
+        exposed = scope["type"] in ("http", "websocket") and not _is_loopback(scope.get("server"))
+        if not (exposed and settings.SECRET_KEY_IS_DEVELOPMENT):
+            await self.app(scope, receive, send)
+            return
+        if not self._warned:
+            self._warned = True
+            logger.error(
+                "refusing requests on %s: %s", scope["server"][0], INSECURE_KEY_BODY["message"]
+            )
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        body = json.dumps(INSECURE_KEY_BODY).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        await send(
+            {"type": "http.response.start", "status": INSECURE_KEY_STATUS, "headers": headers}
+        )
+        await send({"type": "http.response.body", "body": body})

@@ -1,6 +1,7 @@
 """Request validation and response shapes of API v1."""
 
 import dataclasses
+import unicodedata
 
 from django.core.validators import RegexValidator
 from django.urls import reverse
@@ -10,6 +11,7 @@ from rest_framework import serializers
 import protocol
 import trust_score
 from proctoring.analysis.thresholds import Thresholds
+from proctoring.api.schema import offer_schema, options_schema
 from proctoring.exceptions import UnsupportedProtocol
 from proctoring.models import (
     TEST_ATTEMPT_ID_MAX_LENGTH,
@@ -31,12 +33,39 @@ TEST_ATTEMPT_ID_CHARACTERS = RegexValidator(
     r"^[^/\x00-\x1f\x7f]+\Z",
     message="may not contain '/' or control characters.",
 )
+# Invisible or direction-changing characters (zero-width, bidi overrides, line separators) make
+# two ids that look alike differ, or one that differs look alike, in every report and admin list.
+INVISIBLE_CATEGORIES = frozenset({"Cf", "Zl", "Zp"})  # control characters: the regex above
+
+
+def _visible_and_untrimmed(value: str) -> None:
+    """The id is the integrator's, byte for byte (its hash is of those bytes): refused, never
+    rewritten, if it holds what would be stripped or cannot be seen."""
+    if value != value.strip():
+        raise serializers.ValidationError("may not start or end with whitespace.")
+    if any(unicodedata.category(char) in INVISIBLE_CATEGORIES for char in value):
+        raise serializers.ValidationError(
+            "may not contain invisible or direction-changing characters."
+        )
 
 
 def test_attempt_id_field() -> serializers.CharField:
     return serializers.CharField(
-        max_length=TEST_ATTEMPT_ID_MAX_LENGTH, validators=[TEST_ATTEMPT_ID_CHARACTERS]
+        max_length=TEST_ATTEMPT_ID_MAX_LENGTH,
+        trim_whitespace=False,
+        validators=[TEST_ATTEMPT_ID_CHARACTERS, _visible_and_untrimmed],
     )
+
+
+@extend_schema_field(options_schema())
+class OptionsField(serializers.JSONField):
+    """proctoringOptions: any JSON arrives (protocol.options validates it into a 400 naming the
+    option), but the schema tells a client exactly what passes; null is refused."""
+
+
+@extend_schema_field(offer_schema())
+class OfferField(serializers.JSONField):
+    """The WebRTC offer: proctoring.sdp checks it; the schema says its shape and bound."""
 
 
 class StrictSerializer(serializers.Serializer):
@@ -85,7 +114,7 @@ ScoreProfileInput = type(
 
 class AttemptCreateInput(serializers.Serializer):
     test_attempt_id = test_attempt_id_field()
-    options = serializers.JSONField(required=False, default=dict)
+    options = OptionsField(required=False, default=dict)
     thresholds = ThresholdsInput(required=False, default=dict)
     score_profile = ScoreProfileInput(required=False, default=dict)
     concurrent_sessions = serializers.ChoiceField(
@@ -109,8 +138,18 @@ class AgentCredentialsInput(serializers.Serializer):
     hashed_test_attempt_id = serializers.CharField(max_length=128)
 
 
+class AgentSessionCredentialsInput(AgentCredentialsInput):
+    session_token = serializers.CharField(
+        max_length=128,
+        required=False,
+        default="",
+        help_text="The token the start (or the last resume) returned: only the client that "
+        "started the attempt holds it. Required once the attempt has a session.",
+    )
+
+
 class AgentOptionsInput(AgentCredentialsInput):
-    options = serializers.JSONField(required=False, default=dict)
+    options = OptionsField(required=False, default=dict)
 
 
 class AgentOptionsOutput(serializers.Serializer):
@@ -131,8 +170,8 @@ class AgentSessionInput(AgentCredentialsInput):
         default=protocol.VERSION,
         help_text="The protocol version the client speaks (protocol/protocol.json).",
     )
-    options = serializers.JSONField(required=False, default=dict)
-    offer = serializers.JSONField()
+    options = OptionsField(required=False, default=dict)
+    offer = OfferField()
     track_roles = serializers.DictField(
         child=serializers.ChoiceField(choices=STREAM_ROLES),
         required=False,
@@ -351,9 +390,15 @@ class ResultsCredentialsQuery(serializers.Serializer):
     unixTimestamp = serializers.IntegerField(min_value=0, max_value=2**40)  # noqa: N815
     hashedUnixTimestamp = serializers.CharField(max_length=128)  # noqa: N815
 
+    lookup_key = serializers.CharField(
+        required=False,
+        max_length=200,
+        help_text="Only this lookup key's attempts; the signature then covers it: "
+        "hashedUnixTimestamp = HMAC(secret, f'{unixTimestamp}:{lookup_key}').",
+    )
+
 
 class ResultsQuery(ResultsCredentialsQuery):
-    lookup_key = serializers.CharField(required=False, max_length=200)
     page = serializers.IntegerField(required=False, min_value=1)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE)
 

@@ -3,7 +3,7 @@
 import hashlib
 
 from django.conf import settings
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from proctoring.api.principals import AttemptCredential
 from proctoring.models import Client
@@ -20,6 +20,11 @@ def claimed_client_id(request) -> str:
         data = request.data
         named = data.get("client_id") if isinstance(data, dict) else None
     return str(named)[:64] if named else ""
+
+
+def client_address(request) -> str:
+    """The caller's address as the throttles see it (behind PROCTOR_NUM_PROXIES proxies)."""
+    return BaseThrottle().get_ident(request)
 
 
 def key_part(value: str) -> str:

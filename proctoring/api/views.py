@@ -365,6 +365,17 @@ class AgentView(APIView):
             client=request.user.client, test_attempt_id=request.user.test_attempt_id
         )
 
+    def _attempt_with_token(self, request: Request, *, action: str):
+        data = _validated(s.AgentSessionCredentialsInput, request.data)
+        attempt = self._attempt(request)
+        attempts.session_token_check(
+            attempt=attempt,
+            token=data["session_token"],
+            action=action,
+            source=throttles.client_address(request),
+        )
+        return attempt
+
 
 class AgentSessionView(AgentView):
     """Start or resume the attempt's media session with an SDP offer; 201 with the answer."""
@@ -468,15 +479,19 @@ class AgentStopView(AgentView):
     @extend_schema(
         tags=["agent"],
         auth=[],
-        request=s.AgentCredentialsInput,
+        request=s.AgentSessionCredentialsInput,
         responses={
             200: s.AttemptStatusOutput,
             202: s.AttemptStatusOutput,
-            **errors(**AGENT_AUTH_ERRORS, e404=ATTEMPT_404, e409=["attempt_not_started"]),
+            **errors(
+                **{**AGENT_AUTH_ERRORS, "e403": ["invalid_hash", "invalid_session_token"]},
+                e404=ATTEMPT_404,
+                e409=["attempt_not_started"],
+            ),
         },
     )
     def post(self, request: Request) -> Response:
-        attempt = self._attempt(request)
+        attempt = self._attempt_with_token(request, action="stop")
         was_stopped = attempt.status == "stopped"
         attempt = attempts.attempt_stop(attempt=attempt)
         code = status.HTTP_200_OK if was_stopped else status.HTTP_202_ACCEPTED
@@ -489,11 +504,17 @@ class AgentStatusView(AgentView):
     @extend_schema(
         tags=["agent"],
         auth=[],
-        request=s.AgentCredentialsInput,
-        responses={200: s.AttemptStatusOutput, **errors(**AGENT_AUTH_ERRORS, e404=ATTEMPT_404)},
+        request=s.AgentSessionCredentialsInput,
+        responses={
+            200: s.AttemptStatusOutput,
+            **errors(
+                **{**AGENT_AUTH_ERRORS, "e403": ["invalid_hash", "invalid_session_token"]},
+                e404=ATTEMPT_404,
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
-        attempt = self._attempt(request)
+        attempt = self._attempt_with_token(request, action="status")
         return Response(s.AttemptStatusOutput(attempt).data)
 
 

@@ -237,6 +237,7 @@ class MediaServer:
             dropped=session.dropped,
             delivered=session.delivered_spans(),
             recording=recording,
+            bad_messages=session.bad_messages,
         )
         self._publisher.session_closed(report=report)
 

@@ -13,6 +13,7 @@ from aiortc.mediastreams import MediaStreamError
 from django.conf import settings
 
 import protocol
+from proctoring.ingest import channel
 from proctoring.ingest.publisher import SamplePublisher
 from proctoring.ingest.recording import SessionRecorder
 from proctoring.ingest.sampling import AudioWindower, FrameSampler, SpanRecorder, TrackClock
@@ -23,8 +24,8 @@ logger = logging.getLogger(__name__)
 SILENCE_CHECK_S = 1.0
 # After close, decoders end their tracks at once; receivers that never started never do.
 DRAIN_TIMEOUT_S = 5.0
-# A candidate's machine is not trusted: bound what one session may send on its events channel.
-MAX_EVENT_BYTES = 4096
+# A candidate's machine is not trusted: bound how much one session may say on its events channel
+# (what it may say is ingest/channel.py's).
 MAX_EVENTS_PER_MINUTE = 120
 EVENT_CODES = protocol.client_event_codes()
 PHOTO_REQUEST, SWITCHED_AWAY = EVENT_CODES["RANDOM_PHOTO"], EVENT_CODES["SWITCHED_AWAY"]
@@ -56,6 +57,7 @@ class IngestSession:
         self.delivered = {stream: SpanRecorder() for stream in STREAMS}
         self.last_media_at: float | None = None  # unix time of the last frame received
         self._pending_pushes: list[dict] = []
+        self.bad_messages = 0  # refused client messages (size, rate, shape): reported on close
         self.recorder = recorder
         self.recording: Path | None = None
         self.pc = pc
@@ -236,20 +238,15 @@ class IngestSession:
         return True
 
     def on_agent_message(self, raw) -> None:
-        if (
-            not isinstance(raw, str)
-            or len(raw) > MAX_EVENT_BYTES
-            or not self._within_event_budget()
-        ):
-            logger.warning("session %s: agent message dropped (size or rate)", self.session_id)
-            return
+        """Never raises: a refused message is counted (the close report carries the count) and
+        dropped, and the connection stays up."""
         try:
-            message = json.loads(raw)
-            code, detail = int(message["code"]), message.get("detail") or {}
-        except (ValueError, KeyError, TypeError):
-            logger.warning("session %s: malformed agent message", self.session_id)
-            return
-        if message.get("type") != "event" or not isinstance(detail, dict):
+            if not self._within_event_budget():
+                raise channel.Refused("over the rate budget")
+            code, detail = channel.parse_event(raw)
+        except channel.Refused as refusal:
+            self.bad_messages += 1
+            logger.warning("session %s: client message refused: %s", self.session_id, refusal)
             return
         self._route_event(code, detail)
 

@@ -81,6 +81,10 @@ def attempt_get_or_none(*, client: Client, test_attempt_id: str) -> Attempt | No
     return Attempt.objects.filter(client=client, test_attempt_id=test_attempt_id).first()
 
 
+def attempt_current_session(*, attempt: Attempt) -> MediaSession | None:
+    return attempt.sessions.order_by("-created_at").first()
+
+
 def attempt_needs_review(attempt: Attempt) -> bool:
     """The evidence asks for a person (review_reasons, set when scored) and none has judged."""
     return bool(attempt.review_reasons) and attempt.review_verdict == ReviewVerdict.UNREVIEWED

@@ -24,6 +24,19 @@ def client_secrets(*, client: Client) -> list[str]:
     return current
 
 
+def webhook_secrets(*, client: Client) -> list[str]:
+    """The secrets a delivery is signed with now: the current one, and the previous one during
+    its grace. A client from before webhook secrets signs with its client secret (migration
+    0007 gave every client one; this is the fallback, never the rule)."""
+    if not client.webhook_secret_encrypted:
+        return client_secrets(client=client)[:1]
+    current = [signing.decrypt_secret(client.webhook_secret_encrypted)]
+    expires = client.webhook_previous_secret_expires_at
+    if client.webhook_previous_secret_encrypted and expires and expires > timezone.now():
+        return current + [signing.decrypt_secret(client.webhook_previous_secret_encrypted)]
+    return current
+
+
 def client_usage_by_month(*, client: Client) -> list[dict[str, Any]]:
     """Attempts started and minutes proctored (start to finish) per calendar month (UTC)."""
     span = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())

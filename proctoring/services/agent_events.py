@@ -30,8 +30,15 @@ def _clean_detail(detail: Any) -> dict[str, Any]:
         if isinstance(value, bool | int | float):
             clean[str(key)[:40]] = value
         elif isinstance(value, str):
-            clean[str(key)[:40]] = value[:MAX_DETAIL_TEXT]
+            clean[str(key)[:40]] = _storable(value)[:MAX_DETAIL_TEXT]
     return clean
+
+
+def _storable(text: str) -> str:
+    """PostgreSQL refuses NUL in text, and an unpaired surrogate is no UTF-8: a retried write
+    would fail for ever and lose the event. The media process drops them already; this is the
+    second line, for a redelivered message of an older media process."""
+    return text.replace("\x00", "").encode("utf-8", "ignore").decode("utf-8")
 
 
 def _point(attempt: Attempt, type: str, at_s: float, details: dict[str, Any]) -> Violation:

@@ -18,11 +18,12 @@ from proctoring.exceptions import (
     AttemptNotFound,
     AttemptNotStarted,
     AttemptStopped,
+    InvalidSessionToken,
     ProctoringError,
     RequiredTrackMissing,
     ValidationFailed,
 )
-from proctoring.models import Attempt, Client, MediaSession, OptionsSource
+from proctoring.models import Attempt, AttemptAuditEntry, Client, MediaSession, OptionsSource
 from proctoring.options import OptionsDecision, complete_options, options_for_start
 from proctoring.sdp import offered_streams
 from proctoring.selectors import attempts as attempt_selectors
@@ -36,6 +37,10 @@ logger = logging.getLogger(__name__)
 # The stop reason of an attempt the server stopped because its candidate never came back.
 ABANDONED_REASON = "abandoned"
 
+INVALID_TOKEN_MESSAGE = (
+    "session_token does not match this attempt's current session: only the client that "  # noqa: S105
+    "started (or resumed) it may stop it or read its status."
+)
 NOT_CREATED_MESSAGE = (
     "No attempt with this test_attempt_id for this client; this client's attempts must be "
     "created through the API before they start."
@@ -274,6 +279,26 @@ def _after_stop(attempt_pk: int, open_sessions: list) -> None:
         if node:
             media_rpc.request_close(node=node, session_id=session_id, reason="stop")
     task_queue.enqueue(messages.FINALIZE_ATTEMPT, attempt_pk)
+
+
+def session_token_check(*, attempt: Attempt, token: str, action: str, source: str) -> None:
+    """The token must be the attempt's current session's (its starter has it). A refusal of a
+    stop is audited on the attempt: someone with the HMAC tried to end the test."""
+    session = attempt_selectors.attempt_current_session(attempt=attempt)
+    if session is None:
+        return  # never started: nothing to protect, and the caller's own checks answer
+    if token and signing.constant_time_equals(
+        signing.session_token_hash(token), session.token_hash
+    ):
+        return
+    if action == "stop":
+        AttemptAuditEntry.objects.create(
+            attempt=attempt,
+            action="stop_refused",
+            actor_label=f"a client at {source} without the session's token"[:200],
+        )
+        logger.warning("attempt %s: a stop without the session's token was refused", attempt.pk)
+    raise InvalidSessionToken(INVALID_TOKEN_MESSAGE)
 
 
 def attempts_stop_abandoned() -> int:

@@ -36,6 +36,7 @@ def media_session_closed(
     dropped: list[tuple[float, float]],
     delivered: dict[str, list[list[float]]],
     recording: str | None,
+    bad_messages: int = 0,
 ) -> None:
     """What the media process reports when a session closes: the samples it handed over (finalize
     waits for that many), what each stream delivered (coverage is measured against it: a sample
@@ -48,7 +49,9 @@ def media_session_closed(
         return
     if dropped:
         logger.error("session %s: %d samples were dropped, not analysed", session_id, len(dropped))
-    fields = {"delivered": _bounded_spans(delivered)}
+    fields = {"delivered": _bounded_spans(delivered), "bad_messages": max(0, bad_messages)}
+    if bad_messages:
+        logger.warning("session %s: %d client messages were refused", session_id, bad_messages)
     if recording:
         fields["recording"] = recording
     MediaSession.objects.filter(pk=session_id).update(**fields)

@@ -10,13 +10,15 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from proctoring import messages, signing, task_queue
+from proctoring import messages, signing, task_queue, webhook_targets
 from proctoring.models import Attempt, DeliveryStatus, WebhookDelivery
 from proctoring.selectors.attempts import attempt_needs_review
+from proctoring.selectors.clients import webhook_secrets
 
 logger = logging.getLogger(__name__)
 USER_AGENT = "open-proctor-webhooks/1"
-MAX_ERROR_CHARS = 500
+# One text for every way a receiver cannot be reached (refused address, DNS, TCP, TLS, timeout).
+UNREACHABLE = "the receiver could not be reached"
 
 
 def webhook_payload(*, attempt: Attempt, event: str) -> dict[str, Any]:
@@ -71,27 +73,34 @@ def retry_delay_s(tries: int) -> float:
 
 
 def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
+    """POST to the address the URL resolves to now, if public. Every failure to reach it reads
+    the same in the log: the log is shown to the client, and must not map its network."""
     body = webhook_body(delivery)
-    secret = signing.decrypt_secret(delivery.client.secret_encrypted)
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        signing.WEBHOOK_SIGNATURE_HEADER: signing.webhook_signature(
-            secret=secret, timestamp=int(time.time()), body=body
-        ),
-        "X-Proctor-Event": delivery.event,
-        "X-Proctor-Delivery": str(delivery.pk),
-    }
+    signature = signing.webhook_signature(
+        secrets_=webhook_secrets(client=delivery.client), timestamp=int(time.time()), body=body
+    )
     try:
-        response = httpx.post(
-            delivery.url,
+        target = webhook_targets.resolve(delivery.url)
+        request = httpx.Request(
+            "POST",
+            target.url,
             content=body,
-            headers=headers,
-            timeout=settings.PROCTOR_WEBHOOK_TIMEOUT_S,
-            follow_redirects=False,
+            headers={
+                "Host": target.host,
+                "Content-Type": "application/json",
+                "User-Agent": USER_AGENT,
+                signing.WEBHOOK_SIGNATURE_HEADER: signature,
+                "X-Proctor-Event": delivery.event,
+                "X-Proctor-Delivery": str(delivery.pk),
+            },
+            # TLS checks the certificate against the name, while TCP goes to the checked address.
+            extensions={"sni_hostname": target.sni},
         )
-    except httpx.HTTPError as exc:
-        return None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
+        with httpx.Client(timeout=settings.PROCTOR_WEBHOOK_TIMEOUT_S) as client:
+            response = client.send(request, follow_redirects=False)
+    except (httpx.HTTPError, webhook_targets.UnsafeTarget) as exc:
+        logger.info("webhook %s not delivered: %s", delivery.pk, type(exc).__name__)
+        return None, UNREACHABLE
     error = "" if response.is_success else f"HTTP {response.status_code}"
     return response.status_code, error
 

@@ -44,5 +44,6 @@ def media_session_closed(report: dict) -> None:
         ended_at=dt.datetime.fromisoformat(report["ended_at"]),
         dropped=[(start, end) for start, end in report["dropped"]],
         delivered=report.get("delivered") or {},
+        bad_messages=int(report.get("bad_messages") or 0),
         recording=report["recording"],
     )

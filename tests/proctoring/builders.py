@@ -40,12 +40,17 @@ def session_body(new_client: NewClient, offer, *, attempt_id="t-1", **overrides)
     return {**agent_credentials(new_client, attempt_id), "offer": offer, **overrides}
 
 
-def results_query(client_id: str, secret: str, ts: int | None = None, *, hex_form=False) -> dict:
-    """The results page's credential: a fresh timestamp and its HMAC."""
+def results_query(
+    client_id: str, secret: str, ts: int | None = None, *, hex_form=False, lookup_key=None
+) -> dict:
+    """The results page's credential: a fresh timestamp and its HMAC (over the lookup key too,
+    when the page shows one key's attempts)."""
     ts = int(time.time()) if ts is None else ts
-    digest = hmac.new(secret.encode(), str(ts).encode(), hashlib.sha256).digest()
+    message = f"{ts}:{lookup_key}" if lookup_key else str(ts)
+    digest = hmac.new(secret.encode(), message.encode(), hashlib.sha256).digest()
     hashed = digest.hex() if hex_form else base64.b64encode(digest).decode()
-    return {"clientId": client_id, "unixTimestamp": ts, "hashedUnixTimestamp": hashed}
+    query = {"clientId": client_id, "unixTimestamp": ts, "hashedUnixTimestamp": hashed}
+    return {**query, "lookup_key": lookup_key} if lookup_key else query
 
 
 def make_offer(*, screen: bool = True) -> dict[str, str]:

@@ -4,8 +4,10 @@ import importlib.metadata
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -150,3 +152,110 @@ def test_production_settings_pass_the_deploy_checks():
     )
     assert done.returncode == 0, done.stderr
     assert "no issues" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        ("not-a-fernet-key", "proctoring.E012"),
+        ("", "proctoring.E011"),
+    ],
+)
+def test_check_deploy_validates_the_fernet_key(key, problem):
+    env = dict(
+        os.environ,
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(60),
+        PROCTOR_SECRET_ENCRYPTION_KEY=key,
+    )
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--tag", "security"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert problem in done.stderr
+    assert "proctoring.E010" not in done.stderr
+
+
+def test_check_deploy_refuses_the_development_key():
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SECRET_KEY"}
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--tag", "security"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode != 0 and "proctoring.E010" in done.stderr
+
+
+def _exposed_web(tmp_path, host_env: dict[str, str]) -> tuple[int, dict]:
+    """Starts uvicorn on every address and asks it over a non-loopback one of this machine."""
+    import httpx
+
+    address = _non_loopback_address()
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SECRET_KEY"} | host_env
+    log = open(tmp_path / "web.log", "wb")  # noqa: SIM115
+    web = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "backend.asgi:application",
+            "--host",
+            "0.0.0.0",  # noqa: S104 (the point: exposed to the network)
+            "--port",
+            str(port),
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        for _ in range(200):
+            try:
+                local = httpx.get(f"http://127.0.0.1:{port}/api/v1/health/", timeout=2)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        remote = httpx.get(f"http://{address}:{port}/api/v1/health/", timeout=5)
+        return local.status_code, {**remote.json(), "http": remote.status_code}
+    finally:
+        web.terminate()
+        web.wait(10)
+        log.close()
+
+
+def _non_loopback_address() -> str:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the route's source
+        address = sock.getsockname()[0]
+    if address.startswith("127."):
+        pytest.skip("this machine has no non-loopback address")
+    return address
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_the_development_key_serves_loopback_only(tmp_path):
+    local, remote = _exposed_web(tmp_path, {})
+    assert local == 200
+    assert remote["http"] == 503 and remote["code"] == "insecure_secret_key"
+
+
+def test_an_explicit_key_serves_the_network(tmp_path):
+    local, remote = _exposed_web(tmp_path, {"DJANGO_SECRET_KEY": secrets.token_urlsafe(50)})
+    assert (local, remote["http"]) == (200, 200)

@@ -93,6 +93,8 @@ def test_tracking_defaults_are_one_set():
         {"userDetails": {"name": "x" * 201}},
         {"testDuration": 0},
         {"lookupKey": 5},
+        {"lookupKey": "a\x00b"},
+        {"userDetails": {"email": "\udc00"}},
     ],
 )
 def test_the_server_and_the_agent_accept_and_refuse_the_same_options(options):

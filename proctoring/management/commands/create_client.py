@@ -6,7 +6,10 @@ from proctoring.services.clients import client_create
 
 
 class Command(BaseCommand):
-    help = "Create a client and print its client_id and client_secret (shown only this once)."
+    help = (
+        "Create a client and print its client_id, client_secret and webhook_secret "
+        "(shown only this once)."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("name")
@@ -19,10 +22,15 @@ class Command(BaseCommand):
 
             self.stdout.write(
                 json.dumps(
-                    {"client_id": created.client.client_id, "client_secret": created.client_secret}
+                    {
+                        "client_id": created.client.client_id,
+                        "client_secret": created.client_secret,
+                        "webhook_secret": created.webhook_secret,
+                    }
                 )
             )
             return
-        self.stdout.write(f"client_id:     {created.client.client_id}")
-        self.stdout.write(f"client_secret: {created.client_secret}")
-        self.stdout.write("Store the secret now: it is not shown again.")
+        self.stdout.write(f"client_id:      {created.client.client_id}")
+        self.stdout.write(f"client_secret:  {created.client_secret}")
+        self.stdout.write(f"webhook_secret: {created.webhook_secret}")
+        self.stdout.write("Store both secrets now: they are not shown again.")

@@ -7,7 +7,12 @@ import pytest
 
 from proctoring import messages, signing
 from proctoring.models import Attempt, MediaSession
-from tests.proctoring.builders import NOTHING_REQUIRED, SESSIONS, session_body
+from tests.proctoring.builders import (
+    NOTHING_REQUIRED,
+    SESSIONS,
+    agent_credentials,
+    session_body,
+)
 
 
 def assert_nothing_created():
@@ -29,7 +34,15 @@ def test_start_resume_stop_and_refuse_restart(anonymous_api, new_client, offer, 
     assert attempt.status == "started"
     assert attempt.sessions.count() == 2
 
-    creds = {k: v for k, v in session_body(new_client, offer).items() if k != "offer"}
+    creds = agent_credentials(new_client, "t-1")
+    # The HMAC alone does not stop a test: only the client holding the session's token does.
+    refused_stop = anonymous_api.post("/api/v1/agent/stop/", creds, format="json")
+    assert refused_stop.status_code == 403
+    assert refused_stop.json()["code"] == "invalid_session_token"
+    assert attempt.audit_entries.get().action == "stop_refused"
+    old_token = {**creds, "session_token": first.json()["session_token"]}
+    assert anonymous_api.post("/api/v1/agent/stop/", old_token, format="json").status_code == 403
+    creds["session_token"] = again.json()["session_token"]
     stop = anonymous_api.post("/api/v1/agent/stop/", creds, format="json")
     assert stop.status_code == 202
     assert stop.json()["status"] in ("stopping", "stopped")
@@ -211,7 +224,7 @@ def test_a_full_ingest_leaves_new_offers_waiting_and_answers_again_when_a_sessio
     assert waited.json()["code"] == "ingest_unavailable"
     assert not MediaSession.objects.filter(attempt__test_attempt_id="t-2", ended_at=None).exists()
 
-    creds = {k: v for k, v in session_body(new_client, offer).items() if k != "offer"}
+    creds = {**agent_credentials(new_client, "t-1"), "session_token": first.json()["session_token"]}
     assert anonymous_api.post("/api/v1/agent/stop/", creds, format="json").status_code == 202
     for _ in range(50):  # the ingest closes the stopped session through its control list
         if not ingest.full():

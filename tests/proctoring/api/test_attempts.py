@@ -1,5 +1,7 @@
 """Integrator API: create and read attempts, authentication, tenant scoping, error shapes."""
 
+import json
+
 import pytest
 
 from proctoring.models import Attempt
@@ -169,3 +171,74 @@ def test_a_rescore_with_integer_thresholds_is_a_rescore_not_a_500(api, new_clien
     assert response.status_code == 200, response.content
     assert response.json()["thresholds"] == {"video_k": 2, "video_n": 3}
     assert response.json()["score_version"] == "ts-2"
+
+
+# --- ids are the integrator's byte for byte: refused, never rewritten ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("attempt_id", "message"),
+    [
+        (" padded", "test_attempt_id: may not start or end with whitespace."),
+        ("padded\t", "test_attempt_id: may not contain '/' or control characters."),
+        (
+            "exam\u2028one",
+            "test_attempt_id: may not contain invisible or direction-changing characters.",
+        ),
+        (
+            "exam\u200bone",
+            "test_attempt_id: may not contain invisible or direction-changing characters.",
+        ),
+        (
+            "\u202eeno-maxe",
+            "test_attempt_id: may not contain invisible or direction-changing characters.",
+        ),
+    ],
+)
+def test_an_id_with_invisible_or_stripped_characters_is_refused(api, attempt_id, message):
+    response = api.post("/api/v1/attempts/", {"test_attempt_id": attempt_id}, format="json")
+    assert response.status_code == 400
+    assert response.json()["message"] == message
+    assert not Attempt.objects.exists()
+
+
+def test_an_id_with_inner_spaces_and_letters_of_any_script_is_kept_as_given(api):
+    for attempt_id in ("exam one", "Prüfung-ü", "امتحان-٣"):
+        response = api.post("/api/v1/attempts/", {"test_attempt_id": attempt_id}, format="json")
+        assert response.status_code == 201
+        assert response.json()["test_attempt_id"] == attempt_id
+
+
+def test_a_test_duration_past_the_protocols_bound_is_a_400_not_a_database_outage(api):
+    body = {"test_attempt_id": "long", "options": {"testDuration": 2**31}}
+    response = api.post("/api/v1/attempts/", body, format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "validation_error",
+        "message": "option 'testDuration' must be between 1 and 1440, got 2147483648",
+    }
+
+
+@pytest.mark.parametrize(
+    "options", [{"lookupKey": "course\x007"}, {"userDetails": {"name": "\ud800"}}]
+)
+def test_text_postgresql_cannot_store_is_a_400_before_any_write(api, options):
+    """The JSON parser refuses NUL and lone surrogates anywhere in a body (the options validator
+    refuses them too, for the agent: tests/protocol/test_consumers_agree.py)."""
+    body = json.dumps({"test_attempt_id": "nul", "options": options})
+    response = api.post("/api/v1/attempts/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_json"
+    assert not Attempt.objects.filter(test_attempt_id="nul").exists()
+
+
+@pytest.mark.parametrize("field", ["options", "thresholds"])
+def test_null_options_and_thresholds_are_refused_as_the_schema_says(api, field):
+    response = api.post("/api/v1/attempts/", {"test_attempt_id": "n", field: None}, format="json")
+    assert response.status_code == 400 and response.json()["code"] == "validation_error"
+    schema = api.get("/api/schema/?format=json").json()["components"]["schemas"]
+    field_schema = schema["AttemptCreateInputRequest"]["properties"][field]
+    resolved = (
+        schema[field_schema["$ref"].rsplit("/", 1)[1]] if "$ref" in field_schema else field_schema
+    )
+    assert resolved["type"] == "object" and not resolved.get("nullable")

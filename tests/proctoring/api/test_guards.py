@@ -23,60 +23,59 @@ def agent_body(new_client, *, good: bool, attempt_id="g-1") -> dict:
     return agent_credentials(new_client, attempt_id, secret=None if good else "wrong-secret")
 
 
-def test_failed_agent_hmacs_are_limited_per_client(anonymous_api, new_client, settings):
-    settings.PROCTOR_HMAC_FAILURES_PER_CLIENT = 3
-    for _ in range(3):
-        response = anonymous_api.post(
-            "/api/v1/agent/status/", agent_body(new_client, good=False), format="json"
-        )
-        assert response.json()["code"] == "invalid_hash"
-    blocked = anonymous_api.post(
-        "/api/v1/agent/status/", agent_body(new_client, good=False), format="json"
-    )
-    assert blocked.status_code == 429
+def status(api, new_client, *, good: bool, attempt_id="g-1", ip="10.0.0.1"):
+    body = agent_body(new_client, good=good, attempt_id=attempt_id)
+    return api.post("/api/v1/agent/status/", body, format="json", REMOTE_ADDR=ip)
+
+
+def test_wrong_hashes_past_the_limit_are_429_but_the_right_one_always_passes(
+    anonymous_api, new_client, settings
+):
+    settings.PROCTOR_HMAC_FAILURES_PER_TARGET = 3
+    codes = [status(anonymous_api, new_client, good=False).status_code for _ in range(4)]
+    assert codes == [403, 403, 403, 429]
+    blocked = status(anonymous_api, new_client, good=False)
     assert blocked.json() == {"code": RATE_LIMITED, "message": TOO_MANY}
-    # Even the right hash is refused now: the limit holds before any HMAC is checked.
-    right = anonymous_api.post(
-        "/api/v1/agent/status/", agent_body(new_client, good=True), format="json"
+    # Other people's failures never refuse the candidate's own, correct signature.
+    assert status(anonymous_api, new_client, good=True).json()["code"] == "attempt_not_found"
+
+
+def test_an_attacker_elsewhere_cannot_lock_a_candidate_out(anonymous_api, new_client, settings):
+    settings.PROCTOR_HMAC_FAILURES_PER_TARGET = 2
+    settings.PROCTOR_HMAC_FAILURES_PER_SOURCE = 2
+    for _ in range(30):  # far past every limit, from the attacker's address
+        status(anonymous_api, new_client, good=False, ip="198.51.100.7")
+    assert status(anonymous_api, new_client, good=True, ip="10.0.0.1").status_code == 404
+    stop = anonymous_api.post(
+        "/api/v1/agent/stop/", agent_body(new_client, good=True), format="json"
     )
-    assert right.status_code == 429
+    assert stop.json()["code"] == "attempt_not_found"  # checked, not refused
 
 
-def test_failed_hmacs_are_limited_per_ip_across_clients(
+def test_an_attacker_behind_the_same_nat_cannot_lock_a_candidate_out(
+    anonymous_api, new_client, settings
+):
+    settings.PROCTOR_HMAC_FAILURES_PER_SOURCE = 2
+    nat = "203.0.113.50"
+    for attempt_id in ("x-1", "x-2", "x-3", "x-4"):
+        status(anonymous_api, new_client, good=False, attempt_id=attempt_id, ip=nat)
+    assert status(anonymous_api, new_client, good=False, ip=nat).status_code == 429
+    assert status(anonymous_api, new_client, good=True, ip=nat).status_code == 404
+
+
+def test_failed_results_hmacs_are_limited_and_the_right_one_passes(
     anonymous_api, new_client, other_client, settings
 ):
-    settings.PROCTOR_HMAC_FAILURES_PER_IP = 2
-    for each in (new_client, other_client):
-        assert (
-            anonymous_api.post(
-                "/api/v1/agent/stop/", agent_body(each, good=False), format="json"
-            ).status_code
-            == 403
-        )
-    blocked = anonymous_api.post(
-        "/api/v1/agent/stop/", agent_body(other_client, good=False), format="json"
-    )
-    assert blocked.status_code == 429 and blocked.json()["code"] == RATE_LIMITED
-    other_ip = anonymous_api.post(
-        "/api/v1/agent/stop/",
-        agent_body(other_client, good=False),
-        format="json",
-        REMOTE_ADDR="10.0.0.9",
-    )
-    assert other_ip.status_code == 403
-
-
-def test_failed_results_hmacs_are_limited(anonymous_api, new_client, other_client, settings):
-    settings.PROCTOR_HMAC_FAILURES_PER_CLIENT = 2
+    settings.PROCTOR_HMAC_FAILURES_PER_TARGET = 2
     cid = new_client.client.client_id
-    for _ in range(2):
-        forged = anonymous_api.get(
-            "/api/v1/results/", results_query(cid, other_client.client_secret)
-        )
-        assert forged.json()["code"] == "invalid_hash"
-    blocked = anonymous_api.get("/api/v1/results/", results_query(cid, new_client.client_secret))
-    assert blocked.status_code == 429
-    assert blocked.json() == {"code": RATE_LIMITED, "message": TOO_MANY}
+    forged = [
+        anonymous_api.get("/api/v1/results/", results_query(cid, other_client.client_secret))
+        for _ in range(3)
+    ]
+    assert [r.status_code for r in forged] == [403, 403, 429]
+    assert forged[-1].json() == {"code": RATE_LIMITED, "message": TOO_MANY}
+    right = anonymous_api.get("/api/v1/results/", results_query(cid, new_client.client_secret))
+    assert right.status_code == 200
 
 
 def test_request_rate_is_limited_per_client(api, settings):

@@ -196,6 +196,21 @@ def test_results_page_lists_the_clients_attempts(anonymous_api, new_client, othe
         assert [a["test_attempt_id"] for a in response.json()["results"]] == ["mine"]
 
 
+def test_a_results_link_for_one_lookup_key_cannot_be_widened(anonymous_api, new_client):
+    scored_attempt(new_client, "course-a-1", lookup_key="course-a")
+    scored_attempt(new_client, "course-b-1", lookup_key="course-b")
+    cid, secret = new_client.client.client_id, new_client.client_secret
+    link = results_query(cid, secret, lookup_key="course-a")
+    shown = anonymous_api.get("/api/v1/results/", link).json()["results"]
+    assert [a["test_attempt_id"] for a in shown] == ["course-a-1"]
+
+    widened = {k: v for k, v in link.items() if k != "lookup_key"}  # the key dropped
+    refused = anonymous_api.get("/api/v1/results/", widened)
+    assert refused.status_code == 403 and refused.json()["code"] == "invalid_hash"
+    other = anonymous_api.get("/api/v1/results/", {**link, "lookup_key": "course-b"})
+    assert other.status_code == 403
+
+
 def test_results_page_errors(anonymous_api, new_client, other_client):
     cid, secret = new_client.client.client_id, new_client.client_secret
     stale = anonymous_api.get("/api/v1/results/", results_query(cid, secret, int(time.time()) - 61))

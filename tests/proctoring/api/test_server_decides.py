@@ -142,9 +142,12 @@ def test_explicit_track_roles_decide_which_section_is_which(
 def test_the_candidate_sees_a_score_only_if_the_integrator_opts_in(
     anonymous_api, new_client, offer, ingest
 ):
-    anonymous_api.post(SESSIONS, session_body(new_client, offer), format="json")
+    started = anonymous_api.post(SESSIONS, session_body(new_client, offer), format="json")
     Attempt.objects.update(status="stopped", trust_score=61.5)
-    creds = agent_credentials(new_client, "t-1")
+    creds = {
+        **agent_credentials(new_client, "t-1"),
+        "session_token": started.json()["session_token"],
+    }
     hidden = anonymous_api.post("/api/v1/agent/status/", creds, format="json").json()
     assert hidden["status"] == "stopped" and hidden["trust_score"] is None
 

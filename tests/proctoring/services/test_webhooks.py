@@ -10,13 +10,16 @@ from pathlib import Path
 import pytest
 from celery.exceptions import Retry
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from proctoring import webhook_targets
 from proctoring.models import DeliveryStatus, WebhookDelivery
 from proctoring.services import reviews, webhooks
 from proctoring.services.attempts import attempt_stop
 from proctoring.services.media_sessions import media_session_close
 from proctoring.services.scoring import attempt_finalize
+from proctoring.services.secrets import webhook_secret_rotate
 from proctoring.tasks.webhooks import deliver_webhook
 from tests.proctoring.factories import open_session, record_frame, scored_attempt, started_attempt
 
@@ -105,11 +108,13 @@ def test_finalize_sends_a_signed_attempt_scored(
 
     verify = reference_verifier()
     signature = headers["X-Proctor-Signature"]
-    assert verify(new_client.client_secret, signature, body)
-    assert not verify(new_client.client_secret, signature, body + b" ")
+    assert verify(new_client.webhook_secret, signature, body)
+    assert not verify(new_client.webhook_secret, signature, body + b" ")
     assert not verify("another-secret", signature, body)
+    # The webhook secret is not the API secret: a receiver never needs the latter.
+    assert not verify(new_client.client_secret, signature, body)
     old = re.sub(r"t=(\d+)", lambda m: f"t={int(m.group(1)) - 301}", signature)
-    assert not verify(new_client.client_secret, old, body)
+    assert not verify(new_client.webhook_secret, old, body)
 
 
 def test_no_url_no_delivery(new_client):
@@ -154,9 +159,8 @@ def test_unreachable_receiver_is_recorded(new_client, django_capture_on_commit_c
         )
     assert webhooks.webhook_deliver(delivery_id=str(delivery.pk)) == 10.0
     delivery.refresh_from_db()
-    assert delivery.status == DeliveryStatus.PENDING and delivery.last_error.startswith(
-        "ConnectError"
-    )
+    assert delivery.status == DeliveryStatus.PENDING
+    assert delivery.last_error == webhooks.UNREACHABLE
 
 
 def test_a_verdict_sends_attempt_reviewed_and_admin_can_resend(
@@ -183,3 +187,120 @@ def test_a_verdict_sends_attempt_reviewed_and_admin_can_resend(
     assert (delivery.status, delivery.tries) == ("delivered", 1)
     assert tasks_inline == ["proctoring.tasks_webhooks.deliver_webhook"]
     assert [h["X-Proctor-Delivery"] for h, _ in receiver.requests] == [str(delivery.pk)] * 2
+
+
+def _deliver_to(new_client, url: str) -> WebhookDelivery:
+    """Saves the URL without the model's validator (as an older row would be) and delivers."""
+    type(new_client.client).objects.filter(pk=new_client.client.pk).update(webhook_url=url)
+    new_client.client.refresh_from_db()
+    delivery = WebhookDelivery.objects.create(
+        client=new_client.client,
+        attempt=scored_attempt(new_client, f"s-{WebhookDelivery.objects.count()}"),
+        event="attempt.scored",
+        url=url,
+        payload={"event": "attempt.scored"},
+    )
+    webhooks.webhook_deliver(delivery_id=str(delivery.pk))
+    delivery.refresh_from_db()
+    return delivery
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://hooks.example.com/x",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://127.0.0.1/hook",
+        "https://[::1]/hook",
+        "https://localhost/hook",
+        "https://api.localhost/hook",
+        "https://10.0.0.7/hook",
+        "https://user:pw@hooks.example.com/x",
+    ],
+)
+def test_outside_development_a_webhook_url_must_be_https_to_a_public_address(
+    new_client, settings, url
+):
+    settings.PROCTOR_WEBHOOK_ALLOW_HTTP = False
+    settings.PROCTOR_WEBHOOK_ALLOW_PRIVATE = False
+    new_client.client.webhook_url = url
+    with pytest.raises(ValidationError):
+        new_client.client.full_clean()
+    assert _deliver_to(new_client, url).last_error == webhooks.UNREACHABLE
+
+
+def test_plain_http_is_refused_outside_development(new_client, settings):
+    settings.PROCTOR_WEBHOOK_ALLOW_HTTP = False
+    new_client.client.webhook_url = "http://hooks.example.com/x"
+    with pytest.raises(ValidationError, match="https"):
+        new_client.client.full_clean()
+    new_client.client.webhook_url = "https://hooks.example.com/x"
+    new_client.client.full_clean()
+
+
+def test_a_name_resolving_to_a_private_address_is_refused_at_delivery(
+    new_client, settings, receiver, monkeypatch
+):
+    """DNS rebinding: the name is checked on what it resolves to at the moment of delivery, and
+    nothing is sent when any answer is not public."""
+    settings.PROCTOR_WEBHOOK_ALLOW_PRIVATE = False
+    port = receiver.server.server_port
+    answers = {"hooks.example.com": ["93.184.216.34", "127.0.0.1"]}
+
+    def getaddrinfo(host, port_, *args, **kwargs):
+        return [(2, 1, 6, "", (address, port_)) for address in answers.get(host, [host])]
+
+    monkeypatch.setattr(webhook_targets.socket, "getaddrinfo", getaddrinfo)
+    delivery = _deliver_to(new_client, f"http://hooks.example.com:{port}/hook")
+    assert (delivery.status, delivery.last_error) == ("pending", webhooks.UNREACHABLE)
+    assert receiver.requests == []
+
+
+def test_delivery_goes_to_the_checked_address_with_the_name_as_host(
+    new_client, receiver, monkeypatch
+):
+    port = receiver.server.server_port
+    resolved = []
+
+    def getaddrinfo(host, port_, *args, **kwargs):
+        resolved.append(host)  # httpcore resolves the pinned literal again: harmless
+        return [(2, 1, 6, "", ("127.0.0.1", port_))]
+
+    monkeypatch.setattr(webhook_targets.socket, "getaddrinfo", getaddrinfo)
+    delivery = _deliver_to(new_client, f"http://hooks.example.com:{port}/hook")
+    assert delivery.status == "delivered"
+    assert resolved[0] == "hooks.example.com" and set(resolved[1:]) <= {"127.0.0.1"}
+    ((headers, _),) = receiver.requests
+    assert headers["Host"] == f"hooks.example.com:{port}"
+
+
+def test_every_unreachable_receiver_reads_the_same(new_client, settings):
+    """Closed port, unresolvable name and refused address: one text, so the log maps nothing."""
+    settings.PROCTOR_WEBHOOK_ALLOW_PRIVATE = False
+    errors = {
+        _deliver_to(new_client, url).last_error
+        for url in (
+            "http://127.0.0.1:9/hook",
+            "https://no-such-host.invalid/hook",
+            "https://169.254.169.254/",
+        )
+    }
+    assert errors == {webhooks.UNREACHABLE}
+
+
+def test_a_rotated_webhook_secret_signs_twice_during_the_grace(new_client, receiver):
+    new_client.client.webhook_url = receiver.url
+    new_client.client.save()
+    fresh = webhook_secret_rotate(client=new_client.client, grace_s=60)
+    _deliver_to(new_client, receiver.url)
+    verify = reference_verifier()
+    headers, body = receiver.requests[-1]
+    assert headers["X-Proctor-Signature"].count("v1=") == 2
+    assert verify(fresh, headers["X-Proctor-Signature"], body)
+    assert verify(new_client.webhook_secret, headers["X-Proctor-Signature"], body)
+
+    webhook_secret_rotate(client=new_client.client, grace_s=0)
+    _deliver_to(new_client, receiver.url)
+    headers, body = receiver.requests[-1]
+    assert headers["X-Proctor-Signature"].count("v1=") == 1
+    assert not verify(fresh, headers["X-Proctor-Signature"], body)
