@@ -81,6 +81,31 @@ def decrypt_secret(token: str) -> str:
         raise RuntimeError("client secret cannot be decrypted with the configured key") from exc
 
 
+# --- Face templates (issue #18) -------------------------------------------------------------
+# Biometric data: encrypted at rest with the same Fernet key as client secrets, so a leaked
+# database dump holds no usable face template without the key. The plaintext is the embedding's
+# float32 bytes (little-endian), nothing else.
+TEMPLATE_DTYPE = "<f4"
+
+
+def encrypt_template(embedding) -> str:
+    import numpy as np
+
+    data = np.asarray(embedding, dtype=TEMPLATE_DTYPE).tobytes()
+    return _fernet().encrypt(data).decode()
+
+
+def decrypt_template(token: str):
+    """The embedding as a float32 numpy vector; RuntimeError when the key does not fit."""
+    import numpy as np
+
+    try:
+        data = _fernet().decrypt(token.encode())
+    except InvalidToken as exc:
+        raise RuntimeError("a face template cannot be decrypted with the configured key") from exc
+    return np.frombuffer(data, dtype=TEMPLATE_DTYPE).astype(np.float32)
+
+
 def constant_time_equals(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 

@@ -69,7 +69,8 @@ class FaceEmbedder:
                 os.fspath(model_file), options, providers=["CPUExecutionProvider"]
             )
         except Exception as error:  # onnxruntime raises its own types for a bad file
-            raise AnalysisError(f"cannot load face embedding model {model_file}: {error}") from error
+            message = f"cannot load face embedding model {model_file}: {error}"
+            raise AnalysisError(message) from error
         self.name = spec.name
         self._spec = spec
 
