@@ -210,6 +210,21 @@ PROCTOR_JPEG_QUALITY = int(_env("PROCTOR_JPEG_QUALITY", "85"))
 PROCTOR_MERGE_GAP_S = _env_float("PROCTOR_MERGE_GAP_S", 2.0)
 # How long finalize waits for analysis of what was sent before stop.
 PROCTOR_FINALIZE_TIMEOUT_S = _env_float("PROCTOR_FINALIZE_TIMEOUT_S", 120.0)
+# --- Identity (issue #18; docs/analysis.md "Identity", docs/privacy.md) ------------------------
+# The face embedding: sface (OpenCV Zoo, Apache-2.0, default) or mobilefacenet (Apache-2.0,
+# about 8x faster; trained on a data set Microsoft withdrew, see README).
+PROCTOR_IDENTITY_MODEL = _env("PROCTOR_IDENTITY_MODEL", "sface")
+# A face that matched is compared again this many sampled frames later (3 = every 3 s at 1
+# frame/s); a face that did not match clearly is compared on every frame until it does, so
+# K-of-N confirms a different person at the frame rate (docs/benchmarks.md, identity).
+PROCTOR_IDENTITY_CHECK_EVERY = int(_env("PROCTOR_IDENTITY_CHECK_EVERY", "3"))
+# Reference embeddings enrolled from good frames at the start (the best of them are kept).
+PROCTOR_IDENTITY_REFERENCES = int(_env("PROCTOR_IDENTITY_REFERENCES", "3"))
+# An enrolment problem (no face, two faces, too small, unclear) is told to the candidate when it
+# changes, and again at most this often while it lasts.
+PROCTOR_IDENTITY_TELL_EVERY_S = _env_float("PROCTOR_IDENTITY_TELL_EVERY_S", 5.0)
+# Tries of the ID card check (the SDK allows 5); a failure is recorded, never blocks the test.
+PROCTOR_ID_CARD_MAX_TRIES = int(_env("PROCTOR_ID_CARD_MAX_TRIES", "5"))
 # --- Coverage and fail-closed rules (docs/trust-score.md, "Fail closed") -------------------------
 # A required stream's unanalysed stretch shorter than this is the sampling grid or the start-up,
 # not missing media: it counts in the coverage figure but is no violation. One sample is 1 s.

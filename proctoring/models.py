@@ -437,7 +437,5 @@ class IdCardCheck(models.Model):
     class Meta:
         ordering = ["attempt", "attempt_number"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["attempt", "attempt_number"], name="uniq_id_card_try"
-            )
+            models.UniqueConstraint(fields=["attempt", "attempt_number"], name="uniq_id_card_try")
         ]
