@@ -30,6 +30,7 @@ urlpatterns = [
         name="violation-detail",
     ),
     path(f"{ATTEMPT}evidence/", views.EvidenceListView.as_view(), name="evidence-list"),
+    path(f"{ATTEMPT}id-card/", views.AttemptIdCardView.as_view(), name="attempt-id-card"),
     path(
         f"{ATTEMPT}evidence/<str:evidence_id>/link/",
         views.EvidenceLinkView.as_view(),
@@ -61,4 +62,5 @@ urlpatterns = [
     path("agent/options/", views.AgentOptionsView.as_view(), name="agent-options"),
     path("agent/stop/", views.AgentStopView.as_view(), name="agent-stop"),
     path("agent/status/", views.AgentStatusView.as_view(), name="agent-status"),
+    path("agent/id-card/", views.AgentIdCardView.as_view(), name="agent-id-card"),
 ]
