@@ -42,13 +42,13 @@ class Thresholds:
     # `match` it is the same person; under `mismatch` a different one; in between, and for any
     # face too small, turned or blurred to judge, it is "uncertain" and never a violation. The
     # values and what they cost are measured in docs/accuracy.md ("Identity").
-    identity_match_sface: float = 0.363
-    identity_mismatch_sface: float = 0.25
+    identity_match_sface: float = 0.4
+    identity_mismatch_sface: float = 0.3
     identity_match_mobilefacenet: float = 0.45
     identity_mismatch_mobilefacenet: float = 0.3
     identity_min_face_px: float = 80.0
     identity_max_turn: float = 0.35
-    identity_min_sharpness: float = 40.0
+    identity_min_sharpness: float = 7.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -2,11 +2,10 @@
 
 The counter runs its passes without the landmark head (it only counts). Here the same detector
 family runs with it, but only on the one face to be embedded: a square crop of
-LANDMARK_CONTEXT times the face's box, at LANDMARK_INPUT: landmarking costs only the frames that
-are embedded. Measured on t1.jpg's six faces (process CPU, one thread, this 2-vCPU machine):
-1.8 ms a face with YuNet and 3.1 ms with SCRFD at 192x192, against YuNet at full resolution as
-the reference: landmarks 3.3-4.3 px apart on 100 px faces, SFace similarity of the two
-alignments 0.74-0.99. Larger crops or inputs moved neither much (docs/accuracy.md).
+LANDMARK_CONTEXT times the face's box, at LANDMARK_INPUTS: landmarking costs only the frames that
+are embedded. Measured (process CPU, one thread, this 2-vCPU machine; docs/accuracy.md): about
+3 ms a face with SCRFD at 192x192 and 2.8 ms with YuNet at 256x256. Keeping SCRFD's landmark
+head in the counter's own main pass instead would cost every frame, not only the compared ones.
 """
 
 import os
@@ -24,6 +23,9 @@ from proctoring.analysis.yunet import YunetModel
 # (about two thirds of the input) whatever the face's size in the frame.
 LANDMARK_CONTEXT = 1.5
 LANDMARK_INPUT = (192, 192)
+# YuNet's landmarks jitter more than SCRFD's at 192 (3-9 px between near-identical frames of a
+# 140 px face): at 256 the development set's worst genuine pair rose from 0.23 to 0.42.
+LANDMARK_INPUTS = {"scrfd": LANDMARK_INPUT, "yunet": (256, 256)}
 # In the crop a real face scores 0.7 or more; a lower floor only keeps the detector from missing
 # a blurred or turned face whose box we already trust.
 LANDMARK_SCORE = 0.3
@@ -51,14 +53,14 @@ class FaceLandmarker:
         model_dir: str | os.PathLike[str],
         *,
         threads: int = 1,
-        input_size: tuple[int, int] = LANDMARK_INPUT,
+        input_size: tuple[int, int] | None = None,
     ) -> None:
         family = _FAMILIES.get(detector)
         if family is None:
             raise AnalysisError(f"no landmarks for face detector {detector!r}")
         model_class = ScrfdModel if family == "scrfd" else YunetModel
         self.name = detector
-        self._input = input_size
+        self._input = input_size or LANDMARK_INPUTS[family]
         self._model = model_class(
             model_path(detector, model_dir=model_dir),
             threads=threads,
