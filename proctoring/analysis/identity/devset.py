@@ -257,3 +257,39 @@ def _vp8(frame: np.ndarray) -> np.ndarray:
     if decoded is None:
         raise AnalysisError("the VP8 round trip gave no frame")
     return decoded
+
+
+# --- Synthetic ID cards (the ID card check's tests and evaluation) ---------------------------
+CARD_SIZE = (856, 540)  # ID-1 (credit card) proportions, 10 px a millimetre
+CARD_PHOTO = (60, 120, 300, 420)  # x0, y0, x1, y1 of the photo on the card
+CARD_COLOUR = (235, 228, 220)
+CARD_BAND = (150, 90, 40)
+CARD_TEXT = (40, 40, 40)
+
+
+def id_card(person: Person, *, name: str = "DOE JANE", expires: str = "2031-06-30") -> np.ndarray:
+    """A plain ID card with the person's photo, a name and an expiry date (as text only)."""
+    width, height = CARD_SIZE
+    card = np.full((height, width, 3), CARD_COLOUR, dtype=np.uint8)
+    card[:90] = CARD_BAND
+    cv2.putText(card, "IDENTITY CARD", (40, 62), cv2.FONT_HERSHEY_SIMPLEX, 1.4, (255, 255, 255), 3)
+    x0, y0, x1, y1 = CARD_PHOTO
+    face_width = (x1 - x0) / PORTRAIT_WIDTHS * 1.35
+    scale = face_width / person.face_width
+    side = int(round(person.portrait.shape[0] * scale))
+    photo = cv2.resize(person.portrait, (side, side), interpolation=cv2.INTER_AREA)
+    top = (side - (y1 - y0)) // 2
+    left = (side - (x1 - x0)) // 2
+    card[y0:y1, x0:x1] = photo[top : top + (y1 - y0), left : left + (x1 - x0)]
+    for row, text in enumerate((f"NAME  {name}", "BORN  1990-01-01", f"EXPIRES  {expires}")):
+        cv2.putText(card, text, (340, 190 + 70 * row), cv2.FONT_HERSHEY_SIMPLEX, 1.0, CARD_TEXT, 2)
+    return card
+
+
+def holding_card(person: Person, card: np.ndarray, *, card_width: int = 400) -> np.ndarray:
+    """The person in front of the webcam, holding `card` up beside their face."""
+    frame = webcam_frame(person, 120, offset=(-150, -30))
+    height = int(round(card.shape[0] * card_width / card.shape[1]))
+    small = cv2.resize(card, (card_width, height), interpolation=cv2.INTER_AREA)
+    _paste(frame, small, FRAME_SIZE[0] - card_width - 10, 140)
+    return frame
