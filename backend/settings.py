@@ -214,10 +214,10 @@ PROCTOR_FINALIZE_TIMEOUT_S = _env_float("PROCTOR_FINALIZE_TIMEOUT_S", 120.0)
 # The face embedding: sface (OpenCV Zoo, Apache-2.0, default) or mobilefacenet (Apache-2.0,
 # about 8x faster; trained on a data set Microsoft withdrew, see README).
 PROCTOR_IDENTITY_MODEL = _env("PROCTOR_IDENTITY_MODEL", "sface")
-# A face that matched is compared again this many sampled frames later (3 = every 3 s at 1
+# A face that matched is compared again this many sampled frames later (4 = every 4 s at 1
 # frame/s); a face that did not match clearly is compared on every frame until it does, so
 # K-of-N confirms a different person at the frame rate (docs/benchmarks.md, identity).
-PROCTOR_IDENTITY_CHECK_EVERY = int(_env("PROCTOR_IDENTITY_CHECK_EVERY", "3"))
+PROCTOR_IDENTITY_CHECK_EVERY = int(_env("PROCTOR_IDENTITY_CHECK_EVERY", "4"))
 # Reference embeddings enrolled from good frames at the start (the best of them are kept).
 PROCTOR_IDENTITY_REFERENCES = int(_env("PROCTOR_IDENTITY_REFERENCES", "3"))
 # An enrolment problem (no face, two faces, too small, unclear) is told to the candidate when it

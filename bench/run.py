@@ -13,6 +13,7 @@ from bench import (
     counting,
     e2e_capacity,
     env,
+    identity,
     ingest_capacity,
     report,
     scoring,
@@ -33,6 +34,7 @@ MODULES: tuple[ModuleType, ...] = (
     api_load,
     ingest_capacity,
     e2e_capacity,
+    identity,
 )
 BY_NAME = {module.NAME: module for module in MODULES}
 

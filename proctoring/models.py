@@ -422,8 +422,11 @@ class IdCardCheck(models.Model):
     source = models.CharField(max_length=16)  # "camera", "agent" or "integrator"
     passed = models.BooleanField(default=False)
     # Why it failed ("" when it passed): no_face_on_card, card_face_unclear, no_live_face,
-    # mismatch.
+    # mismatch, name_mismatch, expired.
     reason = models.CharField(max_length=32, blank=True, default="")
+    # What was read on the card (OCR): {"name": match|mismatch|unreadable|not_checked,
+    # "expiry": "YYYY-MM-DD" or null, "expired": bool or null}. Verdicts only, never the text.
+    text = models.JSONField(default=dict, blank=True)
     similarity = models.FloatField(null=True, blank=True)
     model = models.CharField(max_length=32)
     card_evidence = models.ForeignKey(

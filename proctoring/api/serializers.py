@@ -453,7 +453,12 @@ class IdCardCheckOutput(serializers.Serializer):
     source = serializers.CharField()
     passed = serializers.BooleanField()
     reason = serializers.CharField(
-        help_text="Why it failed: no_face_on_card, card_face_unclear, no_live_face, mismatch."
+        help_text="Why it failed: no_face_on_card, card_face_unclear, no_live_face, mismatch, "
+        "name_mismatch, expired."
     )
     similarity = serializers.FloatField(allow_null=True)
+    text = serializers.JSONField(
+        help_text="What was read on the card: name (match, mismatch, unreadable, not_checked), "
+        "expiry (YYYY-MM-DD or null), expired (true, false or null). Never the text itself."
+    )
     tries_left = serializers.IntegerField()

@@ -81,6 +81,7 @@ def _id_card_body(check) -> dict:
         "passed": check.passed,
         "reason": check.reason,
         "similarity": check.similarity,
+        "text": check.text,
         "tries_left": max(0, tries_left),
     }
     return s.IdCardCheckOutput(body).data

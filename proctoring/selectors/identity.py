@@ -161,6 +161,7 @@ def id_card_summary(*, attempt: Attempt, requested: bool) -> dict[str, Any]:
                 "passed": c.passed,
                 "reason": c.reason,
                 "similarity": c.similarity,
+                "text": c.text,
                 "card_evidence_id": c.card_evidence_id,
                 "face_evidence_id": c.face_evidence_id,
                 "at": c.created_at,

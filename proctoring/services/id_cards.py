@@ -3,8 +3,10 @@
 The card comes held to the camera (the client asks for a photo with reason "id_card"), or as an
 image uploaded by the agent or the integrator. Each try is stored with its similarity, the card
 image and the candidate's face crop; up to PROCTOR_ID_CARD_MAX_TRIES tries, and a failure is
-recorded for review without blocking the test. Names and expiry dates are not read: no OCR
-library that runs offline here was adopted (docs/privacy.md, "ID cards").
+recorded for review without blocking the test. The name and the expiry date printed on the card
+are read with RapidOCR (analysis/identity/card_text.py): a name on the card that is not the
+attempt's (userDetails.name), or an expiry date in the past, fails the try; text that cannot be
+read is recorded as such and fails nothing.
 """
 
 import logging
@@ -14,9 +16,11 @@ import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import timezone
 
 from proctoring.analysis import identity, vision
 from proctoring.analysis.errors import AnalysisError
+from proctoring.analysis.identity import card_text
 from proctoring.exceptions import Conflict, ValidationFailed
 from proctoring.models import (
     Attempt,
@@ -39,6 +43,8 @@ NO_FACE_ON_CARD = "no_face_on_card"
 CARD_FACE_UNCLEAR = "card_face_unclear"
 NO_LIVE_FACE = "no_live_face"
 MISMATCH = "mismatch"
+NAME_MISMATCH = "name_mismatch"
+EXPIRED = "expired"
 VERIFIED_CODE, NOT_VERIFIED_CODE = 2005, 4909
 
 
@@ -69,13 +75,21 @@ def id_card_check(
     candidates = references + ([live.embedding] if live and live.embedding is not None else [])
     similarity, reason = _compare(card, candidates)
     decision = attempt_thresholds(attempt=attempt).identity(probe.model)
-    passed = reason == "" and similarity is not None and similarity >= decision.match_at
+    if not reason and (similarity is None or similarity < decision.match_at):
+        reason = MISMATCH
+    text = _card_text(attempt, frame)
+    if not reason and text.get("name") == card_text.MISMATCH:
+        reason = NAME_MISMATCH
+    if not reason and text.get("expired") is True:
+        reason = EXPIRED
+    passed = reason == ""
     check = IdCardCheck.objects.create(
         attempt=attempt,
         attempt_number=attempt.id_card_checks.count() + 1,
         source=source,
         passed=passed,
-        reason="" if passed else (reason or MISMATCH),
+        reason=reason,
+        text=text,
         similarity=None if similarity is None else round(similarity, 4),
         model=probe.model,
         card_evidence=_store(attempt, EvidenceKind.ID_CARD, image, {"source": source}),
@@ -84,6 +98,16 @@ def id_card_check(
     _tell(attempt, session, check)
     logger.info("attempt %s: ID card try %d passed=%s", attempt.pk, check.attempt_number, passed)
     return check
+
+
+def _card_text(attempt: Attempt, frame) -> dict:
+    """Name and expiry verdicts from the card's printed text; what could not be read says so."""
+    if not card_text.ocr_available():
+        return {"name": card_text.NOT_CHECKED, "expiry": None, "expired": None, "ocr": "missing"}
+    lines = card_text.read_lines(frame)
+    name = (attempt.user_details or {}).get("name", "")
+    found = card_text.check_card_text(lines, name=name, today=timezone.localdate())
+    return found.to_dict()
 
 
 def _check_allowed(attempt: Attempt) -> None:
@@ -139,8 +163,6 @@ def _face_evidence(attempt: Attempt, frame, live) -> Evidence | None:
 
 
 def _now_s(attempt: Attempt) -> float:
-    from django.utils import timezone
-
     if attempt.started_at is None:
         return 0.0
     return max(0.0, (timezone.now() - attempt.started_at).total_seconds())

@@ -223,3 +223,36 @@ def test_the_development_set_separates_people_at_the_chosen_thresholds(media_dir
     assert target["far"] <= 0.005 and target["frr"] <= 0.02
     impostors = [p for p in report.pairs if not p.genuine and p.target]
     assert sum(p.verdict == MISMATCH for p in impostors) / len(impostors) > 0.9
+
+
+def test_the_name_and_expiry_printed_on_a_card_are_read(people):
+    import datetime as dt
+
+    from proctoring.analysis.identity import card_text
+
+    card = devset.id_card(people["astronaut"], name="COLLINS EILEEN", expires="2031-06-30")
+    lines = card_text.read_lines(card)
+    today = dt.date(2026, 12, 2)
+    found = card_text.check_card_text(lines, name="Eileen Collins", today=today)
+    assert found.to_dict() == {"name": "match", "expiry": "2031-06-30", "expired": False}
+    other = card_text.check_card_text(lines, name="Ada Lovelace", today=today)
+    assert other.name == "mismatch"
+    later = card_text.check_card_text(lines, name="", today=dt.date(2032, 1, 1))
+    assert (later.name, later.expired) == ("not_checked", True)
+
+
+def test_card_text_rules_on_what_ocr_gives():
+    import datetime as dt
+
+    from proctoring.analysis.identity import card_text
+
+    lines = ["IDENTITYCARD", "NAME C0LLINSEILEEN", "B0RN 1990-01-01", "EXPIRES2O31-06-30"]
+    assert card_text.name_verdict(lines, "Eileen Collins") == "match"
+    assert card_text.name_verdict(lines, "Eileen Colins") == "match"  # one letter off
+    assert card_text.name_verdict(lines, "Jane Doe") == "mismatch"
+    assert card_text.name_verdict([], "Jane Doe") == "unreadable"
+    assert card_text.expiry_date(lines) == dt.date(2031, 6, 30)
+    assert card_text.expiry_date(["VALID UNTIL 31.12.2027", "ISSUED 01.01.2030"]) == dt.date(
+        2027, 12, 31
+    )
+    assert card_text.expiry_date(["no date here"]) is None

@@ -143,7 +143,7 @@ def test_a_frame_that_cannot_enrol_tells_the_candidate_why(attempt, pushes, fram
 def test_another_person_is_an_impersonation_with_both_faces_as_evidence(attempt, pushes):
     session = open_session(attempt)
     analyse(session, [(seq, frame_of("astronaut", seq)) for seq in range(6)])
-    analyse(session, [(seq, frame_of("t1#4", seq)) for seq in range(6, 10)])
+    analyse(session, [(seq, frame_of("t1#4", seq)) for seq in range(6, 13)])
 
     (violation,) = Violation.objects.filter(attempt=attempt)
     assert (violation.type, violation.code) == ("impersonation", 5015)
@@ -271,6 +271,26 @@ def test_the_id_card_has_five_tries_and_a_failure_needs_review(attempt, pushes, 
     summary = identity_selectors.attempt_identity_summary(attempt=attempt)
     assert summary.id_card["status"] == "failed"
     assert identity_selectors.identity_mismatch_seen(attempt=attempt)
+
+
+def test_an_expired_card_or_another_name_fails_the_try(new_client, pushes):
+    attempt = started_attempt(new_client, test_attempt_id="id-text", options=IDENTITY)
+    attempt.user_details = {"name": "Eileen Collins"}
+    attempt.save(update_fields=["user_details"])
+    session = open_session(attempt)
+    analyse(session, [(seq, frame_of("astronaut", seq)) for seq in range(3)])
+
+    def card(name, expires):
+        image = devset.id_card(person("astronaut"), name=name, expires=expires)
+        return id_cards.id_card_check(attempt=attempt, image=jpeg(image), source="integrator")
+
+    expired = card("COLLINS EILEEN", "2019-03-31")
+    assert (expired.passed, expired.reason) == (False, "expired")
+    assert expired.text == {"name": "match", "expiry": "2019-03-31", "expired": True}
+    someone_else = card("LOVELACE ADA", "2031-06-30")
+    assert (someone_else.passed, someone_else.reason) == (False, "name_mismatch")
+    valid = card("COLLINS EILEEN", "2031-06-30")
+    assert (valid.passed, valid.reason, valid.text["name"]) == (True, "", "match")
 
 
 def test_the_id_card_check_must_be_enabled(new_client):
