@@ -140,11 +140,21 @@ def identity_contexts(sessions: dict[str, MediaSession]) -> dict[str, AttemptIde
     templates = IdentityTemplate.objects.filter(attempt_id__in=attempts, model=model).order_by(
         "at_s", "pk"
     )
+    broken: set[int] = set()
     for template in templates:
         found = attempts[template.attempt_id]
-        found.references.append(signing.decrypt_template(template.embedding_encrypted))
+        try:
+            found.references.append(signing.decrypt_template(template.embedding_encrypted))
+        except RuntimeError:
+            # The key changed: this attempt is not compared (its result stays uncertain, never
+            # verified); the template itself is never logged.
+            logger.error("attempt %s: a face template does not decrypt", template.attempt_id)
+            broken.add(template.attempt_id)
+            continue
         if found.reference_evidence_id is None:
             found.reference_evidence_id = template.evidence_id
+    for attempt_id in broken:
+        del attempts[attempt_id]
     wanted = {sid: s for sid, s in sessions.items() if s.attempt_id in attempts}
     for session_id, session in wanted.items():
         attempts[session.attempt_id].offsets[session_id] = session.offset_s
@@ -372,11 +382,15 @@ def _tell(session: MediaSession | None, fields: dict[str, Any]) -> None:
 
 
 def references_of(*, attempt: Attempt) -> list[np.ndarray]:
+    """The attempt's reference embeddings; one that no longer decrypts is left out (logged)."""
     model = settings.PROCTOR_IDENTITY_MODEL
-    return [
-        signing.decrypt_template(t.embedding_encrypted)
-        for t in attempt.identity_templates.filter(model=model).order_by("at_s", "pk")
-    ]
+    found = []
+    for template in attempt.identity_templates.filter(model=model).order_by("at_s", "pk"):
+        try:
+            found.append(signing.decrypt_template(template.embedding_encrypted))
+        except RuntimeError:
+            logger.error("attempt %s: a face template does not decrypt", attempt.pk)
+    return found
 
 
 def photo_identity(*, attempt: Attempt, session: MediaSession, at_s: float, jpeg: bytes) -> dict:

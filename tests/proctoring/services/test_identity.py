@@ -335,3 +335,17 @@ def test_the_api_detail_has_the_identity_result_and_no_embedding(attempt, pushes
     assert "embedding" not in text
     for template in IdentityTemplate.objects.filter(attempt=attempt):
         assert template.embedding_encrypted not in text
+
+
+def test_a_template_under_another_key_is_never_a_pass(attempt, pushes, settings):
+    session = open_session(attempt)
+    analyse(session, [(seq, frame_of("astronaut", seq)) for seq in range(4)])
+    settings.PROCTOR_SECRET_ENCRYPTION_KEY = "kQZ5dK6jWm8n5r3vRk7h0yqHq0mOq9mXgk5Wg0QeZ0s="
+    with pytest.raises(RuntimeError, match="a face template cannot be decrypted"):
+        signing.decrypt_template(
+            IdentityTemplate.objects.filter(attempt=attempt)[0].embedding_encrypted
+        )
+    analyse(session, [(seq, frame_of("t1#4", seq)) for seq in range(4, 12)])
+    assert not Violation.objects.filter(attempt=attempt).exists()
+    later = Observation.objects.filter(attempt=attempt, seq__gte=4)
+    assert later.count() == 8 and not later.filter(data__has_key="identity").exists()
