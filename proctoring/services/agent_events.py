@@ -9,6 +9,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 import protocol
+from proctoring.exceptions import ProctoringError
 from proctoring.models import Attempt, Evidence, EvidenceKind, MediaSession, Violation
 from proctoring.services import id_cards, identity
 from proctoring.statuses import AttemptStatus, ViolationType
@@ -99,12 +100,15 @@ def photo_store(
     """
     session = MediaSession.objects.select_related("attempt").get(pk=session_id)
     at_s = session.offset_s + media_time
-    if kind == EvidenceKind.RANDOM_PHOTO and reason == ID_CARD_REASON:
-        check = id_cards.id_card_check(
-            attempt=session.attempt, image=jpeg, source=id_cards.SOURCE_CAMERA, session=session
-        )
-        return check.card_evidence
     data: dict[str, Any] = {"reason": reason[:MAX_DETAIL_TEXT]}
+    if kind == EvidenceKind.RANDOM_PHOTO and reason == ID_CARD_REASON:
+        try:
+            check = id_cards.id_card_check(
+                attempt=session.attempt, image=jpeg, source=id_cards.SOURCE_CAMERA, session=session
+            )
+            return check.card_evidence
+        except ProctoringError as refused:  # not enabled, verified already, no tries left
+            data["id_card"] = refused.code
     if kind == EvidenceKind.RANDOM_PHOTO and identity.identity_wanted(session.attempt.options):
         data.update(_photo_identity(session, at_s, jpeg))
     evidence = Evidence(

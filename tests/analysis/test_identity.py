@@ -256,3 +256,27 @@ def test_card_text_rules_on_what_ocr_gives():
         2027, 12, 31
     )
     assert card_text.expiry_date(["no date here"]) is None
+
+
+def test_evaluate_detectors_prints_the_identity_section(media_dir, model_dir, tmp_path):
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    stdout = io.StringIO()
+    out = tmp_path / "report.json"
+    call_command(
+        "evaluate_detectors", str(media_dir), "--detector", "scrfd_500m", "--no-dev-audio",
+        "--embedder", "mobilefacenet", "--model-dir", str(model_dir), "--json", str(out),
+        stdout=stdout,
+    )  # fmt: skip
+    text = stdout.getvalue()
+    summary = text[text.index("Identity (genuine") :]
+    rows = [line.split() for line in summary.splitlines() if line.startswith("mobilefacenet")]
+    frontal = next(row for row in rows if "frontal" in row)
+    assert frontal[:2] == ["mobilefacenet", "scrfd_500m"] and frontal[-1] == "0.450"
+    assert "ROC (frontal faces at least 80 px wide)" in summary
+    (report,) = json.loads(out.read_text())["identity"]
+    assert report["model"] == "mobilefacenet" and len(report["roc"]) == 11
+    assert report["target"]["impostor"] >= 1000 and report["target"]["far"] <= 0.005

@@ -52,6 +52,11 @@ class Condition:
     offset: tuple[int, int] = (0, 0)
 
 
+def missing_sources(root: Path) -> list[str]:
+    """The shared media files the set is made from that `root` lacks."""
+    return [name for name in SOURCES if not (root / name).is_file()]
+
+
 def people(root: Path, counter: vision.HumanCounter) -> list[Person]:
     """The eight identities of the shared media, found by `counter`."""
     found = []

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from proctoring.analysis import devaudio, evaluate, evaluate_audio, vision
 from proctoring.analysis.errors import AnalysisError
+from proctoring.analysis.identity import devset
 from proctoring.analysis.identity import evaluate as evaluate_identity
 from proctoring.analysis.models import EMBEDDER_NAMES
 
@@ -136,12 +137,18 @@ class Command(BaseCommand):
         self.stdout.write(format_evaluation(evaluation))
         if identities:
             self.stdout.write(format_identity(identities))
+        elif not options["no_identity"]:
+            missing = ", ".join(devset.missing_sources(options["directory"]))
+            self.stdout.write(f"Note: no identity section: {missing} not in the folder\n")
         if options["json_path"]:
             _write_json(evaluation, options["json_path"], identities)
 
 
 def _identities(options: dict) -> list[evaluate_identity.IdentityEvaluation]:
-    """The identity section: each embedding model behind the first detector asked for."""
+    """The identity section: each embedding model behind the first detector asked for; none
+    when the folder lacks the shared media the development set is made from."""
+    if devset.missing_sources(options["directory"]):
+        return []
     detector = (options["detectors"] or [settings.PROCTOR_DETECTOR])[0]
     return [
         evaluate_identity.evaluate_identity(

@@ -298,6 +298,15 @@ def test_the_id_card_check_must_be_enabled(new_client):
     with pytest.raises(Conflict) as refused:
         id_cards.id_card_check(attempt=attempt, image=card_image("astronaut"), source="agent")
     assert refused.value.code == "id_card_not_enabled"
+    # Asked for from the camera anyway: kept as a photo, with the refusal named.
+    photo = agent_events.photo_store(
+        session_id=str(open_session(attempt).id),
+        media_time=1.0,
+        kind="random_photo",
+        reason="id_card",
+        jpeg=card_image("astronaut"),
+    )
+    assert photo.data == {"reason": "id_card", "id_card": "id_card_not_enabled"}
 
 
 def test_finalize_flags_an_attempt_whose_identity_could_not_be_checked(attempt):
