@@ -33,6 +33,8 @@ def test_defaults_are_the_sdks():
         "recordSession": False,
         "forceFullScreen": False,
         "forceDesktop": False,
+        "impersonation": False,
+        "idCardVerification": False,
     }
 
 
