@@ -33,6 +33,7 @@ def test_defaults_are_the_sdks():
         "recordSession": False,
         "forceFullScreen": False,
         "forceDesktop": False,
+        "disableCopyPaste": False,
     }
 
 
