@@ -346,6 +346,9 @@ CORS_ALLOWED_ORIGINS: list[str] = []
 CORS_ALLOW_METHODS = ["GET", "POST", "OPTIONS"]
 CORS_ALLOW_CREDENTIALS = False
 CORS_PREFLIGHT_MAX_AGE = 600
+# How long a web process keeps the union of the clients' allowed origins (an admin's change
+# takes effect within this).
+PROCTOR_CORS_ORIGINS_CACHE_S = _env_float("PROCTOR_CORS_ORIGINS_CACHE_S", 5.0)
 # ICE servers handed to browsers before they build their peer connection: STUN, and TURN with
 # short-lived credentials of the TURN REST scheme (coturn's use-auth-secret). The secret is
 # shared with coturn (static-auth-secret) and never leaves the server.

@@ -20,16 +20,16 @@ from proctoring.models import Client
 from proctoring.origins import normalize_origin
 from proctoring.selectors.clients import client_allowed_origins_any
 
-# The union of the clients' origins is read at most this often per process: an origin added in
-# the admin works within seconds, and a burst of candidates costs no query each.
-ORIGINS_CACHE_S = 5.0
+# The union of the clients' origins is read at most every PROCTOR_CORS_ORIGINS_CACHE_S per
+# process: an origin added in the admin works within seconds, and a burst of candidates (or of
+# preflights from anywhere) costs no query each.
 _cache: dict[str, tuple[float, frozenset[str]]] = {}
 
 
 def _known_origins() -> frozenset[str]:
     now = time.monotonic()
     cached = _cache.get("origins")
-    if cached is None or now - cached[0] > ORIGINS_CACHE_S:
+    if cached is None or now - cached[0] >= settings.PROCTOR_CORS_ORIGINS_CACHE_S:
         cached = (now, client_allowed_origins_any())
         _cache["origins"] = cached
     return cached[1]

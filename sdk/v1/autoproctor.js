@@ -832,10 +832,15 @@
      * or after a page reload on the same attempt, it resumes: a new media session, the
      * attempt's violations kept. Resolves with apMonitoringStarted's detail, or null. */
     async start() {
-      let reply;
       try {
         this._check(STATE.STARTED);
         if (this.setupState !== 'ready') throw new ProctorError('INVALID_STATE', 'cannot start(): setup() did not complete');
+      } catch (error) {
+        this._error(error);
+        return null;
+      }
+      let reply;
+      try {
         const first = this.state === STATE.SETUP;
         this._progress('connecting', 80, 'Connecting to the proctoring server');
         reply = await this._replaceSession();
@@ -901,6 +906,7 @@
       await gatheringDone(pc);
       const roles = {};
       for (const [role, transceiver] of sending) if (transceiver.mid !== null) roles[transceiver.mid] = role;
+      this._roles = roles;
       const body = {
         protocol: this._definition.raw.version,
         options: this.options,

@@ -74,6 +74,8 @@ def browser_stack(lab_ns, turn, django_db_setup, django_db_blocker, tmp_path_fac
             PROCTOR_TURN_SECRET=turn.secret,
             PROCTOR_SDK_DEMO_CLIENT_ID=DEMO_CLIENT_ID,
             PROCTOR_SILENT_SESSION_CLOSE_S="6",
+            # Each test lists its own origins on a fresh client: read them on every request.
+            PROCTOR_CORS_ORIGINS_CACHE_S="0",
         )
         logs = tmp_path_factory.mktemp("browser-stack-logs")
         stack = Stack(env=env, log_dir=logs, host=lab_ns.host_ip)
@@ -81,6 +83,22 @@ def browser_stack(lab_ns, turn, django_db_setup, django_db_blocker, tmp_path_fac
             yield running
         for name in ("web", "media", "worker"):
             sys.stdout.write(f"--- {name} log (tail) ---\n{running.log(name)[-2000:]}\n")
+        _wait_for_other_sessions_to_close()
+
+
+def _wait_for_other_sessions_to_close(timeout: float = 10.0) -> None:
+    """The stack's processes are gone, but PostgreSQL may not have ended their sessions yet:
+    the test database is dropped next, and it refuses while any session is open."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.2)
 
 
 class _Pages(http.server.SimpleHTTPRequestHandler):
@@ -343,3 +361,44 @@ def launch(playwright_driver, lab_ns, browser_stack, exam_origin, foreign_origin
         problems = candidate.shape_problems()
         candidate.close()
         assert not problems, f"events that disagree with protocol.json: {problems}"
+
+
+# What the page's peer connection has sent, per stream (camera, microphone, screen): packets,
+# bytes and frames from getStats(), for the bandwidth and packet-rate checks.
+SENDER_STATS = """async () => {
+  const pc = apInst._pc;
+  const out = {at: performance.now() / 1000};
+  for (const report of (await pc.getStats()).values()) {
+    if (report.type === 'outbound-rtp') {
+      out[apInst._roles[report.mid]] = {
+        packets: report.packetsSent, bytes: report.bytesSent, frames: report.framesEncoded,
+        width: report.frameWidth, height: report.frameHeight,
+      };
+    }
+    if (report.type === 'candidate-pair' && report.nominated && report.state === 'succeeded') {
+      const local = (await pc.getStats()).get(report.localCandidateId);
+      out.path = {type: local.candidateType, protocol: local.protocol, relay: local.relayProtocol};
+    }
+  }
+  return out;
+}"""
+
+
+def sender_rates(candidate: Candidate, seconds: float) -> dict:
+    """Per stream, packets/s, kbit/s and frames/s sent over `seconds`, and the ICE path."""
+    first = candidate.page.evaluate(SENDER_STATS)
+    candidate.page.wait_for_timeout(seconds * 1000)
+    last = candidate.page.evaluate(SENDER_STATS)
+    span = last["at"] - first["at"]
+    rates = {"path": last.get("path")}
+    for role in ("camera", "microphone", "screen"):
+        if role in last and role in first:
+            a, b = first[role], last[role]
+            rates[role] = {
+                "packets_per_s": (b["packets"] - a["packets"]) / span,
+                "kbps": 8 * (b["bytes"] - a["bytes"]) / span / 1000,
+                "fps": ((b["frames"] or 0) - (a["frames"] or 0)) / span,
+                "width": b["width"],
+                "height": b["height"],
+            }
+    return rates
