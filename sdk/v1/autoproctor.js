@@ -590,10 +590,13 @@
       if (error.httpStatus !== undefined) detail.httpStatus = error.httpStatus;
       if (!error.fatal) detail.fatal = false;
       this._emit('apErrorEvent', detail);
-      if (this._ui) {
+      // The candidate keeps seeing the cause: a start() refused because setup() failed does
+      // not replace setup()'s message.
+      if (this._ui && !(error.codeName === 'INVALID_STATE' && this._ui.failed)) {
         const title = C ? C.messages[code] : 'Proctoring could not start.';
         this._ui.showError(title, ` ${FIXES[error.codeName] || ''}`);
         if (error.fatal) this._ui.status('error', 'Proctoring stopped');
+        this._ui.failed = this._ui.failed || error.fatal;
       }
       return error;
     }

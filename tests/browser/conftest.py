@@ -308,6 +308,22 @@ class Candidate:
         cdp.send("Emulation.setFocusEmulationEnabled", {"enabled": False})
         self._cdp = cdp
 
+    def set_permissions(self, origin: str, **settings: str) -> None:
+        """Browser.setPermission for this candidate's profile: camera="denied", …"""
+        cdp = self.context.new_cdp_session(self.page)
+        context_id = cdp.send("Target.getTargetInfo")["targetInfo"]["browserContextId"]
+        browser_cdp = self.browser.new_browser_cdp_session()
+        for name, setting in settings.items():
+            browser_cdp.send(
+                "Browser.setPermission",
+                {
+                    "permission": {"name": name},
+                    "setting": setting,
+                    "origin": origin,
+                    "browserContextId": context_id,
+                },
+            )
+
     def target_id(self) -> str:
         cdp = self.context.new_cdp_session(self.page)
         return cdp.send("Target.getTargetInfo")["targetInfo"]["targetId"]
@@ -333,18 +349,25 @@ def launch(playwright_driver, lab_ns, browser_stack, exam_origin, foreign_origin
     wrapper = lab.chromium_in(lab_ns, tmp_path)
     secure = ",".join([browser_stack.url, exam_origin, foreign_origin])
 
-    def start(*, args: list[str] | None = None, fake: dict | None = None, **context_kw):
+    def start(
+        *,
+        args: list[str] | None = None,
+        fake: dict | None = None,
+        devices: bool = True,
+        secure_context: bool = True,
+        **context_kw,
+    ):
+        flags = [*lab.CHROMIUM_ARGS, *(args or [])]
+        if secure_context:
+            # The lab's pages are plain HTTP on a private address: secure contexts for the
+            # test, as HTTPS (the compose file's Caddy) makes them in production.
+            flags.append(f"--unsafely-treat-insecure-origin-as-secure={secure}")
+        if devices:
+            flags += lab.fake_device_args(MEDIA_DIR, **(fake or {}))
+        else:  # no camera, no microphone, no screen source: prompts still answered
+            flags.append("--use-fake-ui-for-media-stream")
         browser = playwright_driver.chromium.launch(
-            executable_path=str(wrapper),
-            headless=True,
-            args=[
-                *lab.CHROMIUM_ARGS,
-                # The lab's pages are plain HTTP on a private address: secure contexts for the
-                # test, as HTTPS (the compose file's Caddy) makes them in production.
-                f"--unsafely-treat-insecure-origin-as-secure={secure}",
-                *lab.fake_device_args(MEDIA_DIR, **(fake or {})),
-                *(args or []),
-            ],
+            executable_path=str(wrapper), headless=True, args=flags
         )
         context = browser.new_context(**context_kw)
         page = context.new_page()
