@@ -8,17 +8,21 @@ refuses another client's origin with 403 origin_not_allowed. A request without a
 request and needs no listing.
 """
 
+from __future__ import annotations
+
 import re
 import time
+from typing import TYPE_CHECKING
 
 from corsheaders.signals import check_request_enabled
 from django.conf import settings
 from django.dispatch import receiver
 
 from proctoring.exceptions import OriginNotAllowed
-from proctoring.models import Client
 from proctoring.origins import normalize_origin
-from proctoring.selectors.clients import client_allowed_origins_any
+
+if TYPE_CHECKING:
+    from proctoring.models import Client
 
 # The union of the clients' origins is read at most every PROCTOR_CORS_ORIGINS_CACHE_S per
 # process: an origin added in the admin works within seconds, and a burst of candidates (or of
@@ -30,6 +34,10 @@ def _known_origins() -> frozenset[str]:
     now = time.monotonic()
     cached = _cache.get("origins")
     if cached is None or now - cached[0] >= settings.PROCTOR_CORS_ORIGINS_CACHE_S:
+        # Imported here: every process connects this receiver (AppConfig.ready), and the media
+        # process must load no selector (tests/proctoring/ingest/test_pure_adapter.py).
+        from proctoring.selectors.clients import client_allowed_origins_any
+
         cached = (now, client_allowed_origins_any())
         _cache["origins"] = cached
     return cached[1]
