@@ -196,39 +196,58 @@ class Coturn:
         return self.log.read_text(errors="replace").count("ALLOCATE processed, success")
 
 
+# docker-compose.yml's coturn configuration: the lab runs exactly it, with its addresses, ports
+# and secret set for the lab (what the compose file passes on its command line).
+DEPLOY_CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "turnserver.conf"
+LAB_KEYS = (
+    "listening-port",
+    "tls-listening-port",
+    "min-port",
+    "max-port",
+    "cert",
+    "pkey",
+    "log-file",
+)
+
+
+def lab_turn_config(host_ip: str, secret: str, log_dir: Path) -> str:
+    kept = [
+        line
+        for line in DEPLOY_CONFIG.read_text().splitlines()
+        if line.split("=", 1)[0].strip() not in LAB_KEYS
+    ]
+    return "\n".join(
+        [
+            *kept,
+            f"listening-ip={host_ip}",
+            f"relay-ip={host_ip}",
+            f"listening-port={TURN_PORT}",
+            f"min-port={TURN_RELAY_PORTS[0]}",
+            f"max-port={TURN_RELAY_PORTS[1]}",
+            f"static-auth-secret={secret}",
+            f"realm={PREFIX}.test",
+            # The media process's address: the only peer the deployed config relays to.
+            f"allowed-peer-ip={host_ip}",
+            "no-tls",
+            "no-dtls",
+            "verbose",
+            f"log-file={log_dir / 'turnserver.log'}",
+            f"pidfile={log_dir / 'turnserver.pid'}",
+            "",
+        ]
+    )
+
+
 @contextlib.contextmanager
 def coturn(host_ip: str, log_dir: Path) -> Iterator[Coturn]:
-    """A real coturn on the host end of the veth, with the TURN REST shared secret."""
+    """A real coturn with the deployment's configuration, on the host end of the veth."""
     secret = secrets.token_urlsafe(24)
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / "turnserver.log"
     config = log_dir / "turnserver.conf"
     # The secret goes in a file only root reads, not on a command line others can list.
-    config.write_text(
-        "\n".join(
-            [
-                f"listening-ip={host_ip}",
-                f"relay-ip={host_ip}",
-                f"listening-port={TURN_PORT}",
-                f"min-port={TURN_RELAY_PORTS[0]}",
-                f"max-port={TURN_RELAY_PORTS[1]}",
-                "use-auth-secret",
-                f"static-auth-secret={secret}",
-                f"realm={PREFIX}.test",
-                "fingerprint",
-                "no-tls",
-                "no-dtls",
-                "no-cli",
-                "no-multicast-peers",
-                "verbose",
-                f"log-file={log}",
-                "simple-log",
-                f"pidfile={log_dir / 'turnserver.pid'}",
-                "",
-            ]
-        )
-    )
-    config.chmod(0o600)
+    config.touch(mode=0o600)
+    config.write_text(lab_turn_config(host_ip, secret, log_dir))
     process = subprocess.Popen(
         [TURNSERVER, "-c", str(config)],
         stdout=subprocess.DEVNULL,
