@@ -10,6 +10,7 @@ from typing import Any
 
 from bench import (
     api_load,
+    browser_cost,
     counting,
     e2e_capacity,
     env,
@@ -33,6 +34,7 @@ MODULES: tuple[ModuleType, ...] = (
     api_load,
     ingest_capacity,
     e2e_capacity,
+    browser_cost,
 )
 BY_NAME = {module.NAME: module for module in MODULES}
 
