@@ -45,7 +45,27 @@ PHASES = {
     "agent": "Python agent (camera + microphone)",
     "browser": "browser (camera + microphone)",
     "browser_screen": "browser (camera + microphone + screen)",
+    "browser_defaults": "browser with Chrome's defaults (no sending policy; camera + microphone)",
 }
+# The baseline: what Chrome sends when neither the SDK's sender limits nor the answer's lines
+# (ptime, bitrates) apply, as in issue #17's first try. Emulated in the page: the transceivers
+# lose their encodings, and the answer its policy lines before Chrome reads it.
+NO_POLICY = """
+const addTransceiver = RTCPeerConnection.prototype.addTransceiver;
+RTCPeerConnection.prototype.addTransceiver = function (track, init) {
+  return addTransceiver.call(this, track, {direction: init.direction, streams: init.streams});
+};
+RTCRtpSender.prototype.setParameters = function () { return Promise.resolve(); };
+const setRemoteDescription = RTCPeerConnection.prototype.setRemoteDescription;
+RTCPeerConnection.prototype.setRemoteDescription = function (description) {
+  const sdp = description.sdp.split('\\r\\n')
+    .filter((line) => !line.startsWith('a=ptime') && !line.startsWith('b='))
+    .map((line) => line.replace(/;?x-google-[a-z-]+=\\d+/g, '').replace(/^(a=fmtp:\\d+ );/, '$1'))
+    .filter((line) => !/^a=fmtp:\\d+ ?$/.test(line))
+    .join('\\r\\n');
+  return setRemoteDescription.call(this, {type: description.type, sdp});
+};
+"""
 SERVER_GROUPS = ("media", "web", "worker", "postgres", "postgres_helpers", "redis")
 SENDER_STATS = """async () => {
   const out = {at: performance.now() / 1000};
@@ -143,7 +163,9 @@ class AgentPhase:
 class BrowserPhase:
     """N Chromiums in the namespace, each on the exam page, each its own browser process."""
 
-    def __init__(self, driver, ns, wrapper: Path, stack, creds, origin, tag, n, screen) -> None:
+    def __init__(
+        self, driver, ns, wrapper: Path, stack, creds, origin, tag, n, screen, policy=True
+    ) -> None:
         self.ns = ns
         self.browsers = []
         self.pages = []
@@ -161,6 +183,8 @@ class BrowserPhase:
                 ],
             )
             page = browser.new_page()
+            if not policy:
+                page.add_init_script(NO_POLICY)
             page.expose_binding("__started", lambda source: self._count())
             page.add_init_script(
                 "window.addEventListener('apMonitoringStarted', () => window.__started());"
@@ -347,8 +371,9 @@ def _run_phases(setting: Setting, reps: int, phases: dict[str, list[dict]]) -> N
                     phase = AgentPhase(s.stack, s.creds, s.ns.host_ip, tag, n)
                 else:
                     screen = name == "browser_screen"
+                    policy = name != "browser_defaults"
                     phase = BrowserPhase(
-                        driver, s.ns, s.wrapper, s.stack, s.creds, s.origin, tag, n, screen
+                        driver, s.ns, s.wrapper, s.stack, s.creds, s.origin, tag, n, screen, policy
                     )
                 try:
                     result = measure(phase, s.probe, n, s.window_s, s.idle)
