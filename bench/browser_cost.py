@@ -418,7 +418,9 @@ def markdown(result: dict[str, Any]) -> str:
         f"{result['n']} candidates at a time, {result['window_s']} s windows after "
         f"{WARMUP_S} s of warm-up, phases interleaved {result['reps']}×; medians. The server "
         "figures are above the stack's idle cost. The agent and the browsers send the headless "
-        "options (no screen) from the same Y4M and WAV; the last row adds the browser's screen."
+        "options from the same Y4M and WAV; one browser row adds the shared screen, and the "
+        "last one is Chrome's defaults, without the SDK's sender limits and the answer's "
+        "ptime and bitrate lines (issue #17's first try)."
     )
     return note + "\n\n" + table(header, rows)
 

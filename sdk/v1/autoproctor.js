@@ -238,7 +238,7 @@
 
   // --- The browser: platform, version, devices ---------------------------------------------
 
-  function browserProblem(ua, forceDesktop, needsScreen) {
+  function browserProblem(ua, forceDesktop) {
     if (forceDesktop && /Android|iPhone|iPad|iPod|Mobile|Windows Phone/i.test(ua)) {
       return new ProctorError('INCOMPATIBLE_PLATFORM', 'this test must be taken on a desktop or laptop computer (forceDesktop)');
     }
@@ -256,9 +256,6 @@
     if (typeof global.RTCPeerConnection !== 'function') missing.push('WebRTC');
     if (typeof global.fetch !== 'function') missing.push('fetch');
     if (typeof global.CustomEvent !== 'function') missing.push('CustomEvent');
-    if (needsScreen && global.isSecureContext && !(navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia)) {
-      missing.push('screen sharing');
-    }
     if (missing.length) {
       return new ProctorError('BROWSER_NOT_SUPPORTED', `this browser lacks ${missing.join(', ')}`);
     }
@@ -398,6 +395,14 @@
     status(state, text) {
       this.badge.dataset.state = state;
       this.badge.textContent = text;
+    }
+
+    /** A setup() tried again (the candidate fixed what failed). */
+    reset() {
+      this.failed = false;
+      this.clearError();
+      this.action(null);
+      this.status('setting-up', 'Setting up proctoring…');
     }
 
     showCamera(stream) {
@@ -694,14 +699,12 @@
 
     async _loadDefinition() {
       if (this._definition) return;
-      let raw;
       try {
         const response = await fetch(this.serverUrl + PATHS.protocol, { credentials: 'omit' });
-        raw = await response.json();
+        this._definition = new Definition(await response.json());
       } catch (e) {
         throw new ProctorError('FAILED_TO_LOAD', `the protocol definition could not be loaded from ${this.serverUrl}`);
       }
-      this._definition = new Definition(raw);
     }
 
     // -- setup -------------------------------------------------------------------------------
@@ -717,11 +720,13 @@
         return this.setupState;
       }
       try {
-        if (!this._ui && global.document && document.body) this._ui = new ProctorUi();
+        await domReady();
+        if (this._ui) this._ui.reset();
+        else this._ui = new ProctorUi();
         await this._loadDefinition();
         await this._setup(proctoringOptions);
-      } catch (error) {
-        if (!(error instanceof ProctorError)) throw error;
+      } catch (caught) {
+        const error = asProctorError(caught, 'FAILED_TO_LOAD');
         this.setupState = 'error';
         this._releaseDevices();
         if (this.state !== STATE.DESTROYED) this._error(error);
@@ -739,8 +744,7 @@
         if (e instanceof OptionError) throw new ProctorError('INVALID_OPTIONS', e.message);
         throw e;
       }
-      const problem = browserProblem(navigator.userAgent, requested.trackingOptions.forceDesktop,
-        C.requiredStreams(requested.trackingOptions).includes('screen'));
+      const problem = browserProblem(navigator.userAgent, requested.trackingOptions.forceDesktop);
       if (problem) throw problem;
       this._progress('asking_server', 20, 'Asking the proctoring server');
       const decided = await this._post(PATHS.options, { options: requested }, 'setup');
@@ -857,8 +861,8 @@
         this._emit('apMonitoringStarted', detail);
         if (first) this._beginTracking();
         return detail;
-      } catch (error) {
-        if (!(error instanceof ProctorError)) throw error;
+      } catch (caught) {
+        const error = asProctorError(caught, 'CONNECTION_FAILED');
         if (this.state === STATE.DESTROYED) return null;
         if (REPLACED_SERVER_CODES.includes(error.serverCode)) {
           this._onReplaced();
@@ -1101,13 +1105,17 @@
         }
       };
       const ask = () => this._ui.block('This test runs in full screen.', 'Return to full screen', enter);
+      // One exit per time in full screen, whatever the browser's events in between.
+      let inFullScreen = Boolean(document.fullscreenElement);
       this._on(document, 'fullscreenchange', () => {
         if (this.state !== STATE.STARTED) return;
         if (document.fullscreenElement) {
+          inFullScreen = true;
           this._ui.block(null);
           return;
         }
-        this._report('FULLSCREEN_EXIT', {});
+        if (inFullScreen) this._report('FULLSCREEN_EXIT', {});
+        inFullScreen = false;
         ask();
       });
       if (!document.fullscreenElement) enter();
@@ -1198,8 +1206,8 @@
             const reply = await this._replaceSession(dead);
             if (reply) this._connection({ state: 'reconnected', sessionId: reply.session_id, resumed: Boolean(reply.resumed), attempt });
             return;
-          } catch (error) {
-            if (!(error instanceof ProctorError)) throw error;
+          } catch (caught) {
+            const error = asProctorError(caught, 'CONNECTION_FAILED');
             if (FINAL_SERVER_CODES.includes(error.serverCode)) {
               if (REPLACED_SERVER_CODES.includes(error.serverCode)) this._onReplaced();
               else this._error(error);
@@ -1267,9 +1275,8 @@
         };
         this._emit('apMonitoringStopped', detail);
         return detail;
-      } catch (error) {
-        if (!(error instanceof ProctorError)) throw error;
-        this._error(error);
+      } catch (caught) {
+        this._error(asProctorError(caught, 'FAILED_TO_LOAD'));
         return null;
       }
     }
@@ -1327,6 +1334,20 @@
       this._ui = null;
       this._emit('apInstanceDestroyed', { testAttemptId: this.testAttemptId });
     }
+  }
+
+  /** Every failure ends as an apErrorEvent: an unexpected exception (a browser's own
+   * DOMException, say) gets the step's code, and the console keeps it for the developer. */
+  function asProctorError(error, fallbackName) {
+    if (error instanceof ProctorError) return error;
+    if (global.console) console.error('autoproctor.js:', error);
+    const name = (error && error.name) || 'Error';
+    return new ProctorError(fallbackName, `${name}: ${(error && error.message) || error}`);
+  }
+
+  function domReady() {
+    if (!global.document || document.readyState !== 'loading') return Promise.resolve();
+    return new Promise((resolve) => document.addEventListener('DOMContentLoaded', resolve, { once: true }));
   }
 
   function oneLine(text) {

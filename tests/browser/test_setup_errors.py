@@ -102,6 +102,14 @@ def test_a_shared_window_is_not_the_entire_screen(stack, exam_client, exam_origi
     assert candidate.page.evaluate("apInst._screen") is None
 
 
+def test_a_browser_that_cannot_share_the_screen_is_4013(stack, exam_client, exam_origin, launch):
+    candidate = launch()
+    # As most mobile browsers: no getDisplayMedia at all.
+    candidate.context.add_init_script("delete MediaDevices.prototype.getDisplayMedia;")
+    error = fails_setup(stack, exam_client, exam_origin, candidate, "se-4013", ONLY_SCREEN)
+    assert error == {"errorCode": 4013, "message": "this browser cannot share the screen"}
+
+
 def test_a_refused_screen_share_is_4011(stack, exam_client, exam_origin, launch):
     candidate = launch(fake={"fake_ui": "deny"})
     error = fails_setup(stack, exam_client, exam_origin, candidate, "se-4011", ONLY_SCREEN)

@@ -43,3 +43,32 @@ def test_with_udp_blocked_the_media_goes_through_coturn_over_tcp(
     assert attempt["coverage"]["camera"]["ratio"] > 0.5
     (session,) = session_rows("turn-tcp")
     assert session.delivered["camera"] and session.delivered["microphone"]
+
+
+def test_a_network_cut_is_a_reconnect_that_resumes_the_attempt(
+    stack, exam_client, exam_origin, launch, lab_ns
+):
+    """UDP goes away in the middle of the test: the SDK sees the connection drop, resumes the
+    attempt with its session token (through coturn over TCP), and the server counts no second
+    session."""
+    candidate = launch()
+    creds = credentials(exam_client, "turn-cut")
+    candidate.page.goto(exam_url(exam_origin, stack, creds, OPTIONS))
+    first = candidate.wait_for("apMonitoringStarted")
+    assert sender_rates(candidate, 2)["path"]["type"] == "host"
+    with lab.udp_blocked(lab_ns):
+        reconnected = candidate.wait_for(
+            "apConnectionStateChange", lambda d: d["state"] == "reconnected", timeout=60
+        )
+        assert reconnected["resumed"] is True
+        assert reconnected["sessionId"] != first["sessionId"]
+        assert sender_rates(candidate, 3)["path"]["relay"] == "tcp"
+    states = [d["state"] for d in candidate.named("apConnectionStateChange")]
+    assert "reconnecting" in states
+    assert candidate.page.locator(".ap-badge").inner_text() == "Monitoring"
+    candidate.page.click("#submit-btn")
+    candidate.wait_for("apMonitoringStopped", timeout=120)
+
+    attempt = integrator_for(stack, exam_client).scored("turn-cut")
+    assert "multiple_sessions" not in violation_types(attempt)
+    assert len(session_rows("turn-cut")) == 2
