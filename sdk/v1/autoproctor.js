@@ -41,6 +41,9 @@
   const GATHER_TIMEOUT_S = 5;
   const CONNECT_TIMEOUT_S = 20;
   const RECONNECT_GRACE_S = 5;
+  const LIVENESS_POLL_S = 1;
+  // The candidate pair ICE settles on within this after connecting; a change later is a move.
+  const PATH_SETTLE_S = 3;
   const RECONNECT_FIRST_DELAY_S = 0.5;
   const RECONNECT_MAX_DELAY_S = 5;
   const REQUEST_TIMEOUT_S = 30;
@@ -1180,18 +1183,59 @@
       if (this.state === STATE.STARTED) this._connection({ state });
     }
 
-    /** A connection failed, or disconnected past the grace time, is replaced by a resumed one. */
+    /** A connection that failed, stayed disconnected past the grace time, went silent, or moved
+     * its media to another path is replaced by a resumed one.
+     * - Silent: no receiver report from the media process for RECONNECT_GRACE_S (once it has
+     *   sent one), as the agent's supervisor reads the server's RTCP.
+     * - Moved: when the direct path breaks (UDP blocked mid-test), Chromium moves the media onto
+     *   a TURN pair by itself, with the connection still "connected"; the media process then
+     *   keeps failing to decode the video it lost packets of. A fresh session starts clean. */
     _supervise() {
       if (this._supervising) return;
       this._supervising = true;
-      this._every(0.5, async () => {
+      this._every(LIVENESS_POLL_S, async () => {
         const pc = this._pc;
         if (this.state !== STATE.STARTED || this._reconnecting || this._opening) return;
         const state = pc ? pc.connectionState : 'closed';
         const since = (performance.now() - (this._lastChange || 0)) / 1000;
-        const dead = !pc || state === 'failed' || state === 'closed' || (state === 'disconnected' && since > RECONNECT_GRACE_S);
-        if (dead) await this._reconnect(pc);
+        let dead = !pc || state === 'failed' || state === 'closed'
+          || (state === 'disconnected' && since > RECONNECT_GRACE_S);
+        if (!dead && state === 'connected') {
+          const health = await this._health(pc);
+          dead = health.silentS > RECONNECT_GRACE_S || health.moved;
+        }
+        if (dead && pc === this._pc && !this._reconnecting) await this._reconnect(pc);
       });
+    }
+
+    /** How long the media process has been silent on `pc`, and whether the media moved to
+     * another candidate pair since the path settled (PATH_SETTLE_S after connecting). */
+    async _health(pc) {
+      let reports = 0;
+      let pair = null;
+      try {
+        for (const stat of (await pc.getStats()).values()) {
+          if (stat.type === 'remote-inbound-rtp') reports += stat.roundTripTimeMeasurements || 0;
+          if (stat.type === 'transport' && stat.selectedCandidatePairId) pair = stat.selectedCandidatePairId;
+        }
+      } catch (e) {
+        return { silentS: 0, moved: false }; // closed meanwhile: the state check sees it
+      }
+      const now = performance.now();
+      const seen = this._seen && this._seen.pc === pc ? this._seen : null;
+      if (!seen) {
+        this._seen = { pc, reports, heardAt: now, since: now, pair: null };
+        return { silentS: 0, moved: false };
+      }
+      if (reports !== seen.reports) {
+        seen.reports = reports;
+        seen.heardAt = now;
+      }
+      if (seen.pair === null && (now - seen.since) / 1000 >= PATH_SETTLE_S) seen.pair = pair;
+      return {
+        silentS: seen.reports > 0 ? (now - seen.heardAt) / 1000 : 0,
+        moved: seen.pair !== null && pair !== null && pair !== seen.pair,
+      };
     }
 
     async _reconnect(dead) {

@@ -73,7 +73,6 @@ def browser_stack(lab_ns, turn, django_db_setup, django_db_blocker, tmp_path_fac
             PROCTOR_TURN_URLS=f"{turn.url_udp},{turn.url_tcp}",
             PROCTOR_TURN_SECRET=turn.secret,
             PROCTOR_SDK_DEMO_CLIENT_ID=DEMO_CLIENT_ID,
-            PROCTOR_SILENT_SESSION_CLOSE_S="6",
             # Each test lists its own origins on a fresh client: read them on every request.
             PROCTOR_CORS_ORIGINS_CACHE_S="0",
         )

@@ -147,6 +147,39 @@ def udp_blocked(ns: Netns) -> Iterator[None]:
             ns.exec("iptables", "-D", chain, *rule, check=False)
 
 
+@contextlib.contextmanager
+def cut_off(ns: Netns) -> Iterator[None]:
+    """Nothing in or out of the namespace (the candidate's network is down), removed after."""
+    added = []
+    try:
+        for chain in ("OUTPUT", "INPUT"):
+            ns.exec(
+                "iptables",
+                "-I",
+                chain,
+                "!",
+                "-o" if chain == "OUTPUT" else "-i",
+                "lo",
+                "-j",
+                "DROP",
+            )
+            added.append(chain)
+        yield
+    finally:
+        for chain in added:
+            ns.exec(
+                "iptables",
+                "-D",
+                chain,
+                "!",
+                "-o" if chain == "OUTPUT" else "-i",
+                "lo",
+                "-j",
+                "DROP",
+                check=False,
+            )
+
+
 def chromium_in(ns: Netns, folder: Path) -> Path:
     """An executable that starts the system Chromium inside the namespace (for Playwright's
     executable_path: it keeps the pipe Playwright talks over)."""

@@ -93,7 +93,8 @@ def test_the_demo_page_runs_the_whole_lifecycle(stack, demo_client, launch):
     assert 7 <= rates["microphone"]["packets_per_s"] <= 10
     camera = rates["camera"]
     assert (camera["width"], camera["height"]) == (640, 480)
-    assert 1.0 <= camera["fps"] <= 2.2 and camera["kbps"] <= 160
+    # The encoder drops some frames while its bandwidth estimate ramps up after the start.
+    assert 0.8 <= camera["fps"] <= 2.2 and camera["kbps"] <= 160
     assert 0.15 <= rates["screen"]["fps"] <= 0.6
     # The fake camera shows 6 people every other second: the server says so while it happens.
     candidate.wait_for(
@@ -126,6 +127,9 @@ def test_the_demo_page_runs_the_whole_lifecycle(stack, demo_client, launch):
     (session,) = session_rows(attempt_id)
     assert set(session.delivered) >= {"camera", "microphone", "screen"}
     assert all(session.delivered[role] for role in ("camera", "microphone", "screen"))
+    # The server analysed the camera and the microphone for (nearly) the whole test.
+    assert attempt["coverage"]["camera"]["ratio"] > 0.8
+    assert attempt["coverage"]["microphone"]["ratio"] > 0.8
 
 
 def test_an_exam_page_on_its_own_origin_with_tracking_options(
