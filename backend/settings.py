@@ -364,7 +364,6 @@ PROCTOR_TURN_TTL_S = int(_env("PROCTOR_TURN_TTL_S", str(6 * 3600)))
 PROCTOR_ANSWER_AUDIO_PTIME_MS = int(_env("PROCTOR_ANSWER_AUDIO_PTIME_MS", "120"))
 PROCTOR_ANSWER_CAMERA_KBPS = int(_env("PROCTOR_ANSWER_CAMERA_KBPS", "300"))
 PROCTOR_ANSWER_SCREEN_KBPS = int(_env("PROCTOR_ANSWER_SCREEN_KBPS", "150"))
-PROCTOR_ANSWER_CAMERA_MIN_KBPS = int(_env("PROCTOR_ANSWER_CAMERA_MIN_KBPS", "120"))
 # The demo exam page (/sdk/v1/demo/) signs attempts for this client, as an integrator's backend
 # would; empty (the default, and always in production) turns the page off.
 PROCTOR_SDK_DEMO_CLIENT_ID = "" if PRODUCTION else os.environ.get("PROCTOR_SDK_DEMO_CLIENT_ID", "")

@@ -19,14 +19,6 @@ class AnswerPolicy:
     audio_ptime_ms: int
     camera_kbps: int
     screen_kbps: int
-    # A floor under the camera's encoder (Chrome's x-google-min-bitrate): its bandwidth estimate
-    # grows slowly on a stream of a few frames a second, and starved the camera with a screen
-    # shared next to it. 0: none.
-    camera_min_kbps: int = 0
-
-
-# Codecs that carry no picture of their own: no bitrate parameters for them.
-_NOT_CODECS = ("rtx", "red", "ulpfec", "flexfec-03")
 
 
 def shape_answer(sdp: str, *, roles: dict[str, str] | None, policy: AnswerPolicy) -> str:
@@ -68,35 +60,10 @@ def _shape_section(lines: list[str], mids: dict[str, str], policy: AnswerPolicy)
     kbps = {"camera": policy.camera_kbps, "screen": policy.screen_kbps}.get(role, 0)
     if not kbps or any(line.startswith("b=") for line in lines):
         return lines
-    floor = min(policy.camera_min_kbps, kbps) if role == "camera" else 0
-    lines = _codec_bitrates(lines, floor=floor, ceiling=kbps)
     at = 1
     while at < len(lines) and lines[at][:2] in _BEFORE_BANDWIDTH:
         at += 1
     return [*lines[:at], f"b=AS:{kbps}", f"b=TIAS:{kbps * 1000}", *lines[at:]]
-
-
-def _codec_bitrates(lines: list[str], *, floor: int, ceiling: int) -> list[str]:
-    """Chrome's per-codec bounds (x-google-min/start/max-bitrate, kbps) on each video codec's
-    fmtp, added or appended: the floor keeps the encoder from starving, the ceiling matches b=."""
-    params = [f"x-google-max-bitrate={ceiling}"]
-    if floor:
-        params = [f"x-google-min-bitrate={floor}", f"x-google-start-bitrate={floor}", *params]
-    codecs = []
-    for line in lines:
-        if line.startswith("a=rtpmap:"):
-            payload, _, encoding = line[9:].partition(" ")
-            if encoding.split("/")[0].lower() not in _NOT_CODECS:
-                codecs.append(payload)
-    out, done = [], set()
-    for line in lines:
-        payload = line[7:].partition(" ")[0] if line.startswith("a=fmtp:") else None
-        if payload in codecs:
-            line = f"{line};{';'.join(params)}"
-            done.add(payload)
-        out.append(line)
-    missing = [f"a=fmtp:{payload} {';'.join(params)}" for payload in codecs if payload not in done]
-    return _before_trailing_blank(out, missing)
 
 
 def _before_trailing_blank(lines: list[str], extra: list[str]) -> list[str]:

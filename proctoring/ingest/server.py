@@ -248,7 +248,6 @@ def _policy() -> AnswerPolicy:
         audio_ptime_ms=settings.PROCTOR_ANSWER_AUDIO_PTIME_MS,
         camera_kbps=settings.PROCTOR_ANSWER_CAMERA_KBPS,
         screen_kbps=settings.PROCTOR_ANSWER_SCREEN_KBPS,
-        camera_min_kbps=settings.PROCTOR_ANSWER_CAMERA_MIN_KBPS,
     )
 
 

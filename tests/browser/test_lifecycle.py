@@ -94,7 +94,7 @@ def test_the_demo_page_runs_the_whole_lifecycle(stack, demo_client, launch):
     camera = rates["camera"]
     assert (camera["width"], camera["height"]) == (640, 480)
     # The encoder drops some frames while its bandwidth estimate ramps up after the start.
-    assert 0.8 <= camera["fps"] <= 2.2 and camera["kbps"] <= 160
+    assert 0.8 <= camera["fps"] <= 2.2 and camera["kbps"] <= 210
     assert 0.15 <= rates["screen"]["fps"] <= 0.6
     # The fake camera shows 6 people every other second: the server says so while it happens.
     candidate.wait_for(
@@ -128,7 +128,10 @@ def test_the_demo_page_runs_the_whole_lifecycle(stack, demo_client, launch):
     assert set(session.delivered) >= {"camera", "microphone", "screen"}
     assert all(session.delivered[role] for role in ("camera", "microphone", "screen"))
     # The server analysed the camera and the microphone for (nearly) the whole test.
-    assert attempt["coverage"]["camera"]["ratio"] > 0.8
+    assert not candidate.named("apConnectionStateChange"), candidate.named(
+        "apConnectionStateChange"
+    )
+    assert attempt["coverage"]["camera"]["ratio"] > 0.8, (attempt["coverage"], session.delivered)
     assert attempt["coverage"]["microphone"]["ratio"] > 0.8
 
 

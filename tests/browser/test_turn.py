@@ -1,7 +1,6 @@
 """UDP blocked (a corporate network): the browser connects through a real coturn over TCP, with
 the short-lived TURN credentials the server handed it, and the attempt is analysed as usual."""
 
-
 import pytest
 
 from tests.browser import lab
