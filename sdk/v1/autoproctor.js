@@ -911,7 +911,7 @@
       const pc = new RTCPeerConnection({ iceServers: await this._iceServers(), bundlePolicy: 'max-bundle' });
       this._pc = pc;
       const sending = this._addTracks(pc);
-      const channel = pc.createDataChannel('events', { ordered: true });
+      const channel = pc.createDataChannel(this._definition.raw.channel.label, { ordered: true });
       this._attachChannel(channel);
       pc.addEventListener('connectionstatechange', () => this._onConnectionState(pc));
       await pc.setLocalDescription(await pc.createOffer());
@@ -1110,17 +1110,19 @@
         }
       };
       const ask = () => this._ui.block('This test runs in full screen.', 'Return to full screen', enter);
-      // One exit per time in full screen, whatever the browser's events in between.
+      // Each fullscreenchange is one transition. An exit right after an entry can run before the
+      // entry's event is dispatched, and both events then see no full-screen element: counting
+      // transitions (and trusting an element when there is one) still finds one exit, once.
       let inFullScreen = Boolean(document.fullscreenElement);
       this._on(document, 'fullscreenchange', () => {
+        const wasIn = inFullScreen;
+        inFullScreen = document.fullscreenElement ? true : !inFullScreen;
         if (this.state !== STATE.STARTED) return;
-        if (document.fullscreenElement) {
-          inFullScreen = true;
+        if (inFullScreen) {
           this._ui.block(null);
           return;
         }
-        if (inFullScreen) this._report('FULLSCREEN_EXIT', {});
-        inFullScreen = false;
+        if (wasIn) this._report('FULLSCREEN_EXIT', {});
         ask();
       });
       if (!document.fullscreenElement) enter();

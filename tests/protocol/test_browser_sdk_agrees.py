@@ -64,6 +64,15 @@ def test_the_sdk_emits_exactly_the_defined_events():
     assert emitted == set(DEFINITION["events"])
 
 
+def test_the_channel_messages_the_sdk_sends_and_reads_are_the_definitions():
+    channel = DEFINITION["channel"]
+    sent = set(re.findall(r"\{ type: '(\w+)', code", SCRIPT))
+    read = set(re.findall(r"message\.type (?:===|!==) '(\w+)'", SCRIPT))
+    assert sent == set(channel["client_messages"])
+    assert read == set(channel["server_messages"])
+    assert "createDataChannel(this._definition.raw.channel.label" in SCRIPT
+
+
 def test_the_served_script_carries_the_definition(client):
     response = client.get("/sdk/v1/autoproctor.js")
     assert response.status_code == 200
