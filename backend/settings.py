@@ -53,11 +53,15 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "corsheaders",
     "proctoring",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Browser SDK pages on the integrators' origins (Client.allowed_origins, proctoring.api.cors):
+    # before anything that may answer, so that refusals carry the CORS headers too.
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Refuses oversized bodies on every API (agent endpoints included) before anything parses them.
@@ -347,3 +351,34 @@ PROCTOR_WEBHOOK_MAX_RETRIES = int(_env("PROCTOR_WEBHOOK_MAX_RETRIES", "8"))
 PROCTOR_WEBHOOK_BACKOFF_S = _env_float("PROCTOR_WEBHOOK_BACKOFF_S", 10.0)
 # After a secret rotation the previous secret keeps verifying for this long.
 PROCTOR_SECRET_GRACE_S = int(_env("PROCTOR_SECRET_GRACE_S", str(24 * 3600)))
+
+# --- Browser SDK: CORS, ICE servers, what the answer asks of the sender ------------------------
+# Only the capture clients' endpoints answer other origins, and only those listed in a client's
+# allowed_origins (the admin sets them; proctoring.api.cors). The integrator API never does: its
+# Basic credentials hold the client secret, which no page may see.
+CORS_URLS_REGEX = r"^/api/v1/(agent/|protocol/$|health/$)"
+CORS_ALLOWED_ORIGINS: list[str] = []
+CORS_ALLOW_METHODS = ["GET", "POST", "OPTIONS"]
+CORS_ALLOW_CREDENTIALS = False
+CORS_PREFLIGHT_MAX_AGE = 600
+# How long a web process keeps the union of the clients' allowed origins (an admin's change
+# takes effect within this).
+PROCTOR_CORS_ORIGINS_CACHE_S = _env_float("PROCTOR_CORS_ORIGINS_CACHE_S", 5.0)
+# ICE servers handed to browsers before they build their peer connection: STUN, and TURN with
+# short-lived credentials of the TURN REST scheme (coturn's use-auth-secret). The secret is
+# shared with coturn (static-auth-secret) and never leaves the server.
+PROCTOR_STUN_URLS = _env_list("PROCTOR_STUN_URLS")
+PROCTOR_TURN_URLS = _env_list("PROCTOR_TURN_URLS")
+PROCTOR_TURN_SECRET = os.environ.get("PROCTOR_TURN_SECRET", "")
+if PROCTOR_TURN_URLS and not PROCTOR_TURN_SECRET:
+    raise ImproperlyConfigured("PROCTOR_TURN_URLS needs PROCTOR_TURN_SECRET (coturn's secret)")
+PROCTOR_TURN_TTL_S = int(_env("PROCTOR_TURN_TTL_S", str(6 * 3600)))
+# Written into the SDP answer: Opus packets this long (fewer packets for the ingest to decrypt
+# and decode; the agent already sends 120 ms), and a bitrate ceiling per stream, so that a
+# browser sharing its screen keeps sending camera frames (docs/browser-sdk.md, bandwidth).
+PROCTOR_ANSWER_AUDIO_PTIME_MS = int(_env("PROCTOR_ANSWER_AUDIO_PTIME_MS", "120"))
+PROCTOR_ANSWER_CAMERA_KBPS = int(_env("PROCTOR_ANSWER_CAMERA_KBPS", "300"))
+PROCTOR_ANSWER_SCREEN_KBPS = int(_env("PROCTOR_ANSWER_SCREEN_KBPS", "150"))
+# The demo exam page (/sdk/v1/demo/) signs attempts for this client, as an integrator's backend
+# would; empty (the default, and always in production) turns the page off.
+PROCTOR_SDK_DEMO_CLIENT_ID = "" if PRODUCTION else os.environ.get("PROCTOR_SDK_DEMO_CLIENT_ID", "")

@@ -10,6 +10,7 @@ from typing import Any
 
 from bench import (
     api_load,
+    browser_cost,
     counting,
     e2e_capacity,
     env,
@@ -35,6 +36,7 @@ MODULES: tuple[ModuleType, ...] = (
     ingest_capacity,
     e2e_capacity,
     identity,
+    browser_cost,
 )
 BY_NAME = {module.NAME: module for module in MODULES}
 

@@ -31,6 +31,7 @@ from proctoring.models import (
     WebhookDelivery,
 )
 from proctoring.options import validate_required_checks
+from proctoring.origins import validate_allowed_origins
 from proctoring.selectors.evidence import attempt_evidence
 from proctoring.selectors.identity import attempt_identity_summary
 from proctoring.selectors.reviews import detector_precision, violation_reviews_by_violation
@@ -51,11 +52,19 @@ class ClientForm(forms.ModelForm):
         help_texts = {
             "required_checks": "Tracking options always on for attempts the capture client "
             'creates at start, e.g. ["audio", "numHumans"].',
+            "allowed_origins": "Origins of the exam pages that embed the browser SDK, e.g. "
+            '["https://exam.example.com"] (scheme, host and port).',
         }
 
     def clean_required_checks(self):
         try:
             return validate_required_checks(self.cleaned_data["required_checks"])
+        except ProctoringError as exc:
+            raise forms.ValidationError(exc.message) from exc
+
+    def clean_allowed_origins(self):
+        try:
+            return validate_allowed_origins(self.cleaned_data["allowed_origins"])
         except ProctoringError as exc:
             raise forms.ValidationError(exc.message) from exc
 
@@ -76,6 +85,7 @@ class ClientAdmin(admin.ModelAdmin):
         "api_created_attempts_only",
         "concurrent_sessions",
         "candidate_sees_score",
+        "allowed_origins",
         "created_at",
         "previous_secret_valid_until",
     ]

@@ -1,4 +1,4 @@
-"""App config: registers the system checks and Celery worker hooks."""
+"""App config: registers the system checks, the Celery worker hooks and the CORS origin check."""
 
 from django.apps import AppConfig
 
@@ -9,3 +9,4 @@ class ProctoringConfig(AppConfig):
 
     def ready(self) -> None:
         from proctoring import checks, worker_hooks  # noqa: F401  (registration side effects)
+        from proctoring.api import cors  # noqa: F401  (connects the browser SDK's origin check)

@@ -46,6 +46,13 @@ class InvalidHash(ProctoringError):
     code = "invalid_hash"
 
 
+class OriginNotAllowed(ProctoringError):
+    """A browser page on an origin the client did not list (Client.allowed_origins)."""
+
+    status_code = 403
+    code = "origin_not_allowed"
+
+
 class TimestampExpired(ProctoringError):
     """The results page's signed timestamp is too old (or too far ahead)."""
 

@@ -60,6 +60,9 @@ class Client(models.Model):
     )
     # apMonitoringStopped and the agent status show the candidate their Trust Score only if set.
     candidate_sees_score = models.BooleanField(default=False)
+    # Browser SDK: the exam pages' origins ("https://exam.example.com") that may call the agent
+    # endpoints from another origin (CORS); the server's own origin always may.
+    allowed_origins = models.JSONField(default=list, blank=True)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.client_id})"

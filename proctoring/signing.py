@@ -165,3 +165,14 @@ def webhook_verify(*, secret: str, header: str, body: bytes, now: int, tolerance
         return False
     expected = webhook_signature(secret=secret, timestamp=timestamp, body=body).split("v1=")[1]
     return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+# --- TURN REST credentials (browser SDK, coturn's use-auth-secret) ---------------------------
+
+
+def turn_rest_credential(*, secret: str, username: str) -> str:
+    """The TURN password for `username` ("<expiry unix time>:<user>"): base64(HMAC-SHA1(secret,
+    username)), which coturn recomputes with the same static-auth-secret. SHA-1 is the scheme's
+    (draft-uberti-behave-turn-rest), not a choice: the credential lives hours at most."""
+    digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()

@@ -38,6 +38,8 @@ class Stack:
     env: dict[str, str]
     log_dir: Path
     port: int = field(default_factory=free_port)
+    # The web's address; a browser in a network namespace reaches it on a veth address.
+    host: str = "127.0.0.1"
     worker_concurrency: int = 2
     # Celery beat inside the worker (stopping abandoned attempts, the daily purge).
     beat: bool = False
@@ -45,7 +47,7 @@ class Stack:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def _spawn(self, name: str, args: list[str]) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -69,7 +71,7 @@ class Stack:
                 "uvicorn",
                 "backend.asgi:application",
                 "--host",
-                "127.0.0.1",
+                self.host,
                 "--port",
                 str(self.port),
                 "--no-access-log",

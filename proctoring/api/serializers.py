@@ -127,6 +127,19 @@ class AgentOptionsOutput(serializers.Serializer):
     )
 
 
+class IceServerOutput(serializers.Serializer):
+    urls = serializers.ListField(child=serializers.CharField())
+    username = serializers.CharField(required=False)
+    credential = serializers.CharField(required=False, help_text="Valid ttl_s seconds.")
+
+
+class AgentIceServersOutput(serializers.Serializer):
+    ice_servers = IceServerOutput(
+        many=True, help_text="RTCConfiguration.iceServers: STUN, then TURN with credentials."
+    )
+    ttl_s = serializers.IntegerField(help_text="How long the TURN credentials are valid.")
+
+
 class AgentSessionInput(AgentCredentialsInput):
     protocol = serializers.IntegerField(
         required=False,

@@ -60,6 +60,7 @@ urlpatterns = [
     ),
     path("agent/sessions/", views.AgentSessionView.as_view(), name="agent-session"),
     path("agent/options/", views.AgentOptionsView.as_view(), name="agent-options"),
+    path("agent/ice-servers/", views.AgentIceServersView.as_view(), name="agent-ice-servers"),
     path("agent/stop/", views.AgentStopView.as_view(), name="agent-stop"),
     path("agent/status/", views.AgentStatusView.as_view(), name="agent-status"),
     path("agent/id-card/", views.AgentIdCardView.as_view(), name="agent-id-card"),

@@ -22,6 +22,7 @@ from proctoring.api.auth import (
     ResultsTimestampAuthentication,
 )
 from proctoring.api.pagination import paginated
+from proctoring.api.parsers import BeaconJSONParser, JSONParser
 from proctoring.api.schema import AUTH, BINARY_FILE, COMMON, errors
 from proctoring.models import Attempt
 from proctoring.options import options_for_start, validate_options
@@ -32,7 +33,14 @@ from proctoring.selectors import evidence as evidence_selectors
 from proctoring.selectors import identity as identity_selectors
 from proctoring.selectors import violations as violation_selectors
 from proctoring.selectors import webhooks as webhook_selectors
-from proctoring.services import attempts, evidence_access, id_cards, scoring, webhooks
+from proctoring.services import (
+    attempts,
+    evidence_access,
+    ice_servers,
+    id_cards,
+    scoring,
+    webhooks,
+)
 
 ATTEMPT_404 = ["attempt_not_found"]
 TAGS_ATTEMPTS = ["attempts"]
@@ -512,8 +520,29 @@ class AgentOptionsView(AgentView):
         return Response(s.AgentOptionsOutput(body).data)
 
 
+class AgentIceServersView(AgentView):
+    """The ICE servers for the client's next peer connection: STUN, and TURN with credentials
+    valid ttl_s (the TURN REST scheme). Asked before each connection, so a reconnect late in a
+    long test gets fresh credentials."""
+
+    @extend_schema(
+        tags=["agent"],
+        auth=[],
+        request=s.AgentCredentialsInput,
+        responses={200: s.AgentIceServersOutput, **errors(**AGENT_AUTH_ERRORS)},
+    )
+    def post(self, request: Request) -> Response:
+        body = ice_servers.ice_servers_for(client=request.user.client)
+        return Response(s.AgentIceServersOutput(body).data)
+
+
 class AgentStopView(AgentView):
-    """Stop monitoring: 202 {status: stopping}, or 200 with the status when already stopped."""
+    """Stop monitoring: 202 {status: stopping}, or 200 with the status when already stopped.
+
+    Also takes the JSON as text/plain: the browser SDK sends the stop with
+    `navigator.sendBeacon`, so it still arrives when the page is closing."""
+
+    parser_classes = [JSONParser, BeaconJSONParser]
 
     @extend_schema(
         tags=["agent"],

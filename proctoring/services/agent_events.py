@@ -1,4 +1,5 @@
-"""What the agent reports on its events channel: window switches, monitors, lost devices, photos."""
+"""What a client reports on its events channel: window switches, monitors, full-screen exits,
+lost devices, photos."""
 
 import datetime as dt
 import logging
@@ -19,6 +20,7 @@ logger = logging.getLogger(__name__)
 EVENT_CODES = protocol.client_event_codes()
 SWITCHED_AWAY, RETURNED = EVENT_CODES["SWITCHED_AWAY"], EVENT_CODES["RETURNED"]
 MULTIPLE_MONITORS = EVENT_CODES["MULTIPLE_MONITORS"]
+FULLSCREEN_EXIT = EVENT_CODES["FULLSCREEN_EXIT"]
 RECORDED_CODES = protocol.client_event_codes_recording("violation")
 MAX_DETAIL_TEXT = 200
 # A photo the client asked for with this reason is the ID card held to the camera (issue #18).
@@ -84,6 +86,8 @@ def agent_event_record(
         away_close(attempt=attempt, at_s=at_s)
     elif code == MULTIPLE_MONITORS:
         _point(attempt, ViolationType.MONITOR_CHANGE, at_s, details)
+    elif code == FULLSCREEN_EXIT:
+        _point(attempt, ViolationType.FULLSCREEN_EXIT, at_s, details)
     else:
         _point(attempt, ViolationType.TRACK_ENDED, at_s, details)
     return True

@@ -35,6 +35,7 @@ def test_defaults_are_the_sdks():
         "forceDesktop": False,
         "impersonation": False,
         "idCardVerification": False,
+        "disableCopyPaste": False,
     }
 
 
