@@ -8,6 +8,8 @@ COPY backend ./backend
 COPY proctoring ./proctoring
 COPY trust_score ./trust_score
 COPY agent ./agent
+COPY protocol ./protocol
+COPY sdk ./sdk
 COPY scripts ./scripts
 COPY manage.py ./
 RUN pip install --no-cache-dir . \

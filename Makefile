@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export PROCTOR_MODEL_DIR ?= $(abspath ../shared/models)
 export PROCTOR_MEDIA_DIR ?= $(abspath ../shared/media)
 
-.PHONY: venv demo test lint fmt services bench soak clean
+.PHONY: venv demo test test-browser lint fmt services bench soak clean
 
 $(STAMP): pyproject.toml requirements/no-deps.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,7 +28,7 @@ demo: $(STAMP)
 test: export REDIS_URL ?= redis://127.0.0.1:6379/15
 test: $(STAMP) services lint
 	bash scripts/system_deps.sh
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not browser"
 
 services:
 	bash scripts/services.sh
@@ -86,3 +86,11 @@ agent-smoke: $(STAMP) services $(AGENT_BINARY)
 	AUTOPROCTOR_AGENT_SMOKE=1 AUTOPROCTOR_AGENT_BINARY=$(abspath $(AGENT_BINARY)) \
 		$(BIN)/python -m pytest -p no:cacheprovider tests/e2e/test_agent_dist.py
 	@cat $(AGENT_DIR)/figures.json
+
+## The browser SDK in real headless Chromium (Debian's chromium, in a network namespace, as root)
+## against the real stack and a real coturn: tests/browser, about 5 minutes. Not part of
+## `make test` (its budget); CI runs it after `make test` (.ci/run).
+test-browser: export REDIS_URL ?= redis://127.0.0.1:6379/15
+test-browser: $(STAMP) services
+	bash scripts/system_deps.sh
+	$(BIN)/python -m pytest -m browser tests/browser

@@ -64,6 +64,11 @@ def success_detail(code: SuccessCode) -> dict[str, Any]:
     return {"successCode": int(code), "message": _SUCCESS_MESSAGES[int(code)]}
 
 
+def code_message(kind: str, code: int) -> str:
+    """The definition's message for a code of one kind ("success", "error", "evidence")."""
+    return code_messages(kind)[int(code)]
+
+
 def client_evidence_detail(message: dict[str, Any]) -> dict[str, Any]:
     """An event the agent detected and sent on the channel (5003, 5005-5008), as apEvidenceEvent.
 

@@ -49,6 +49,8 @@ from agent.webrtc import (
 )
 
 logger = logging.getLogger(__name__)
+# Server messages of the identity check (protocol.json, channel.server_messages).
+IDENTITY_MESSAGES = ("identity", "id_card")
 
 # Time for packets already handed to the network to reach the ingest before the connection closes.
 FLUSH_DELAY_S = 0.5
@@ -338,6 +340,9 @@ class AutoProctor:
         if message.get("type") == "session_replaced":
             self._on_replaced()
             return
+        if message.get("type") in IDENTITY_MESSAGES:
+            self._on_identity_message(message)
+            return
         if message.get("type") != "violation":
             logger.debug("ignoring %r message on the events channel", message.get("type"))
             return
@@ -345,6 +350,26 @@ class AutoProctor:
         if detail is not None:
             self.violations += 1
             self._events.emit(ev.EVIDENCE, detail)
+
+    def _on_identity_message(self, message: dict[str, Any]) -> None:
+        """Identity (issue #18): enrolment progress and the ID card's result, as the SDK's
+        success and (non-fatal) error events. The server keeps enrolling from the next frames,
+        so the candidate's retry is to fix what the code says (come closer, face the camera)."""
+        code = message.get("code")
+        if code in SuccessCode._value2member_map_:
+            self._emit_success(SuccessCode(code))
+        elif code in ErrorCode._value2member_map_:
+            text = ev.code_message("error", code)
+            self._events.emit(ev.ERROR, AgentError(code, text, fatal=False).to_detail())
+        else:
+            logger.warning("ignoring an identity message with unknown code %r", code)
+
+    def request_id_card_photo(self) -> None:
+        """Ask the server to take the ID card from the camera now: the candidate holds it up
+        beside their face (idCardVerification). The result comes as 2005 or 4909."""
+        if self.state is not State.STARTED:
+            raise AgentError(ErrorCode.INVALID_STATE, "the ID card is checked while started")
+        self._reporter.report(EventCode.RANDOM_PHOTO, {"reason": "id_card"})
 
     def _on_replaced(self) -> None:
         """Another session of this attempt took over: stop capturing and never reconnect, or two

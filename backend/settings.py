@@ -58,11 +58,15 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "corsheaders",
     "proctoring",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Browser SDK pages on the integrators' origins (Client.allowed_origins, proctoring.api.cors):
+    # before anything that may answer, so that refusals carry the CORS headers too.
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Refuses oversized bodies on every API (agent endpoints included) before anything parses them.
@@ -215,6 +219,21 @@ PROCTOR_JPEG_QUALITY = int(_env("PROCTOR_JPEG_QUALITY", "85"))
 PROCTOR_MERGE_GAP_S = _env_float("PROCTOR_MERGE_GAP_S", 2.0)
 # How long finalize waits for analysis of what was sent before stop.
 PROCTOR_FINALIZE_TIMEOUT_S = _env_float("PROCTOR_FINALIZE_TIMEOUT_S", 120.0)
+# --- Identity (issue #18; docs/analysis.md "Identity", docs/privacy.md) ------------------------
+# The face embedding: sface (OpenCV Zoo, Apache-2.0, default) or mobilefacenet (Apache-2.0,
+# about 8x faster; trained on a data set Microsoft withdrew, see README).
+PROCTOR_IDENTITY_MODEL = _env("PROCTOR_IDENTITY_MODEL", "sface")
+# A face that matched is compared again this many sampled frames later (4 = every 4 s at 1
+# frame/s); a face that did not match clearly is compared on every frame until it does, so
+# K-of-N confirms a different person at the frame rate (docs/benchmarks.md, identity).
+PROCTOR_IDENTITY_CHECK_EVERY = int(_env("PROCTOR_IDENTITY_CHECK_EVERY", "4"))
+# Reference embeddings enrolled from good frames at the start (the best of them are kept).
+PROCTOR_IDENTITY_REFERENCES = int(_env("PROCTOR_IDENTITY_REFERENCES", "3"))
+# An enrolment problem (no face, two faces, too small, unclear) is told to the candidate when it
+# changes, and again at most this often while it lasts.
+PROCTOR_IDENTITY_TELL_EVERY_S = _env_float("PROCTOR_IDENTITY_TELL_EVERY_S", 5.0)
+# Tries of the ID card check (the SDK allows 5); a failure is recorded, never blocks the test.
+PROCTOR_ID_CARD_MAX_TRIES = int(_env("PROCTOR_ID_CARD_MAX_TRIES", "5"))
 # --- Coverage and fail-closed rules (docs/trust-score.md, "Fail closed") -------------------------
 # A required stream's unanalysed stretch shorter than this is the sampling grid or the start-up,
 # not missing media: it counts in the coverage figure but is no violation. One sample is 1 s.
@@ -359,3 +378,34 @@ PROCTOR_WEBHOOK_ALLOW_PRIVATE = (
 )
 # After a secret rotation the previous secret keeps verifying for this long.
 PROCTOR_SECRET_GRACE_S = int(_env("PROCTOR_SECRET_GRACE_S", str(24 * 3600)))
+
+# --- Browser SDK: CORS, ICE servers, what the answer asks of the sender ------------------------
+# Only the capture clients' endpoints answer other origins, and only those listed in a client's
+# allowed_origins (the admin sets them; proctoring.api.cors). The integrator API never does: its
+# Basic credentials hold the client secret, which no page may see.
+CORS_URLS_REGEX = r"^/api/v1/(agent/|protocol/$|health/$)"
+CORS_ALLOWED_ORIGINS: list[str] = []
+CORS_ALLOW_METHODS = ["GET", "POST", "OPTIONS"]
+CORS_ALLOW_CREDENTIALS = False
+CORS_PREFLIGHT_MAX_AGE = 600
+# How long a web process keeps the union of the clients' allowed origins (an admin's change
+# takes effect within this).
+PROCTOR_CORS_ORIGINS_CACHE_S = _env_float("PROCTOR_CORS_ORIGINS_CACHE_S", 5.0)
+# ICE servers handed to browsers before they build their peer connection: STUN, and TURN with
+# short-lived credentials of the TURN REST scheme (coturn's use-auth-secret). The secret is
+# shared with coturn (static-auth-secret) and never leaves the server.
+PROCTOR_STUN_URLS = _env_list("PROCTOR_STUN_URLS")
+PROCTOR_TURN_URLS = _env_list("PROCTOR_TURN_URLS")
+PROCTOR_TURN_SECRET = os.environ.get("PROCTOR_TURN_SECRET", "")
+if PROCTOR_TURN_URLS and not PROCTOR_TURN_SECRET:
+    raise ImproperlyConfigured("PROCTOR_TURN_URLS needs PROCTOR_TURN_SECRET (coturn's secret)")
+PROCTOR_TURN_TTL_S = int(_env("PROCTOR_TURN_TTL_S", str(6 * 3600)))
+# Written into the SDP answer: Opus packets this long (fewer packets for the ingest to decrypt
+# and decode; the agent already sends 120 ms), and a bitrate ceiling per stream, so that a
+# browser sharing its screen keeps sending camera frames (docs/browser-sdk.md, bandwidth).
+PROCTOR_ANSWER_AUDIO_PTIME_MS = int(_env("PROCTOR_ANSWER_AUDIO_PTIME_MS", "120"))
+PROCTOR_ANSWER_CAMERA_KBPS = int(_env("PROCTOR_ANSWER_CAMERA_KBPS", "300"))
+PROCTOR_ANSWER_SCREEN_KBPS = int(_env("PROCTOR_ANSWER_SCREEN_KBPS", "150"))
+# The demo exam page (/sdk/v1/demo/) signs attempts for this client, as an integrator's backend
+# would; empty (the default, and always in production) turns the page off.
+PROCTOR_SDK_DEMO_CLIENT_ID = "" if PRODUCTION else os.environ.get("PROCTOR_SDK_DEMO_CLIENT_ID", "")

@@ -10,9 +10,11 @@ from typing import Any
 
 from bench import (
     api_load,
+    browser_cost,
     counting,
     e2e_capacity,
     env,
+    identity,
     ingest_capacity,
     report,
     scoring,
@@ -33,6 +35,8 @@ MODULES: tuple[ModuleType, ...] = (
     api_load,
     ingest_capacity,
     e2e_capacity,
+    identity,
+    browser_cost,
 )
 BY_NAME = {module.NAME: module for module in MODULES}
 

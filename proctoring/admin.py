@@ -31,12 +31,14 @@ from proctoring.models import (
     WebhookDelivery,
 )
 from proctoring.options import validate_required_checks
+from proctoring.origins import validate_allowed_origins
 from proctoring.selectors.evidence import attempt_evidence
+from proctoring.selectors.identity import attempt_identity_summary
 from proctoring.selectors.reviews import detector_precision, violation_reviews_by_violation
 from proctoring.selectors.violations import ViolationWithEvidence, attempt_violations_with_evidence
 from proctoring.services import reviews, webhooks
 from proctoring.services.secrets import client_secret_rotate
-from proctoring.statuses import ANALYSIS_TYPES, AttemptStatus
+from proctoring.statuses import ANALYSIS_TYPES, AttemptStatus, ViolationType
 
 REVIEW_PERMISSION = "proctoring.review_attempt"
 JPEG_HEAD_BYTES = 65536
@@ -50,11 +52,19 @@ class ClientForm(forms.ModelForm):
         help_texts = {
             "required_checks": "Tracking options always on for attempts the capture client "
             'creates at start, e.g. ["audio", "numHumans"].',
+            "allowed_origins": "Origins of the exam pages that embed the browser SDK, e.g. "
+            '["https://exam.example.com"] (scheme, host and port).',
         }
 
     def clean_required_checks(self):
         try:
             return validate_required_checks(self.cleaned_data["required_checks"])
+        except ProctoringError as exc:
+            raise forms.ValidationError(exc.message) from exc
+
+    def clean_allowed_origins(self):
+        try:
+            return validate_allowed_origins(self.cleaned_data["allowed_origins"])
         except ProctoringError as exc:
             raise forms.ValidationError(exc.message) from exc
 
@@ -75,6 +85,7 @@ class ClientAdmin(admin.ModelAdmin):
         "api_created_attempts_only",
         "concurrent_sessions",
         "candidate_sees_score",
+        "allowed_origins",
         "created_at",
         "previous_secret_valid_until",
     ]
@@ -340,7 +351,13 @@ def _photo_size(evidence: Evidence) -> tuple[int, int]:
 def _evidence_item(evidence: Evidence) -> dict:
     url = _evidence_url(evidence)
     item = {"evidence": evidence, "url": url, "clock": review_pictures.clock(evidence.at_s)}
-    if evidence.kind in (EvidenceKind.PHOTO, EvidenceKind.RANDOM_PHOTO, EvidenceKind.SCREENSHOT):
+    if evidence.kind in (
+        EvidenceKind.PHOTO,
+        EvidenceKind.RANDOM_PHOTO,
+        EvidenceKind.SCREENSHOT,
+        EvidenceKind.REFERENCE,
+        EvidenceKind.ID_CARD,
+    ):
         faces = (evidence.data or {}).get("faces") or []
         item["picture"] = mark_safe(  # noqa: S308 (built from escaped values)
             review_pictures.faces_overlay_svg(
@@ -389,19 +406,54 @@ class ReviewRow:
     evidence: list[Evidence]
     review: ViolationReview | None
     clock: str
+    # A different person (issue #18): the enrolled reference face and the live faces.
+    reference_url: str = ""
+    evidence_urls: tuple[str, ...] = ()
 
 
-def _review_rows(attempt: Attempt, found: list[ViolationWithEvidence]) -> list[ReviewRow]:
+def _review_rows(
+    attempt: Attempt, found: list[ViolationWithEvidence], reference_url: str
+) -> list[ReviewRow]:
     reviewed = violation_reviews_by_violation(attempt=attempt)
-    return [
-        ReviewRow(
-            violation=item.violation,
-            evidence=item.evidence,
-            review=reviewed.get(item.violation.pk),
-            clock=review_pictures.clock(item.violation.start_s),
+    rows = []
+    for item in found:
+        different_person = item.violation.type == ViolationType.IMPERSONATION
+        rows.append(
+            ReviewRow(
+                violation=item.violation,
+                evidence=item.evidence,
+                review=reviewed.get(item.violation.pk),
+                clock=review_pictures.clock(item.violation.start_s),
+                reference_url=reference_url if different_person else "",
+                evidence_urls=tuple(_evidence_url(e) for e in item.evidence)
+                if different_person
+                else (),
+            )
         )
-        for item in found
+    return rows
+
+
+def _identity_context(attempt: Attempt) -> dict:
+    """The identity check's result for the page: references, verdicts, ID card tries."""
+    summary = attempt_identity_summary(attempt=attempt)
+    if summary is None:
+        return {"identity": None, "identity_reference_url": ""}
+    references = [_evidence_url(e) for e in summary.reference_evidence]
+    urls = {e.pk: _evidence_url(e) for e in attempt_evidence(attempt=attempt)}
+    card_rows = [
+        {
+            **check,
+            "card_url": urls.get(check["card_evidence_id"], ""),
+            "face_url": urls.get(check["face_evidence_id"], ""),
+        }
+        for check in summary.id_card["checks"]
     ]
+    return {
+        "identity": summary,
+        "identity_reference_urls": references,
+        "identity_reference_url": references[0] if references else "",
+        "id_card_rows": card_rows,
+    }
 
 
 def _coverage_rows(attempt: Attempt) -> list[dict]:
@@ -418,10 +470,12 @@ def review_context(request, attempt: Attempt) -> dict:
     evidence = list(attempt_evidence(attempt=attempt))
     allowed = reviews.REVIEW_TRANSITIONS.get(attempt.review_verdict, frozenset())
     can_review = request.user.has_perm(REVIEW_PERMISSION)
+    identity = _identity_context(attempt)
     return {
+        **identity,
         "timeline_svg": mark_safe(_timeline(attempt, violations, evidence)),  # noqa: S308
         "evidence_items": [_evidence_item(e) for e in evidence],
-        "review_violations": _review_rows(attempt, found),
+        "review_violations": _review_rows(attempt, found, identity["identity_reference_url"]),
         "coverage_rows": _coverage_rows(attempt),
         "breakdown_components": (attempt.score_breakdown or {}).get("components", []),
         "verdict_choices": [c for c in ReviewVerdict.choices if c[0] in allowed],

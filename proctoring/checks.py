@@ -31,6 +31,7 @@ def missing_models() -> list[str]:
     problems = []
     for locate in (
         lambda: model_path(settings.PROCTOR_DETECTOR, model_dir=settings.PROCTOR_MODEL_DIR),
+        lambda: model_path(settings.PROCTOR_IDENTITY_MODEL, model_dir=settings.PROCTOR_MODEL_DIR),
         silero_vad_path,
     ):
         try:

@@ -55,6 +55,13 @@ class InvalidSessionToken(ProctoringError):
     code = "invalid_session_token"
 
 
+class OriginNotAllowed(ProctoringError):
+    """A browser page on an origin the client did not list (Client.allowed_origins)."""
+
+    status_code = 403
+    code = "origin_not_allowed"
+
+
 class TimestampExpired(ProctoringError):
     """The results page's signed timestamp is too old (or too far ahead)."""
 

@@ -68,6 +68,9 @@ class Client(models.Model):
     )
     # apMonitoringStopped and the agent status show the candidate their Trust Score only if set.
     candidate_sees_score = models.BooleanField(default=False)
+    # Browser SDK: the exam pages' origins ("https://exam.example.com") that may call the agent
+    # endpoints from another origin (CORS); the server's own origin always may.
+    allowed_origins = models.JSONField(default=list, blank=True)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.client_id})"
@@ -286,6 +289,9 @@ class EvidenceKind(models.TextChoices):
     AUDIO = "audio", "Audio clip"
     SCREENSHOT = "screenshot", "Screenshot"
     RANDOM_PHOTO = "random_photo", "Random photo"
+    # Identity (issue #18): a face crop enrolled as the candidate's reference, an ID card image.
+    REFERENCE = "reference", "Reference face"
+    ID_CARD = "id_card", "ID card"
 
 
 class Evidence(models.Model):
@@ -374,3 +380,79 @@ class WebhookDelivery(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["client", "created_at"])]
+
+
+# --- Identity (issue #18) -------------------------------------------------------------------
+
+
+class IdentityStatus(models.TextChoices):
+    ENROLLING = "enrolling", "Enrolling"
+    ENROLLED = "enrolled", "Enrolled"
+
+
+class IdentityProfile(models.Model):
+    """The attempt's identity check: which model, how far enrolment got, the last problem the
+    candidate was told about (so a problem is pushed once, not on every frame)."""
+
+    attempt = models.OneToOneField(Attempt, on_delete=models.CASCADE, related_name="identity")
+    model = models.CharField(max_length=32)
+    status = models.CharField(
+        max_length=16, choices=IdentityStatus.choices, default=IdentityStatus.ENROLLING
+    )
+    problem = models.CharField(max_length=32, blank=True, default="")
+    problem_told_at = models.DateTimeField(null=True, blank=True)
+    enrolled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class IdentityTemplate(models.Model):
+    """One reference embedding of the candidate's face: biometric data, so encrypted at rest
+    (signing.encrypt_template), never logged, never returned by the API, and purged with the
+    attempt's evidence (services/retention.py)."""
+
+    attempt = models.ForeignKey(
+        Attempt, on_delete=models.CASCADE, related_name="identity_templates"
+    )
+    model = models.CharField(max_length=32)
+    embedding_encrypted = models.TextField(editable=False)
+    # The face crop it was taken from (EvidenceKind.REFERENCE): what a reviewer compares with.
+    evidence = models.ForeignKey(
+        Evidence, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=16)  # "camera" (a sampled frame) or "photo"
+    at_s = models.FloatField(help_text="seconds from the attempt's start")
+    quality = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["attempt", "at_s", "id"]
+
+
+class IdCardCheck(models.Model):
+    """One try of the ID card check: the card's face against the candidate's."""
+
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="id_card_checks")
+    attempt_number = models.PositiveIntegerField()
+    source = models.CharField(max_length=16)  # "camera", "agent" or "integrator"
+    passed = models.BooleanField(default=False)
+    # Why it failed ("" when it passed): no_face_on_card, card_face_unclear, no_live_face,
+    # mismatch, name_mismatch, expired.
+    reason = models.CharField(max_length=32, blank=True, default="")
+    # What was read on the card (OCR): {"name": match|mismatch|unreadable|not_checked,
+    # "expiry": "YYYY-MM-DD" or null, "expired": bool or null}. Verdicts only, never the text.
+    text = models.JSONField(default=dict, blank=True)
+    similarity = models.FloatField(null=True, blank=True)
+    model = models.CharField(max_length=32)
+    card_evidence = models.ForeignKey(
+        Evidence, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    face_evidence = models.ForeignKey(
+        Evidence, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["attempt", "attempt_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["attempt", "attempt_number"], name="uniq_id_card_try")
+        ]

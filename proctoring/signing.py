@@ -61,13 +61,18 @@ def session_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
-def _fernet() -> Fernet:
+def secret_encryption_key() -> str:
+    """The Fernet key in use: the configured one, or outside production one derived from
+    SECRET_KEY so local set-ups need no extra step."""
     configured = settings.PROCTOR_SECRET_ENCRYPTION_KEY
     if configured:
-        return Fernet(configured.encode())
-    # Outside production the key derives from SECRET_KEY so local set-ups need no extra step.
+        return configured
     derived = hashlib.sha256(("proctor-secrets:" + settings.SECRET_KEY).encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(derived))
+    return base64.urlsafe_b64encode(derived).decode()
+
+
+def _fernet() -> Fernet:
+    return Fernet(secret_encryption_key().encode())
 
 
 def encrypt_secret(plain: str) -> str:
@@ -79,6 +84,31 @@ def decrypt_secret(token: str) -> str:
         return _fernet().decrypt(token.encode()).decode()
     except InvalidToken as exc:
         raise RuntimeError("client secret cannot be decrypted with the configured key") from exc
+
+
+# --- Face templates (issue #18) -------------------------------------------------------------
+# Biometric data: encrypted at rest with the same Fernet key as client secrets, so a leaked
+# database dump holds no usable face template without the key. The plaintext is the embedding's
+# float32 bytes (little-endian), nothing else.
+TEMPLATE_DTYPE = "<f4"
+
+
+def encrypt_template(embedding) -> str:
+    import numpy as np
+
+    data = np.asarray(embedding, dtype=TEMPLATE_DTYPE).tobytes()
+    return _fernet().encrypt(data).decode()
+
+
+def decrypt_template(token: str):
+    """The embedding as a float32 numpy vector; RuntimeError when the key does not fit."""
+    import numpy as np
+
+    try:
+        data = _fernet().decrypt(token.encode())
+    except InvalidToken as exc:
+        raise RuntimeError("a face template cannot be decrypted with the configured key") from exc
+    return np.frombuffer(data, dtype=TEMPLATE_DTYPE).astype(np.float32)
 
 
 def constant_time_equals(a: str, b: str) -> bool:
@@ -142,3 +172,14 @@ def webhook_verify(*, secret: str, header: str, body: bytes, now: int, tolerance
     signed = f"{timestamp}.".encode() + body
     expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
     return any(hmac.compare_digest(expected, value) for name, value in pairs if name == "v1")
+
+
+# --- TURN REST credentials (browser SDK, coturn's use-auth-secret) ---------------------------
+
+
+def turn_rest_credential(*, secret: str, username: str) -> str:
+    """The TURN password for `username` ("<expiry unix time>:<user>"): base64(HMAC-SHA1(secret,
+    username)), which coturn recomputes with the same static-auth-secret. SHA-1 is the scheme's
+    (draft-uberti-behave-turn-rest), not a choice: the credential lives hours at most."""
+    digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()

@@ -8,6 +8,7 @@ every process it started.
 import json
 import os
 import secrets
+import socket
 import subprocess
 import sys
 
@@ -114,7 +115,11 @@ def print_result(stack: Stack, credentials: dict, password: str) -> None:
             f"  {v['type']:<16} code {v['code']}  {v['start_s']:7.2f}s -> {v['end_s']:7.2f}s"
             f"  ({v['duration_s']:.1f} s)  {json.dumps(v['details'])}"
         )
-    print(f"\nadmin: {stack.url}/admin/  user {ADMIN_USER}  password {password}")
+    print(
+        f"\nbrowser SDK demo: {stack.url}/sdk/v1/demo/  (an exam page proctored by "
+        "autoproctor.js: open it in Chrome, Edge or Firefox on this machine)"
+    )
+    print(f"admin: {stack.url}/admin/  user {ADMIN_USER}  password {password}")
 
 
 def main() -> None:
@@ -122,6 +127,10 @@ def main() -> None:
     try:
         env = demo_env(redis.url)
         credentials, password = prepare_database(env)
+        # The browser demo page signs its attempts for the demo client; a browser ignores
+        # loopback ICE candidates, so the media process offers this machine's addresses too.
+        env["PROCTOR_SDK_DEMO_CLIENT_ID"] = credentials["client_id"]
+        env["PROCTOR_ICE_HOST_ADDRESSES"] = ",".join(["127.0.0.1", *_lan_addresses()])
         port = 8000 if _port_free(8000) else free_port()
         with Stack(env=env, log_dir=DEMO_DIR / "logs", port=port) as stack:
             run_agent(stack, credentials)
@@ -133,9 +142,19 @@ def main() -> None:
         redis.stop()
 
 
-def _port_free(port: int) -> bool:
-    import socket
+def _lan_addresses() -> list[str]:
+    """This machine's IPv4 addresses other than loopback."""
+    import psutil
 
+    return [
+        address.address
+        for addresses in psutil.net_if_addrs().values()
+        for address in addresses
+        if address.family == socket.AF_INET and not address.address.startswith("127.")
+    ]
+
+
+def _port_free(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 

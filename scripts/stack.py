@@ -1,6 +1,8 @@
 """Start and stop the web, media and worker processes as real subprocesses (demo and e2e tests)."""
 
+import ipaddress
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -38,6 +40,8 @@ class Stack:
     env: dict[str, str]
     log_dir: Path
     port: int = field(default_factory=free_port)
+    # The web's address; a browser in a network namespace reaches it on a veth address.
+    host: str = "127.0.0.1"
     worker_concurrency: int = 2
     # Celery beat inside the worker (stopping abandoned attempts, the daily purge).
     beat: bool = False
@@ -45,7 +49,7 @@ class Stack:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def _spawn(self, name: str, args: list[str]) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -59,8 +63,23 @@ class Stack:
             start_new_session=True,
         )
 
+    def _own_key_beyond_loopback(self) -> None:
+        """A web serving beyond loopback refuses the public development key (#22), so such a
+        stack gets a key of its own; the secrets this process encrypted stay readable through
+        the Fernet key it uses, handed over explicitly."""
+        if ipaddress.ip_address(self.host).is_loopback or self.env.get("DJANGO_SECRET_KEY"):
+            return
+        from proctoring.signing import secret_encryption_key
+
+        self.env = {
+            **self.env,
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "PROCTOR_SECRET_ENCRYPTION_KEY": secret_encryption_key(),
+        }
+
     def start(self) -> "Stack":
         python = sys.executable
+        self._own_key_beyond_loopback()
         self._spawn(
             "web",
             [
@@ -69,7 +88,7 @@ class Stack:
                 "uvicorn",
                 "backend.asgi:application",
                 "--host",
-                "127.0.0.1",
+                self.host,
                 "--port",
                 str(self.port),
                 "--no-access-log",

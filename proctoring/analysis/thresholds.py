@@ -2,7 +2,10 @@
 
 import math
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from proctoring.analysis.identity.decision import Decision
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,18 @@ class Thresholds:
     background_calibration_s: float = 5.0
     background_fast_weight: float = 0.5
     background_slow_weight: float = 0.05
+    # Identity (issue #18): the cosine similarity of a face to the enrolled references, on each
+    # embedding model's own scale (a frame records which model embedded it). At or above
+    # `match` it is the same person; under `mismatch` a different one; in between, and for any
+    # face too small, turned or blurred to judge, it is "uncertain" and never a violation. The
+    # values and what they cost are measured in docs/accuracy.md ("Identity").
+    identity_match_sface: float = 0.4
+    identity_mismatch_sface: float = 0.3
+    identity_match_mobilefacenet: float = 0.45
+    identity_mismatch_mobilefacenet: float = 0.3
+    identity_min_face_px: float = 80.0
+    identity_max_turn: float = 0.35
+    identity_min_sharpness: float = 7.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,6 +73,20 @@ class Thresholds:
         _check_windows(result)
         return result
 
+    def identity(self, model: str) -> "Decision":
+        """The identity verdicts for faces embedded by `model` (sface or mobilefacenet)."""
+        from proctoring.analysis.identity.decision import Decision
+
+        if model not in IDENTITY_MODELS:
+            raise ValueError(f"no identity thresholds for model {model!r}")
+        return Decision(
+            match_at=getattr(self, f"identity_match_{model}"),
+            mismatch_below=getattr(self, f"identity_mismatch_{model}"),
+            min_face_px=self.identity_min_face_px,
+            max_turn=self.identity_max_turn,
+            min_sharpness=self.identity_min_sharpness,
+        )
+
 
 def _checked(name: str, value: Any, kind: str) -> float | int:
     is_number = isinstance(value, int | float) and not isinstance(value, bool)
@@ -76,6 +105,16 @@ def _check_windows(thresholds: "Thresholds") -> None:
         k, n = getattr(thresholds, f"{prefix}_k"), getattr(thresholds, f"{prefix}_n")
         if not 1 <= k <= n:
             raise ValueError(f"thresholds '{prefix}_k' and '{prefix}_n' need 1 <= k <= n")
+    for model in IDENTITY_MODELS:
+        match = getattr(thresholds, f"identity_match_{model}")
+        mismatch = getattr(thresholds, f"identity_mismatch_{model}")
+        if mismatch > match:
+            raise ValueError(
+                f"thresholds 'identity_mismatch_{model}' must not be above 'identity_match_{model}'"
+            )
+
+
+IDENTITY_MODELS = ("sface", "mobilefacenet")
 
 
 DEFAULT_THRESHOLDS = Thresholds()

@@ -7,6 +7,8 @@ session, as SCRFD's do. The landmark outputs are cut off. Decoding, per stride 8
 one anchor per cell: score = sqrt(clip(cls) * clip(obj)); centre = (cell + offset) * stride;
 size = exp(log-size) * stride; then NMS. The input is the BGR frame as float 0-255, resized to
 fit the input and placed top-left on black (OpenCV pads bottom and right the same way).
+`keypoints=True` keeps the landmark outputs for the identity check (issue #18): each landmark is
+(cell + offset) * stride, as OpenCV decodes it, in the order eyes, nose, mouth corners.
 """
 
 import os
@@ -22,14 +24,23 @@ from proctoring.analysis.scrfd import non_max_suppression
 
 STRIDES = (8, 16, 32)
 KEPT_OUTPUTS = ("cls", "obj", "bbox")  # the "kps" (landmark) outputs are dropped
+LANDMARK_OUTPUT = "kps"  # kept only with keypoints=True
 QUIET_LOG_LEVEL = 3  # the graph's 640x640 shape hints make onnxruntime warn at other sizes
 
 
 class YunetModel:
     """The YuNet ONNX model: `detect(image, input_size, threshold)` -> rows x1 y1 x2 y2 score."""
 
-    def __init__(self, model_file: str | os.PathLike[str], *, threads: int, nms_iou: float) -> None:
-        self._graph = _detection_graph(model_file)
+    def __init__(
+        self,
+        model_file: str | os.PathLike[str],
+        *,
+        threads: int,
+        nms_iou: float,
+        keypoints: bool = False,
+    ) -> None:
+        self._keypoints = keypoints
+        self._graph = _detection_graph(model_file, keypoints=keypoints)
         self._names = [output.name for output in self._graph.graph.output]
         self._threads = threads
         self._nms_iou = nms_iou
@@ -48,9 +59,13 @@ class YunetModel:
                 strict=True,
             )
         )
-        rows = [_decode(outputs, stride, input_size, threshold) for stride in STRIDES]
+        rows = [
+            _decode(outputs, stride, input_size, threshold, keypoints=self._keypoints)
+            for stride in STRIDES
+        ]
         found = np.vstack(rows)
         found[:, :4] /= scale
+        found[:, 5:] /= scale
         return non_max_suppression(found, iou_threshold=self._nms_iou)
 
     def _session(self, input_size: tuple[int, int]) -> ort.InferenceSession:
@@ -80,12 +95,15 @@ class YunetModel:
         )
 
 
-def _detection_graph(model_file: str | os.PathLike[str]) -> onnx.ModelProto:
+def _detection_graph(
+    model_file: str | os.PathLike[str], *, keypoints: bool = False
+) -> onnx.ModelProto:
     try:
         graph = onnx.load(os.fspath(model_file))
     except Exception as error:  # onnx raises DecodeError, OSError and others for a bad file
         raise AnalysisError(f"cannot load YuNet model {model_file}: {error}") from error
-    wanted = {f"{kind}_{stride}" for kind in KEPT_OUTPUTS for stride in STRIDES}
+    kinds = (*KEPT_OUTPUTS, LANDMARK_OUTPUT) if keypoints else KEPT_OUTPUTS
+    wanted = {f"{kind}_{stride}" for kind in kinds for stride in STRIDES}
     outputs = graph.graph.output
     if not wanted <= {output.name for output in outputs} or len(graph.graph.input) != 1:
         raise AnalysisError(f"{model_file} is not a YuNet face detection model")
@@ -106,13 +124,15 @@ def _blob(bgr: np.ndarray, input_size: tuple[int, int]) -> tuple[np.ndarray, flo
     return canvas.transpose(2, 0, 1)[None].astype(np.float32), fitted_h / bgr.shape[0]
 
 
-def _decode(outputs, stride: int, input_size: tuple[int, int], threshold: float) -> np.ndarray:
+def _decode(
+    outputs, stride: int, input_size: tuple[int, int], threshold: float, *, keypoints: bool = False
+) -> np.ndarray:
     cls = np.clip(outputs[f"cls_{stride}"][0, :, 0], 0.0, 1.0)
     obj = np.clip(outputs[f"obj_{stride}"][0, :, 0], 0.0, 1.0)
     scores = np.sqrt(cls * obj)
     keep = np.flatnonzero(scores >= threshold)
     if not keep.size:
-        return np.empty((0, 5), dtype=np.float32)
+        return np.empty((0, 15 if keypoints else 5), dtype=np.float32)
     rows, cols = np.divmod(keep, input_size[0] // stride)
     offsets = outputs[f"bbox_{stride}"][0][keep]
     centre_x = (cols + offsets[:, 0]) * stride
@@ -121,4 +141,8 @@ def _decode(outputs, stride: int, input_size: tuple[int, int], threshold: float)
     boxes = np.stack(
         [centre_x - half_w, centre_y - half_h, centre_x + half_w, centre_y + half_h], axis=1
     )
-    return np.hstack([boxes, scores[keep, None]]).astype(np.float32)
+    columns = [boxes, scores[keep, None]]
+    if keypoints:
+        cells = np.tile(np.stack([cols, rows], axis=1), 5)
+        columns.append((outputs[f"kps_{stride}"][0][keep] + cells) * stride)
+    return np.hstack(columns).astype(np.float32)

@@ -16,6 +16,7 @@ from rest_framework import authentication, exceptions, permissions
 
 from proctoring import signing
 from proctoring.api import serializers as s
+from proctoring.api.cors import check_origin
 from proctoring.api.guards import hmac_failure_limit
 from proctoring.api.principals import AttemptCredential
 from proctoring.exceptions import (
@@ -90,7 +91,8 @@ class ClientBasicAuthentication(authentication.BaseAuthentication):
 
 class AttemptHmacAuthentication(authentication.BaseAuthentication):
     """client_id, test_attempt_id and hashed_test_attempt_id in the JSON body. Checked before
-    anything else in the body is read, so a caller without a valid hash gets no work done."""
+    anything else in the body is read, so a caller without a valid hash gets no work done.
+    A browser page on another origin must be on one the client lists (proctoring.api.cors)."""
 
     def authenticate(self, request):
         data = _validated(s.AgentCredentialsInput, request.data)
@@ -104,6 +106,7 @@ class AttemptHmacAuthentication(authentication.BaseAuthentication):
                     candidate=data["hashed_test_attempt_id"],
                     refusal=BAD_ATTEMPT_HASH_MESSAGE,
                 )
+            check_origin(request, client)
         except ProctoringError as error:
             raise CredentialRefused(error) from error
         credential = AttemptCredential(client=client, test_attempt_id=data["test_attempt_id"])

@@ -43,3 +43,11 @@ def _unstorable(data) -> str | None:
             except UnicodeEncodeError:
                 return "strings must not contain unpaired surrogates."
     return None
+
+
+class BeaconJSONParser(JSONParser):
+    """JSON sent as text/plain: what `navigator.sendBeacon(url, string)` sends when a page goes
+    away (a JSON content type would need a CORS preflight, which a beacon cannot make). Only the
+    views that a page may call while it unloads accept it (the stop)."""
+
+    media_type = "text/plain"

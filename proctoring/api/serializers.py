@@ -1,5 +1,7 @@
 """Request validation and response shapes of API v1."""
 
+import base64
+import binascii
 import dataclasses
 import unicodedata
 
@@ -164,6 +166,19 @@ class AgentOptionsOutput(serializers.Serializer):
     )
 
 
+class IceServerOutput(serializers.Serializer):
+    urls = serializers.ListField(child=serializers.CharField())
+    username = serializers.CharField(required=False)
+    credential = serializers.CharField(required=False, help_text="Valid ttl_s seconds.")
+
+
+class AgentIceServersOutput(serializers.Serializer):
+    ice_servers = IceServerOutput(
+        many=True, help_text="RTCConfiguration.iceServers: STUN, then TURN with credentials."
+    )
+    ttl_s = serializers.IntegerField(help_text="How long the TURN credentials are valid.")
+
+
 class AgentSessionInput(AgentCredentialsInput):
     protocol = serializers.IntegerField(
         required=False,
@@ -278,7 +293,7 @@ class ReviewFlagMixin(serializers.Serializer):
         child=serializers.CharField(),
         read_only=True,
         help_text="low_score, second_person, multiple_sessions, missing_coverage, "
-        "analysis_incomplete, abandoned",
+        "analysis_incomplete, abandoned, identity_mismatch, identity_unverified",
     )
 
     def get_needs_review(self, attempt: Attempt) -> bool:
@@ -310,6 +325,11 @@ class AttemptOutput(ReviewFlagMixin, serializers.ModelSerializer):
 
     violations = serializers.SerializerMethodField()
     violation_counts = serializers.SerializerMethodField(help_text="violations per type")
+    identity = serializers.SerializerMethodField(
+        help_text="The identity check (null when none was asked for): the result (verified, "
+        "mismatch, uncertain, not_enrolled), enrolment, the compared frames and random photos "
+        "with their similarities, and the ID card tries. Never an embedding."
+    )
 
     class Meta:
         model = Attempt
@@ -338,7 +358,17 @@ class AttemptOutput(ReviewFlagMixin, serializers.ModelSerializer):
             "concurrent_sessions",
             "violation_counts",
             "violations",
+            "identity",
         ]
+
+    @extend_schema_field(serializers.JSONField(allow_null=True))
+    def get_identity(self, attempt: Attempt) -> dict | None:
+        summary = self.context.get("identity")
+        return (
+            None
+            if summary is None
+            else serializers.JSONField().to_representation(summary.to_dict())
+        )
 
     @extend_schema_field(ViolationOutput(many=True))
     def get_violations(self, attempt: Attempt) -> list:
@@ -446,3 +476,47 @@ class WebhookDeliveryPageOutput(PageOutput):
 class PageQuery(serializers.Serializer):
     page = serializers.IntegerField(required=False, min_value=1)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE)
+
+
+# --- Identity (issue #18) ---------------------------------------------------------------------
+# The image travels base64 in JSON, within PROCTOR_MAX_REQUEST_BYTES (256 KiB by default: a card
+# photo of 1000x630 px at JPEG quality 85 is about 120 KiB).
+ID_CARD_IMAGE_MAX_CHARS = 4 * 1024 * 1024
+
+
+class IdCardImageField(serializers.CharField):
+    """A JPEG or PNG image as base64 text; the value is the decoded bytes."""
+
+    def to_internal_value(self, data) -> bytes:
+        text = super().to_internal_value(data)
+        try:
+            return base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise serializers.ValidationError("Not valid base64.") from None
+
+
+class IdCardInput(serializers.Serializer):
+    image = IdCardImageField(
+        max_length=ID_CARD_IMAGE_MAX_CHARS,
+        help_text="The ID card (or the candidate holding it), a JPEG or PNG image in base64.",
+    )
+
+
+class AgentIdCardInput(AgentCredentialsInput, IdCardInput):
+    pass
+
+
+class IdCardCheckOutput(serializers.Serializer):
+    attempt_number = serializers.IntegerField()
+    source = serializers.CharField()
+    passed = serializers.BooleanField()
+    reason = serializers.CharField(
+        help_text="Why it failed: no_face_on_card, card_face_unclear, no_live_face, mismatch, "
+        "name_mismatch, expired."
+    )
+    similarity = serializers.FloatField(allow_null=True)
+    text = serializers.JSONField(
+        help_text="What was read on the card: name (match, mismatch, unreadable, not_checked), "
+        "expiry (YYYY-MM-DD or null), expired (true, false or null). Never the text itself."
+    )
+    tries_left = serializers.IntegerField()

@@ -30,6 +30,7 @@ urlpatterns = [
         name="violation-detail",
     ),
     path(f"{ATTEMPT}evidence/", views.EvidenceListView.as_view(), name="evidence-list"),
+    path(f"{ATTEMPT}id-card/", views.AttemptIdCardView.as_view(), name="attempt-id-card"),
     path(
         f"{ATTEMPT}evidence/<str:evidence_id>/link/",
         views.EvidenceLinkView.as_view(),
@@ -59,6 +60,8 @@ urlpatterns = [
     ),
     path("agent/sessions/", views.AgentSessionView.as_view(), name="agent-session"),
     path("agent/options/", views.AgentOptionsView.as_view(), name="agent-options"),
+    path("agent/ice-servers/", views.AgentIceServersView.as_view(), name="agent-ice-servers"),
     path("agent/stop/", views.AgentStopView.as_view(), name="agent-stop"),
     path("agent/status/", views.AgentStatusView.as_view(), name="agent-status"),
+    path("agent/id-card/", views.AgentIdCardView.as_view(), name="agent-id-card"),
 ]

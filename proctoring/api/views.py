@@ -1,5 +1,6 @@
 """API v1 views: validate input, call one service or selector, serialize the output."""
 
+from django.conf import settings
 from django.http import FileResponse, HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -21,6 +22,7 @@ from proctoring.api.auth import (
     ResultsTimestampAuthentication,
 )
 from proctoring.api.pagination import paginated
+from proctoring.api.parsers import BeaconJSONParser, JSONParser
 from proctoring.api.schema import AUTH, BINARY_FILE, COMMON, errors
 from proctoring.models import Attempt
 from proctoring.options import options_for_start, validate_options
@@ -28,9 +30,17 @@ from proctoring.sdp import validate_offer
 from proctoring.selectors import attempts as attempt_selectors
 from proctoring.selectors import clients as client_selectors
 from proctoring.selectors import evidence as evidence_selectors
+from proctoring.selectors import identity as identity_selectors
 from proctoring.selectors import violations as violation_selectors
 from proctoring.selectors import webhooks as webhook_selectors
-from proctoring.services import attempts, evidence_access, scoring, webhooks
+from proctoring.services import (
+    attempts,
+    evidence_access,
+    ice_servers,
+    id_cards,
+    scoring,
+    webhooks,
+)
 
 ATTEMPT_404 = ["attempt_not_found"]
 TAGS_ATTEMPTS = ["attempts"]
@@ -66,7 +76,55 @@ class ProtocolView(APIView):
 
 def _attempt_body(request: Request, attempt: Attempt) -> dict:
     detail = attempt_selectors.attempt_detail(attempt=attempt)
-    return s.AttemptOutput(attempt, context={"request": request, "detail": detail}).data
+    identity = identity_selectors.attempt_identity_summary(attempt=attempt)
+    context = {"request": request, "detail": detail, "identity": identity}
+    return s.AttemptOutput(attempt, context=context).data
+
+
+def _id_card_body(check) -> dict:
+    tries_left = 0 if check.passed else settings.PROCTOR_ID_CARD_MAX_TRIES - check.attempt_number
+    body = {
+        "attempt_number": check.attempt_number,
+        "source": check.source,
+        "passed": check.passed,
+        "reason": check.reason,
+        "similarity": check.similarity,
+        "text": check.text,
+        "tries_left": max(0, tries_left),
+    }
+    return s.IdCardCheckOutput(body).data
+
+
+ID_CARD_409 = ["id_card_not_enabled", "id_card_verified", "id_card_tries_exhausted"]
+
+
+class AttemptIdCardView(APIView):
+    """The integrator uploads the candidate's ID card: its face is compared with the candidate's
+    enrolled face (issue #18). 201 with the try's result, pass or fail."""
+
+    @extend_schema(
+        tags=TAGS_ATTEMPTS,
+        request=s.IdCardInput,
+        responses={
+            201: s.IdCardCheckOutput,
+            **errors(
+                e400=["invalid_json", "validation_error"],
+                e404=ATTEMPT_404,
+                e409=ID_CARD_409,
+                e415=["unsupported_media_type"],
+                **AUTH,
+            ),
+        },
+    )
+    def post(self, request: Request, test_attempt_id: str) -> Response:
+        data = _validated(s.IdCardInput, request.data)
+        attempt = attempt_selectors.attempt_get_for_client(
+            client=request.user, test_attempt_id=test_attempt_id
+        )
+        check = id_cards.id_card_check(
+            attempt=attempt, image=data["image"], source=id_cards.SOURCE_INTEGRATOR
+        )
+        return Response(_id_card_body(check), status=status.HTTP_201_CREATED)
 
 
 class AttemptListCreateView(APIView):
@@ -473,8 +531,29 @@ class AgentOptionsView(AgentView):
         return Response(s.AgentOptionsOutput(body).data)
 
 
+class AgentIceServersView(AgentView):
+    """The ICE servers for the client's next peer connection: STUN, and TURN with credentials
+    valid ttl_s (the TURN REST scheme). Asked before each connection, so a reconnect late in a
+    long test gets fresh credentials."""
+
+    @extend_schema(
+        tags=["agent"],
+        auth=[],
+        request=s.AgentCredentialsInput,
+        responses={200: s.AgentIceServersOutput, **errors(**AGENT_AUTH_ERRORS)},
+    )
+    def post(self, request: Request) -> Response:
+        body = ice_servers.ice_servers_for(client=request.user.client)
+        return Response(s.AgentIceServersOutput(body).data)
+
+
 class AgentStopView(AgentView):
-    """Stop monitoring: 202 {status: stopping}, or 200 with the status when already stopped."""
+    """Stop monitoring: 202 {status: stopping}, or 200 with the status when already stopped.
+
+    Also takes the JSON as text/plain: the browser SDK sends the stop with
+    `navigator.sendBeacon`, so it still arrives when the page is closing."""
+
+    parser_classes = [JSONParser, BeaconJSONParser]
 
     @extend_schema(
         tags=["agent"],
@@ -496,6 +575,26 @@ class AgentStopView(AgentView):
         attempt = attempts.attempt_stop(attempt=attempt)
         code = status.HTTP_200_OK if was_stopped else status.HTTP_202_ACCEPTED
         return Response(s.AttemptStatusOutput(attempt).data, status=code)
+
+
+class AgentIdCardView(AgentView):
+    """The agent uploads the candidate's ID card image (issue #18); 201 with the try's result."""
+
+    @extend_schema(
+        tags=["agent"],
+        auth=[],
+        request=s.AgentIdCardInput,
+        responses={
+            201: s.IdCardCheckOutput,
+            **errors(**AGENT_AUTH_ERRORS, e404=ATTEMPT_404, e409=ID_CARD_409),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = _validated(s.AgentIdCardInput, request.data)
+        check = id_cards.id_card_check(
+            attempt=self._attempt(request), image=data["image"], source=id_cards.SOURCE_AGENT
+        )
+        return Response(_id_card_body(check), status=status.HTTP_201_CREATED)
 
 
 class AgentStatusView(AgentView):

@@ -26,6 +26,7 @@ from django.core.files.storage import default_storage
 
 from proctoring import messages
 from proctoring.ingest import ice, memory
+from proctoring.ingest.answer import AnswerPolicy, shape_answer
 from proctoring.ingest.publisher import SamplePublisher
 from proctoring.ingest.recording import SessionRecorder
 from proctoring.ingest.session import IngestSession
@@ -209,7 +210,8 @@ class MediaServer:
                 return
         self.sessions[session.session_id] = session
         session.start_watchdog()
-        answer = {"type": pc.localDescription.type, "sdp": pc.localDescription.sdp}
+        sdp = shape_answer(pc.localDescription.sdp, roles=message.get("roles"), policy=_policy())
+        answer = {"type": pc.localDescription.type, "sdp": sdp}
         await self._reply(message, {"ok": True, "node": self.node, "answer": answer})
 
     async def _refuse_recording(self, message: dict, pc: RTCPeerConnection | None) -> None:
@@ -240,6 +242,14 @@ class MediaServer:
             bad_messages=session.bad_messages,
         )
         self._publisher.session_closed(report=report)
+
+
+def _policy() -> AnswerPolicy:
+    return AnswerPolicy(
+        audio_ptime_ms=settings.PROCTOR_ANSWER_AUDIO_PTIME_MS,
+        camera_kbps=settings.PROCTOR_ANSWER_CAMERA_KBPS,
+        screen_kbps=settings.PROCTOR_ANSWER_SCREEN_KBPS,
+    )
 
 
 async def _close_refused(pc: RTCPeerConnection) -> None:

@@ -15,6 +15,13 @@ def client_active(*, client_id: str) -> Client | None:
     return Client.objects.filter(client_id=client_id, is_active=True).first()
 
 
+def client_allowed_origins_any() -> frozenset[str]:
+    """Every origin some active client lets use the browser SDK (a CORS preflight names no
+    client; the request that follows is checked against its own client's list)."""
+    lists = Client.objects.filter(is_active=True).values_list("allowed_origins", flat=True)
+    return frozenset(origin for origins in lists for origin in origins or [])
+
+
 def client_secrets(*, client: Client) -> list[str]:
     """The secrets that verify now: the current one, and the previous one during its grace."""
     current = [signing.decrypt_secret(client.secret_encrypted)]

@@ -1,4 +1,5 @@
-"""What the agent reports on its events channel: window switches, monitors, lost devices, photos."""
+"""What a client reports on its events channel: window switches, monitors, full-screen exits,
+lost devices, photos."""
 
 import datetime as dt
 import logging
@@ -9,7 +10,9 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 import protocol
+from proctoring.exceptions import ProctoringError
 from proctoring.models import Attempt, Evidence, EvidenceKind, MediaSession, Violation
+from proctoring.services import id_cards, identity
 from proctoring.statuses import AttemptStatus, ViolationType
 
 logger = logging.getLogger(__name__)
@@ -17,8 +20,11 @@ logger = logging.getLogger(__name__)
 EVENT_CODES = protocol.client_event_codes()
 SWITCHED_AWAY, RETURNED = EVENT_CODES["SWITCHED_AWAY"], EVENT_CODES["RETURNED"]
 MULTIPLE_MONITORS = EVENT_CODES["MULTIPLE_MONITORS"]
+FULLSCREEN_EXIT = EVENT_CODES["FULLSCREEN_EXIT"]
 RECORDED_CODES = protocol.client_event_codes_recording("violation")
 MAX_DETAIL_TEXT = 200
+# A photo the client asked for with this reason is the ID card held to the camera (issue #18).
+ID_CARD_REASON = "id_card"
 
 
 def _clean_detail(detail: Any) -> dict[str, Any]:
@@ -87,6 +93,8 @@ def agent_event_record(
         away_close(attempt=attempt, at_s=at_s)
     elif code == MULTIPLE_MONITORS:
         _point(attempt, ViolationType.MONITOR_CHANGE, at_s, details)
+    elif code == FULLSCREEN_EXIT:
+        _point(attempt, ViolationType.FULLSCREEN_EXIT, at_s, details)
     else:
         _point(attempt, ViolationType.TRACK_ENDED, at_s, details)
     return True
@@ -95,14 +103,41 @@ def agent_event_record(
 def photo_store(
     *, session_id: str, media_time: float, kind: str, reason: str, jpeg: bytes
 ) -> Evidence:
-    """A random/test-taker photo or a screenshot the agent asked for, taken from the stream."""
-    session = MediaSession.objects.get(pk=session_id)
+    """A random/test-taker photo or a screenshot the agent asked for, taken from the stream.
+
+    With the identity check on (issue #18), a webcam photo enrols the candidate while nothing
+    is enrolled and is compared with the references after that (random photos always are); a
+    photo taken for the ID card check (reason "id_card") is that check's card image.
+    """
+    session = MediaSession.objects.select_related("attempt").get(pk=session_id)
+    at_s = session.offset_s + media_time
+    data: dict[str, Any] = {"reason": reason[:MAX_DETAIL_TEXT]}
+    if kind == EvidenceKind.RANDOM_PHOTO and reason == ID_CARD_REASON:
+        try:
+            check = id_cards.id_card_check(
+                attempt=session.attempt, image=jpeg, source=id_cards.SOURCE_CAMERA, session=session
+            )
+            return check.card_evidence
+        except ProctoringError as refused:  # not enabled, verified already, no tries left
+            data["id_card"] = refused.code
+    if kind == EvidenceKind.RANDOM_PHOTO and identity.identity_wanted(session.attempt.options):
+        data.update(_photo_identity(session, at_s, jpeg))
     evidence = Evidence(
         attempt_id=session.attempt_id,
         kind=kind,
-        at_s=session.offset_s + media_time,
-        data={"reason": reason[:MAX_DETAIL_TEXT]},
+        at_s=at_s,
+        data=data,
         type=ViolationType.AWAY if kind == EvidenceKind.SCREENSHOT else "",
     )
     evidence.file.save(f"{uuid.uuid4().hex}.jpg", ContentFile(jpeg), save=True)
     return evidence
+
+
+def _photo_identity(session: MediaSession, at_s: float, jpeg: bytes) -> dict[str, Any]:
+    try:
+        return identity.photo_identity(
+            attempt=session.attempt, session=session, at_s=at_s, jpeg=jpeg
+        )
+    except Exception:  # the photo is evidence whatever its comparison gives
+        logger.exception("attempt %s: a photo's identity check failed", session.attempt_id)
+        return {"identity": {"verdict": "uncertain", "problem": "failed"}}

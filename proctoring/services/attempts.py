@@ -229,7 +229,10 @@ def _open_session(
         offer=request.offer,
         roles=roles,
         analyse={
-            "camera": bool(tracking.get("numHumans")),
+            # The identity check (issue #18) needs the sampled frames even with numHumans off.
+            "camera": any(
+                tracking.get(name) for name in ("numHumans", "impersonation", "idCardVerification")
+            ),
             "microphone": bool(tracking.get("audio")),
         },
         record=bool(tracking.get("recordSession")),

@@ -1,4 +1,5 @@
-"""Retention: delete evidence files, recordings and observations past each client's window."""
+"""Retention: delete evidence files, recordings, observations and face templates past each
+client's window."""
 
 import datetime as dt
 import logging
@@ -7,7 +8,14 @@ from dataclasses import asdict, dataclass
 from django.db.models import Q
 from django.utils import timezone
 
-from proctoring.models import Attempt, Client, Evidence, MediaSession, Observation
+from proctoring.models import (
+    Attempt,
+    Client,
+    Evidence,
+    IdentityTemplate,
+    MediaSession,
+    Observation,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -17,6 +25,8 @@ class PurgeResult:
     evidence: int = 0
     observations: int = 0
     recordings: int = 0
+    # Face templates (biometric, issue #18); the ID card images and face crops are evidence.
+    templates: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -53,6 +63,7 @@ def purge_client(*, client: Client, now: dt.datetime) -> PurgeResult:
     sessions = MediaSession.objects.filter(attempt__in=attempts).exclude(recording="")
     result.recordings = _delete_files(sessions.iterator(), "recording")
     sessions.update(recording="")
+    result.templates = IdentityTemplate.objects.filter(attempt__in=attempts).delete()[0]
     return result
 
 
@@ -65,5 +76,6 @@ def purge_expired(*, now: dt.datetime | None = None) -> PurgeResult:
         total.evidence += part.evidence
         total.observations += part.observations
         total.recordings += part.recordings
+        total.templates += part.templates
     logger.info("purge_expired: %s", total.as_dict())
     return total

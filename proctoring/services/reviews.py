@@ -16,7 +16,7 @@ from proctoring.models import (
     WebhookEvent,
 )
 from proctoring.services import webhooks
-from proctoring.statuses import AttemptStatus
+from proctoring.statuses import AttemptStatus, ViolationType
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,14 @@ REVIEW_TRANSITIONS: dict[str, frozenset[str]] = {
 
 def is_review_allowed(from_verdict: str, to_verdict: str) -> bool:
     return to_verdict in REVIEW_TRANSITIONS.get(from_verdict, frozenset())
+
+
+def _detector(violation: Violation) -> str:
+    """The model whose precision a verdict counts for: the face embedding for a different
+    person (issue #18), the face detector for the other camera findings."""
+    if violation.type == ViolationType.IMPERSONATION:
+        return (violation.details or {}).get("model") or settings.PROCTOR_IDENTITY_MODEL
+    return settings.PROCTOR_DETECTOR
 
 
 def _reviewer_label(reviewer) -> str:
@@ -89,7 +97,7 @@ def violation_review_set(
             "type": violation.type,
             "start_s": violation.start_s,
             "end_s": violation.end_s,
-            "detector": settings.PROCTOR_DETECTOR,
+            "detector": _detector(violation),
             "verdict": verdict,
             "reviewer": reviewer,
             "comment": comment,

@@ -1,7 +1,6 @@
 """Samples: run the models on a batch of frames and audio windows, and record what they saw
 (called by the analysis task)."""
 
-import functools
 import io
 import logging
 import wave
@@ -9,11 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from django.conf import settings
 
 from proctoring.analysis import audio, vision
-from proctoring.models import EvidenceKind, ObservationKind
+from proctoring.models import EvidenceKind, MediaSession, ObservationKind
+from proctoring.services import identity as identity_service
 from proctoring.services import vad_carries
+from proctoring.services.detectors import human_counter, voice_detector
 from proctoring.services.observations import (
     failed_observed,
     observations_record,
@@ -47,21 +47,6 @@ class MediaSample:
         return observation_key(kind=self.kind, sample=self.sample)
 
 
-@functools.cache
-def human_counter() -> vision.HumanCounter:
-    """One detector per worker process, loaded on first use and kept."""
-    return vision.load_counter(
-        settings.PROCTOR_DETECTOR,
-        model_dir=settings.PROCTOR_MODEL_DIR,
-        main_input=vision.parse_input_size(settings.PROCTOR_DETECTOR_INPUT),
-    )
-
-
-@functools.cache
-def voice_detector() -> audio.VoiceActivityDetector:
-    return audio.load_vad()
-
-
 def step_levels_dbfs(pcm: np.ndarray) -> list[float]:
     """The level of every 32 ms step: tells a sustained noise from clicks and knocks."""
     steps = len(pcm) // LEVEL_STEP_SAMPLES
@@ -88,22 +73,72 @@ def samples_analyze(*, samples: Sequence[MediaSample]) -> None:
         logger.error(
             "session %s: sample of unknown kind %r dropped", sample.sample.session_id, sample.kind
         )
-    frames = [s for s in fresh if s.kind == ObservationKind.VIDEO]
+    frames = sorted(
+        (s for s in fresh if s.kind == ObservationKind.VIDEO),
+        key=lambda f: (str(f.sample.session_id), f.sample.seq),
+    )
     windows = [s for s in fresh if s.kind == ObservationKind.AUDIO]
-    observed = [_video_frame_observed(sample=f.sample, jpeg=f.content) for f in frames]
-    observations_record(observed=observed + _audio_windows_observed(windows))
+    contexts = _identity_contexts(frames)
+    seen = [
+        _video_frame_observed(sample=f.sample, jpeg=f.content, identity=contexts) for f in frames
+    ]
+    observations_record(observed=[o for o, _ in seen] + _audio_windows_observed(windows))
+    enrolling = [outcome for _, outcome in seen if outcome is not None]
+    if enrolling:
+        identity_service.enrolment_record(outcomes=enrolling)
 
 
-def _video_frame_observed(*, sample: Sample, jpeg: bytes) -> Observed:
+def _identity_contexts(frames: Sequence[MediaSample]) -> dict:
+    """The identity checks of the batch's attempts (issue #18): none without frames."""
+    if not frames:
+        return {}
+    ids = {str(f.sample.session_id) for f in frames}
+    sessions = MediaSession.objects.select_related("attempt").in_bulk(ids)
+    return identity_service.identity_contexts({str(pk): s for pk, s in sessions.items()})
+
+
+def _video_frame_observed(
+    *, sample: Sample, jpeg: bytes, identity: dict
+) -> tuple[Observed, identity_service.EnrolOutcome | None]:
     try:
-        faces = [face.to_dict() for face in human_counter().detect(vision.decode_jpeg(jpeg))]
+        frame = vision.decode_jpeg(jpeg)
+        found = human_counter().detect(frame)
     except Exception as exc:  # the detector's errors are many; one bad frame stays one gap
-        return failed_observed(kind=ObservationKind.VIDEO, sample=sample, error=exc)
+        return failed_observed(kind=ObservationKind.VIDEO, sample=sample, error=exc), None
+    faces = [face.to_dict() for face in found]
     evidence = EvidenceFile(
         kind=EvidenceKind.PHOTO, extension="jpg", content=jpeg, data={"faces": faces}
     )
     data = {"count": len(faces), "faces": faces}
-    return Observed(kind=ObservationKind.VIDEO, sample=sample, data=data, evidence=evidence)
+    checked = _frame_identity(identity.get(str(sample.session_id)), sample, frame, found)
+    if checked.data is not None:
+        data["identity"] = checked.data
+    if checked.side_by_side is not None:
+        # A different person: the evidence is the reference face beside the live one.
+        evidence = EvidenceFile(
+            kind=EvidenceKind.PHOTO,
+            extension="jpg",
+            content=checked.side_by_side,
+            data={"identity": checked.data, "side_by_side": True},
+        )
+    observed = Observed(kind=ObservationKind.VIDEO, sample=sample, data=data, evidence=evidence)
+    return observed, checked.enrol
+
+
+def _frame_identity(context, sample: Sample, frame, found) -> identity_service.FrameIdentity:
+    if context is None:
+        return identity_service.FrameIdentity()
+    try:
+        return identity_service.frame_identity(
+            context=context, sample=sample, frame=frame, faces=found
+        )
+    except Exception:  # the identity check must never cost the frame its face count
+        logger.exception("session %s: identity check of frame %d failed", *_where(sample))
+        return identity_service.FrameIdentity()
+
+
+def _where(sample: Sample) -> tuple[str, int]:
+    return str(sample.session_id), sample.seq
 
 
 def _audio_windows_observed(windows: Sequence[MediaSample]) -> list[Observed]:

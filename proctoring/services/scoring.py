@@ -13,6 +13,7 @@ from proctoring.analysis.thresholds import Thresholds
 from proctoring.exceptions import Conflict, ValidationFailed
 from proctoring.models import Attempt, AttemptAuditEntry, WebhookEvent
 from proctoring.selectors import attempts as attempt_selectors
+from proctoring.selectors import identity as identity_selectors
 from proctoring.selectors.violations import attempt_violations
 from proctoring.services import (
     agent_events,
@@ -33,6 +34,11 @@ REASON_MULTIPLE_SESSIONS = "multiple_sessions"
 REASON_MISSING_COVERAGE = "missing_coverage"
 REASON_ANALYSIS_INCOMPLETE = "analysis_incomplete"
 REASON_ABANDONED = "abandoned"
+# Identity (issue #18): a different person was confirmed, a random photo did not match, or the
+# ID card check failed; or a check was asked for and could not be made (no face enrolled, no
+# card shown).
+REASON_IDENTITY_MISMATCH = "identity_mismatch"
+REASON_IDENTITY_UNVERIFIED = "identity_unverified"
 
 
 def attempt_score_compute(
@@ -133,6 +139,8 @@ def _review_reasons(attempt: Attempt, *, low: list[str], analysis_complete: bool
             not analysis_complete or ViolationType.ANALYSIS_GAP in present,
         ),
         (REASON_ABANDONED, _was_abandoned(attempt)),
+        (REASON_IDENTITY_MISMATCH, identity_selectors.identity_mismatch_seen(attempt=attempt)),
+        (REASON_IDENTITY_UNVERIFIED, identity_selectors.identity_unverified(attempt=attempt)),
     ]
     return [reason for reason, applies in checks if applies]
 

@@ -186,6 +186,8 @@ def analysis_types_for(options: dict[str, Any]) -> frozenset[str]:
         types |= {ViolationType.NO_FACE, ViolationType.MULTIPLE_HUMANS}
     if tracking["audio"]:
         types |= {ViolationType.SPEECH, ViolationType.NOISE}
+    if tracking["impersonation"]:
+        types.add(ViolationType.IMPERSONATION)
     return frozenset(types)
 
 

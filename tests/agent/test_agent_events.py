@@ -32,14 +32,20 @@ SDK_EVENTS = {
     "apInstanceDestroyed",
     *SDK_CODE_FIELDS,
 }
+# The SDK's events only a browser can emit (the definition's "clients"): setup's progress bar.
+BROWSER_ONLY_EVENTS = {"apProgressUpdate"}
 
 
 def test_the_definition_has_the_sdks_events_and_marks_the_rest_as_extensions():
-    assert set(EVENTS) >= SDK_EVENTS
+    assert set(EVENTS) >= SDK_EVENTS | BROWSER_ONLY_EVENTS
     extensions = {name for name, spec in EVENTS.items() if spec.get("extension")}
-    assert extensions == set(EVENTS) - SDK_EVENTS == {"apConnectionStateChange"}
-    # The names the agent used before the SDK's are gone.
-    assert not {"apProgressUpdate", "apTrackingEvent"} & set(EVENTS)
+    assert extensions == set(EVENTS) - SDK_EVENTS - BROWSER_ONLY_EVENTS
+    assert extensions == {"apConnectionStateChange"}
+    browser_only = {n for n, spec in EVENTS.items() if spec.get("clients") == ["browser"]}
+    assert browser_only == BROWSER_ONLY_EVENTS
+    # The names the agent used before the SDK's are gone (apProgressUpdate is the browser
+    # SDK's progress bar now, which the agent does not emit).
+    assert "apTrackingEvent" not in EVENTS
 
 
 @pytest.mark.parametrize(("name", "field_kind"), SDK_CODE_FIELDS.items())
@@ -52,7 +58,8 @@ def test_each_custom_event_carries_the_sdks_code_field(name, field_kind):
 
 def test_the_agent_names_exactly_the_defined_events():
     named = {value for key, value in vars(ev).items() if key.isupper() and str(value)[:2] == "ap"}
-    assert named == set(EVENTS) == ev.EVENT_NAMES
+    assert named == set(EVENTS) - BROWSER_ONLY_EVENTS
+    assert set(EVENTS) == ev.EVENT_NAMES
 
 
 @pytest.mark.parametrize("code", list(SuccessCode))
@@ -117,7 +124,7 @@ def test_a_pushed_violation_with_an_unknown_code_is_not_emitted(caplog):
         ("apErrorEvent", {"errorCode": 4001, "message": "m", "fatal": 0}, "'fatal' is 0"),
         ("apMonitoringStopped", {"trustScore": "90"}, "'trustScore' is '90', not number|null"),
         ("apConnectionStateChange", {"state": "sleepy"}, "'state' is 'sleepy', not one of"),
-        ("apProgressUpdate", {}, "'apProgressUpdate' is not an event of the protocol"),
+        ("apTrackingEvent", {}, "'apTrackingEvent' is not an event of the protocol"),
     ],
 )
 def test_shapes_the_definition_does_not_give_are_found(name, detail, problem):

@@ -33,6 +33,9 @@ def test_defaults_are_the_sdks():
         "recordSession": False,
         "forceFullScreen": False,
         "forceDesktop": False,
+        "impersonation": False,
+        "idCardVerification": False,
+        "disableCopyPaste": False,
     }
 
 

@@ -70,7 +70,7 @@ def test_missing_model_names_file_directory_and_remedy(tmp_path):
 
 
 def test_unknown_model_name_is_an_error(tmp_path):
-    with pytest.raises(AnalysisError, match="unknown face detector 'blazeface'"):
+    with pytest.raises(AnalysisError, match="unknown model 'blazeface'"):
         model_path("blazeface", model_dir=tmp_path)
 
 
@@ -187,6 +187,7 @@ def test_command_line_reports_an_unknown_name_before_touching_the_disk(tmp_path,
 
     assert exit_info.value.code == 1
     assert capsys.readouterr().err == (
-        "error: unknown face detector 'blazeface'; choose one of: scrfd_500m, scrfd_2.5g, yunet\n"
+        "error: unknown model 'blazeface'; choose one of: scrfd_500m, scrfd_2.5g, yunet, sface, "
+        "mobilefacenet\n"
     )
     assert not target.exists()

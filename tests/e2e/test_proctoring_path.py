@@ -119,5 +119,7 @@ def test_recording_and_test_taker_photo_are_kept(stack, new_client):
         assert recording.read(4) == b"\x1a\x45\xdf\xa3"  # the EBML magic of a WebM file
     assert session.recording.size > 10_000
     photo = attempt.evidence.get(kind="random_photo")
-    assert photo.data == {"reason": "test_taker"}
+    assert photo.data["reason"] == "test_taker"
+    # With testTakerPhoto the photo also enrols the candidate's face (issue #18) or says why not.
+    assert set(photo.data) == {"reason", "identity"}
     assert photo.file.read(2) == b"\xff\xd8"

@@ -32,6 +32,7 @@ def test_types_are_split_into_durations_and_counts():
         "no_face",
         "analysis_gap",
         "noise",
+        "impersonation",
     } == DURATION_TYPES
     assert {
         "multiple_sessions",

@@ -9,6 +9,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from proctoring.analysis import devaudio, evaluate, evaluate_audio, vision
 from proctoring.analysis.errors import AnalysisError
+from proctoring.analysis.identity import devset
+from proctoring.analysis.identity import evaluate as evaluate_identity
+from proctoring.analysis.models import EMBEDDER_NAMES
 
 NOT_APPLICABLE = "n/a"
 COLUMN_GAP = "  "
@@ -44,6 +47,19 @@ CATEGORY_HEADER = (
     "words found",
 )
 JSON_INDENT = 2
+IDENTITY_HEADER = ("model", "detector", "pairs", "genuine", "impostor", "FAR", "FRR", "threshold")
+ROC_HEADER = ("model", "threshold", "FAR", "false accepts", "FRR", "false rejects")
+CONDITION_HEADER = (
+    "model",
+    "condition",
+    "genuine min",
+    "genuine median",
+    "impostor max",
+    "genuine→different",
+    "genuine→uncertain",
+    "impostor→different",
+    "impostor→same",
+)
 
 
 class Command(BaseCommand):
@@ -92,6 +108,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-dev-audio", action="store_true", help="only the clips labelled in DIR"
         )
+        parser.add_argument(
+            "--embedder",
+            action="append",
+            dest="embedders",
+            choices=EMBEDDER_NAMES,
+            help="identity: the face embedding models to measure (default: all)",
+        )
+        parser.add_argument(
+            "--no-identity", action="store_true", help="leave out the identity section"
+        )
 
     def handle(self, *args, **options) -> None:
         try:
@@ -105,11 +131,109 @@ class Command(BaseCommand):
                 inputs=_inputs(options),
                 dev_audio=dev_audio,
             )
+            identities = [] if options["no_identity"] else _identities(options)
         except AnalysisError as error:
             raise CommandError(str(error)) from error
         self.stdout.write(format_evaluation(evaluation))
+        if identities:
+            self.stdout.write(format_identity(identities))
+        elif not options["no_identity"]:
+            missing = ", ".join(devset.missing_sources(options["directory"]))
+            self.stdout.write(f"Note: no identity section: {missing} not in the folder\n")
         if options["json_path"]:
-            _write_json(evaluation, options["json_path"])
+            _write_json(evaluation, options["json_path"], identities)
+
+
+def _identities(options: dict) -> list[evaluate_identity.IdentityEvaluation]:
+    """The identity section: each embedding model behind the first detector asked for; none
+    when the folder lacks the shared media the development set is made from."""
+    if devset.missing_sources(options["directory"]):
+        return []
+    detector = (options["detectors"] or [settings.PROCTOR_DETECTOR])[0]
+    return [
+        evaluate_identity.evaluate_identity(
+            options["directory"],
+            model_dir=options["model_dir"] or settings.PROCTOR_MODEL_DIR,
+            detector=detector,
+            embedder=embedder,
+            main_input=_inputs(options)[0],
+        )
+        for embedder in options["embedders"] or EMBEDDER_NAMES
+    ]
+
+
+def format_identity(reports: Sequence[evaluate_identity.IdentityEvaluation]) -> str:
+    """Genuine and impostor pairs: FAR/FRR at each model's threshold, a ROC table, and where
+    each condition puts the verdicts."""
+    summary, roc, conditions = [], [], []
+    for report in reports:
+        for label, target in (("frontal >= 80 px", True), ("all probes", False)):
+            rates = report.rates(target_only=target)
+            summary.append(
+                [
+                    report.model,
+                    report.detector,
+                    label,
+                    str(rates["genuine"]),
+                    str(rates["impostor"]),
+                    _rate(rates["far"], rates["false_accepts"]),
+                    _rate(rates["frr"], rates["false_rejects"]),
+                    f"{rates['threshold']:.3f}",
+                ]
+            )
+        for rates in report.roc():
+            roc.append(
+                [
+                    report.model,
+                    f"{rates['threshold']:.2f}",
+                    _percent(rates["far"]),
+                    str(rates["false_accepts"]),
+                    _percent(rates["frr"]),
+                    str(rates["false_rejects"]),
+                ]
+            )
+        conditions += [_condition_row(report.model, row) for row in report.by_condition()]
+    notes = [
+        f"  {r.model}: {len(r.people)} people, {sum(r.enrolled.values())} references, "
+        f"landmarks {r.landmark_ms:.1f} ms, embedding {r.embed_ms:.1f} ms a face (process CPU, "
+        f"median); no single face found or embedded: {', '.join(r.unprobed) or 'none'}"
+        for r in reports
+    ]
+    sections = [
+        "Identity (genuine = same person, impostor = two people; FAR = impostor pairs at or over "
+        "the match threshold, FRR = genuine pairs under it; every variant of a person comes from "
+        "one photo, so FRR is a lower bound)",
+        _table(IDENTITY_HEADER, summary, text_columns=3),
+        "ROC (frontal faces at least 80 px wide)",
+        _table(ROC_HEADER, roc, text_columns=1),
+        "Verdicts per condition (different = under the mismatch threshold, a violation's frame; "
+        "same = at or over the match threshold)",
+        _table(CONDITION_HEADER, conditions, text_columns=2),
+        "\n".join(["Identity notes:", *notes]),
+    ]
+    return "\n\n".join(sections) + "\n"
+
+
+def _condition_row(model: str, row: dict) -> list[str]:
+    return [
+        model,
+        row["condition"],
+        _number(row["genuine_min"]),
+        _number(row["genuine_median"]),
+        _number(row["impostor_max"]),
+        f"{row['genuine_mismatch']}/{row['genuine']}",
+        f"{row['genuine_uncertain']}/{row['genuine']}",
+        f"{row['impostor_mismatch']}/{row['impostor']}",
+        f"{row['impostor_match']}/{row['impostor']}",
+    ]
+
+
+def _rate(value: float | None, count: int) -> str:
+    return NOT_APPLICABLE if value is None else f"{value:.2%} ({count})"
+
+
+def _number(value: float | None) -> str:
+    return NOT_APPLICABLE if value is None else f"{value:.3f}"
 
 
 def _inputs(options: dict) -> list[tuple[int, int] | None]:
@@ -263,8 +387,13 @@ def _yes_no(value: bool) -> str:
     return "speech" if value else "no speech"
 
 
-def _write_json(evaluation: evaluate.Evaluation, path: Path) -> None:
+def _write_json(
+    evaluation: evaluate.Evaluation,
+    path: Path,
+    identities: Sequence[evaluate_identity.IdentityEvaluation] = (),
+) -> None:
+    body = {**evaluation.to_dict(), "identity": [report.to_dict() for report in identities]}
     try:
-        path.write_text(json.dumps(evaluation.to_dict(), indent=JSON_INDENT) + "\n")
+        path.write_text(json.dumps(body, indent=JSON_INDENT, default=str) + "\n")
     except OSError as error:
         raise CommandError(f"cannot write {path}: {error}") from error

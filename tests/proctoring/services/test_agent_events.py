@@ -86,3 +86,18 @@ def test_photos_are_kept_as_evidence(new_client):
     )
     assert (photo.kind, photo.at_s, photo.type) == ("random_photo", 15.0, "")
     assert Evidence.objects.get().file.read() == b"\xff\xd8x"
+
+
+def test_a_full_screen_exit_is_a_scored_point_violation(new_client):
+    attempt = started_attempt(new_client, minutes_ago=10)
+    session = open_session(attempt)
+    assert event(session, "s:1", 5009, 42, {})
+    assert violations(attempt) == [("fullscreen_exit", 42.0, 42.0)]
+    assert attempt.violations.get().code == 5009
+    attempt_stop(attempt=attempt)
+    media_session_close(session_id=session.id, samples_enqueued=0, reason="tracks_ended")
+    assert attempt_finalize(attempt_id=attempt.pk)
+    attempt.refresh_from_db()
+    components = {c["type"]: c for c in attempt.score_breakdown["components"]}
+    assert components["fullscreen_exit"]["count"] == 1
+    assert components["fullscreen_exit"]["points_lost"] > 0

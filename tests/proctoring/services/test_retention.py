@@ -28,7 +28,7 @@ def test_purge_deletes_only_what_is_past_the_clients_window(new_client, other_cl
     old_files = [e.file.path for e in old.evidence.all()]
 
     first = purge_expired()
-    assert first.as_dict() == {"evidence": 2, "observations": 1, "recordings": 0}
+    assert first.as_dict() == {"evidence": 2, "observations": 1, "recordings": 0, "templates": 0}
     assert not Evidence.objects.filter(attempt=old).exists()
     assert not Observation.objects.filter(attempt=old).exists()
     assert not any(os.path.exists(p) for p in old_files)
@@ -37,7 +37,12 @@ def test_purge_deletes_only_what_is_past_the_clients_window(new_client, other_cl
     old.refresh_from_db()
     assert old.trust_score == 72.0 and old.violations.count() == 2  # the result stays
 
-    assert purge_expired().as_dict() == {"evidence": 0, "observations": 0, "recordings": 0}
+    assert purge_expired().as_dict() == {
+        "evidence": 0,
+        "observations": 0,
+        "recordings": 0,
+        "templates": 0,
+    }
 
 
 def test_purge_command_and_beat_schedule(new_client, settings, capsys):

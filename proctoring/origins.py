@@ -1,0 +1,47 @@
+"""Web origins ("https://exam.example.com"): the exam pages a client lets use the browser SDK."""
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from proctoring.exceptions import ValidationFailed
+
+SCHEMES = ("https", "http")
+MAX_ORIGINS = 50
+MAX_ORIGIN_LENGTH = 200
+
+
+def normalize_origin(value: str) -> str | None:
+    """The origin as a browser sends it (scheme://host[:port], lowercase, no default port), or
+    None when `value` is not an origin (a path, a query, a user, another scheme)."""
+    if not isinstance(value, str) or len(value) > MAX_ORIGIN_LENGTH:
+        return None
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in SCHEMES or not parts.hostname or parts.username or parts.password:
+        return None
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        return None
+    default = {"https": 443, "http": 80}[parts.scheme]
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
+def validate_allowed_origins(value: Any) -> list[str]:
+    """Client.allowed_origins: a list of origins, normalized and sorted."""
+    if not isinstance(value, list):
+        raise ValidationFailed("allowed_origins must be a list of origins")
+    if len(value) > MAX_ORIGINS:
+        raise ValidationFailed(f"allowed_origins holds at most {MAX_ORIGINS} origins")
+    found = []
+    for item in value:
+        origin = normalize_origin(item)
+        if origin is None:
+            raise ValidationFailed(
+                f"allowed_origins: {item!r} is not an origin like 'https://exam.example.com' "
+                "(scheme, host and port only)"
+            )
+        found.append(origin)
+    return sorted(set(found))
