@@ -1,128 +1,41 @@
-"""Django admin: clients (secrets never shown after creation), the attempt review workflow,
-webhook deliveries with a resend button, and per-detector precision of reviewed violations."""
+"""The attempt review workflow: the list with its filters, the review page (timeline, evidence,
+coverage, identity, verdicts), and the evidence files served to staff."""
 
 import mimetypes
 from dataclasses import dataclass
 
-from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
-from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from proctoring import review_pictures, signing
+from proctoring import review_pictures
 from proctoring.exceptions import ProctoringError
 from proctoring.models import (
     Attempt,
     AttemptAuditEntry,
     AttemptStatusChange,
-    Client,
     Evidence,
     EvidenceKind,
     ReviewVerdict,
     Violation,
     ViolationReview,
     ViolationVerdict,
-    WebhookDelivery,
 )
-from proctoring.options import validate_required_checks
-from proctoring.origins import validate_allowed_origins
 from proctoring.selectors.evidence import attempt_evidence
 from proctoring.selectors.identity import attempt_identity_summary
-from proctoring.selectors.reviews import detector_precision, violation_reviews_by_violation
+from proctoring.selectors.reviews import violation_reviews_by_violation
 from proctoring.selectors.violations import ViolationWithEvidence, attempt_violations_with_evidence
-from proctoring.services import reviews, webhooks
-from proctoring.services.secrets import client_secret_rotate
+from proctoring.services import reviews
 from proctoring.statuses import ANALYSIS_TYPES, AttemptStatus, ViolationType
 
 REVIEW_PERMISSION = "proctoring.review_attempt"
 JPEG_HEAD_BYTES = 65536
 LOOKUP_KEY_CHOICES_MAX = 50
-
-
-class ClientForm(forms.ModelForm):
-    class Meta:
-        model = Client
-        fields = "__all__"
-        help_texts = {
-            "required_checks": "Tracking options always on for attempts the capture client "
-            'creates at start, e.g. ["audio", "numHumans"].',
-            "allowed_origins": "Origins of the exam pages that embed the browser SDK, e.g. "
-            '["https://exam.example.com"] (scheme, host and port).',
-        }
-
-    def clean_required_checks(self):
-        try:
-            return validate_required_checks(self.cleaned_data["required_checks"])
-        except ProctoringError as exc:
-            raise forms.ValidationError(exc.message) from exc
-
-    def clean_allowed_origins(self):
-        try:
-            return validate_allowed_origins(self.cleaned_data["allowed_origins"])
-        except ProctoringError as exc:
-            raise forms.ValidationError(exc.message) from exc
-
-
-@admin.register(Client)
-class ClientAdmin(admin.ModelAdmin):
-    list_display = ["name", "client_id", "is_active", "webhook_url", "retention_days", "created_at"]
-    search_fields = ["name", "client_id"]
-    # The secret (plain or encrypted) is never a field here: it is shown once, in a message.
-    readonly_fields = ["client_id", "created_at", "previous_secret_valid_until"]
-    fields = [
-        "name",
-        "client_id",
-        "is_active",
-        "webhook_url",
-        "retention_days",
-        "required_checks",
-        "api_created_attempts_only",
-        "concurrent_sessions",
-        "candidate_sees_score",
-        "allowed_origins",
-        "created_at",
-        "previous_secret_valid_until",
-    ]
-    form = ClientForm
-    actions = ["rotate_secret"]
-
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        if db_field.name == "webhook_url":
-            kwargs["assume_scheme"] = "https"
-        return super().formfield_for_dbfield(db_field, request, **kwargs)
-
-    @admin.display(description="previous secret valid until")
-    def previous_secret_valid_until(self, obj: Client):
-        return obj.previous_secret_expires_at or "—"
-
-    def save_model(self, request, obj, form, change) -> None:
-        if not change:
-            secret = signing.new_client_secret()
-            obj.client_id = signing.new_client_id()
-            obj.secret_encrypted = signing.encrypt_secret(secret)
-            _show_secret_once(request, obj.client_id, secret)
-        super().save_model(request, obj, form, change)
-
-    @admin.action(description="Rotate the secret (the old one works for a grace period)")
-    def rotate_secret(self, request, queryset) -> None:
-        if not self.has_change_permission(request):
-            raise PermissionDenied
-        for client in queryset:
-            _show_secret_once(request, client.client_id, client_secret_rotate(client=client))
-
-
-def _show_secret_once(request, client_id: str, secret: str) -> None:
-    messages.warning(
-        request,
-        f"client_id {client_id} — client_secret {secret} — copy the secret now, "
-        "it is not shown again.",
-    )
 
 
 class ViolationInline(admin.TabularInline):
@@ -482,72 +395,3 @@ def review_context(request, attempt: Attempt) -> dict:
         "can_review": can_review and attempt.status == AttemptStatus.STOPPED,
         "review_threshold": settings.PROCTOR_REVIEW_THRESHOLD,
     }
-
-
-@admin.register(ViolationReview)
-class ViolationReviewAdmin(admin.ModelAdmin):
-    """Reviewed violations, with the per-detector precision figure above the list."""
-
-    change_list_template = "admin/proctoring/violationreview/change_list.html"
-    list_display = ["attempt", "type", "detector", "verdict", "reviewer", "at"]
-    list_filter = ["detector", "type", "verdict"]
-    readonly_fields = [f.name for f in ViolationReview._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def changelist_view(self, request, extra_context=None):
-        extra = {**(extra_context or {}), "precision_rows": detector_precision()}
-        return super().changelist_view(request, extra_context=extra)
-
-
-@admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
-    change_form_template = "admin/proctoring/webhookdelivery/change_form.html"
-    list_display = [
-        "id",
-        "client",
-        "event",
-        "attempt",
-        "status",
-        "tries",
-        "last_status_code",
-        "created_at",
-    ]
-    list_filter = ["status", "event", "client"]
-    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
-    actions = ["resend"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def get_urls(self):
-        wrap = self.admin_site.admin_view
-        return [
-            path(
-                "<str:object_id>/resend/",
-                wrap(require_POST(self.resend_view)),
-                name="proctoring_webhookdelivery_resend",
-            )
-        ] + super().get_urls()
-
-    def resend_view(self, request, object_id):
-        delivery = get_object_or_404(WebhookDelivery, pk=object_id)
-        if not self.has_change_permission(request, delivery):
-            raise PermissionDenied
-        webhooks.webhook_resend(delivery=delivery)
-        messages.success(request, format_html("Delivery {} queued again.", delivery.pk))
-        return HttpResponseRedirect(
-            reverse("admin:proctoring_webhookdelivery_change", args=[delivery.pk])
-        )
-
-    @admin.action(description="Resend the selected deliveries")
-    def resend(self, request, queryset) -> None:
-        if not self.has_change_permission(request):
-            raise PermissionDenied
-        for delivery in queryset:
-            webhooks.webhook_resend(delivery=delivery)
-        messages.success(request, f"{queryset.count()} deliveries queued again.")
