@@ -146,18 +146,29 @@ def _is_loopback(server) -> bool:
         return False
 
 
+# A reverse proxy on this machine connects over loopback but says whom it forwards for.
+PROXY_HEADERS = frozenset({b"x-forwarded-for", b"forwarded", b"x-real-ip"})
+
+
+def _from_beyond_this_machine(scope) -> bool:
+    if not _is_loopback(scope.get("server")):
+        return True
+    return any(name.lower() in PROXY_HEADERS for name, _ in scope.get("headers", []))
+
+
 class LoopbackOnlyWithDevelopmentKeyASGI:
-    """With the development SECRET_KEY, every request that arrived on a non-loopback address is
-    refused (503 insecure_secret_key): `uvicorn --host 0.0.0.0` with no key set serves its own
-    machine and nobody else. The listening address is not known before the first request, so
-    the refusal is per request; the log says it once."""
+    """With the development SECRET_KEY, every request that arrived on a non-loopback address, or
+    through a reverse proxy (its forwarding headers), is refused (503 insecure_secret_key):
+    `uvicorn --host 0.0.0.0` with no key set serves its own machine and nobody else. The
+    listening address is not known before the first request, so the refusal is per request;
+    the log says it once."""
 
     def __init__(self, app) -> None:
         self.app = app
         self._warned = False
 
     async def __call__(self, scope, receive, send) -> None:
-        exposed = scope["type"] in ("http", "websocket") and not _is_loopback(scope.get("server"))
+        exposed = scope["type"] in ("http", "websocket") and _from_beyond_this_machine(scope)
         if not (exposed and settings.SECRET_KEY_IS_DEVELOPMENT):
             await self.app(scope, receive, send)
             return

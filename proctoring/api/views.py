@@ -117,10 +117,11 @@ class AttemptIdCardView(APIView):
         },
     )
     def post(self, request: Request, test_attempt_id: str) -> Response:
-        data = _validated(s.IdCardInput, request.data)
+        # Whose attempt it is comes first: another client learns nothing from our validation.
         attempt = attempt_selectors.attempt_get_for_client(
             client=request.user, test_attempt_id=test_attempt_id
         )
+        data = _validated(s.IdCardInput, request.data)
         check = id_cards.id_card_check(
             attempt=attempt, image=data["image"], source=id_cards.SOURCE_INTEGRATOR
         )

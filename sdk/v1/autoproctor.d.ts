@@ -7,8 +7,9 @@
 
 declare namespace AutoProctorSDK {
   /** apSuccessEvent.detail.successCode: 2001 permission check done, 2002 elements ready,
-   * 2003 media and models ready. */
-  type SuccessCode = 2001 | 2002 | 2003;
+   * 2003 media and models ready; 2004 the candidate's face enrolled, 2005 the ID card verified
+   * (identity, this project's). */
+  type SuccessCode = 2001 | 2002 | 2003 | 2004 | 2005;
 
   /** apErrorEvent.detail.errorCode. The SDK's 40xx; 49xx are this project's extensions. */
   type ErrorCode =
@@ -32,9 +33,14 @@ declare namespace AutoProctorSDK {
     | 4901 // INVALID_OPTIONS
     | 4902 // SERVER_REJECTED (serverCode, httpStatus say why)
     | 4903 // CONNECTION_FAILED
-    | 4904; // SESSION_REPLACED
+    | 4904 // SESSION_REPLACED
+    | 4905 // ENROLMENT_NO_FACE (identity, fatal false: the server keeps trying)
+    | 4906 // ENROLMENT_MULTIPLE_FACES
+    | 4907 // ENROLMENT_FACE_TOO_SMALL
+    | 4908 // ENROLMENT_FACE_UNCLEAR
+    | 4909; // ID_CARD_NOT_VERIFIED
 
-  /** apEvidenceEvent.detail.evidenceCode. 5001-5009 are the SDK's; 5010-5014 this project's. */
+  /** apEvidenceEvent.detail.evidenceCode. 5001-5009 are the SDK's; 5010-5015 this project's. */
   type EvidenceCode =
     | 5001 // NO_FACE
     | 5002 // MULTIPLE_HUMANS
@@ -49,7 +55,8 @@ declare namespace AutoProctorSDK {
     | 5011 // OFFLINE
     | 5012 // ANALYSIS_GAP
     | 5013 // STREAM_MISSING
-    | 5014; // MULTIPLE_SESSIONS
+    | 5014 // MULTIPLE_SESSIONS
+    | 5015; // IMPERSONATION
 
   interface Credentials {
     clientId: string;
@@ -85,6 +92,10 @@ declare namespace AutoProctorSDK {
     forceDesktop?: boolean;
     /** Block copy, cut and paste (and the context menu) on the page. Default false. */
     disableCopyPaste?: boolean;
+    /** Enrol the candidate's face and compare later frames with it (5015). Default false. */
+    impersonation?: boolean;
+    /** Check the face on the candidate's ID card (requestIdCardPhoto()). Default false. */
+    idCardVerification?: boolean;
   }
 
   interface UserDetails {
@@ -233,6 +244,9 @@ declare class AutoProctor {
   start(): Promise<AutoProctorSDK.MonitoringStartedDetail | null>;
   /** Flush, stop the attempt, wait for the Trust Score -> apMonitoringStopped. */
   stop(): Promise<AutoProctorSDK.MonitoringStoppedDetail | null>;
+  /** idCardVerification: take the ID card the candidate holds up from the camera now; the result
+   * comes as apSuccessEvent 2005 or apErrorEvent 4909. */
+  requestIdCardPhoto(): void;
   /** Release the camera, microphone and screen and remove the elements -> apInstanceDestroyed.
    * The attempt is not stopped: reloading the page resumes it. */
   destroy(): void;

@@ -98,7 +98,18 @@
     SESSION_REPLACED: 'This test continues in another tab or device: close this one.',
     BROWSER_TOO_OLD: 'Update your browser to its latest version, then reload the page.',
     BROWSER_NOT_SUPPORTED: 'Open this test in a current Chrome, Edge or Firefox.',
+    ENROLMENT_NO_FACE: 'Sit facing the camera, in good light, with your whole face in view.',
+    ENROLMENT_MULTIPLE_FACES: 'Make sure only you are in front of the camera.',
+    ENROLMENT_FACE_TOO_SMALL: 'Move closer to the camera.',
+    ENROLMENT_FACE_UNCLEAR: 'Look straight at the camera and hold still.',
+    ID_CARD_NOT_VERIFIED: 'Hold your ID card beside your face, its photo towards the camera, and try again.',
   };
+  // What the server's identity check may tell the candidate (never fatal: it keeps trying with
+  // the next frames, so the fix is the candidate's).
+  const IDENTITY_PROBLEMS = [
+    'ENROLMENT_NO_FACE', 'ENROLMENT_MULTIPLE_FACES', 'ENROLMENT_FACE_TOO_SMALL',
+    'ENROLMENT_FACE_UNCLEAR', 'ID_CARD_NOT_VERIFIED',
+  ];
 
   const STATE = {
     CREATED: 'created', SETUP: 'setup', STARTED: 'started',
@@ -1038,6 +1049,10 @@
         this._onReplaced();
         return;
       }
+      if (message.type === 'identity' || message.type === 'id_card') {
+        this._onIdentity(message.code);
+        return;
+      }
       if (message.type !== 'violation') return;
       const code = message.code;
       if (!Number.isInteger(code) || !(code in this._definition.messages) || Math.floor(code / 1000) !== 5) return;
@@ -1046,6 +1061,24 @@
       if (typeof message.start_s === 'number') detail.startS = message.start_s;
       this.violations += 1;
       this._emit('apEvidenceEvent', detail);
+    }
+
+    /** Identity (enrolment, the ID card): success events, or a non-fatal error saying what the
+     * candidate should change; the server keeps trying with the next frames. */
+    _onIdentity(code) {
+      const C = this._definition;
+      if (code === C.success.IDENTITY_ENROLLED) {
+        this._success('IDENTITY_ENROLLED');
+        if (this._ui) this._ui.clearError();
+        return;
+      }
+      if (code === C.success.ID_CARD_VERIFIED) {
+        this._success('ID_CARD_VERIFIED');
+        if (this._ui) this._ui.clearError();
+        return;
+      }
+      const name = IDENTITY_PROBLEMS.find((problem) => C.error[problem] === code);
+      if (name) this._error(new ProctorError(name, C.messages[code], { fatal: false }));
     }
 
     _onReplaced() {
@@ -1299,6 +1332,17 @@
     /** Flush the media, stop the attempt and wait for its Trust Score -> apMonitoringStopped.
      * The stop request goes as a beacon, so it arrives even if the page closes right after.
      * Resolves with apMonitoringStopped's detail, or null. */
+    /** idCardVerification: the candidate holds the ID card beside their face and the server
+     * takes it from the camera now. The result comes as apSuccessEvent 2005 or apErrorEvent
+     * 4909 (5 tries; a failure is for review and never ends the test). */
+    requestIdCardPhoto() {
+      this._alive();
+      if (this.state !== STATE.STARTED) {
+        throw this._error(new ProctorError('INVALID_STATE', 'the ID card is checked while monitoring', { fatal: false }));
+      }
+      this._report('RANDOM_PHOTO', { reason: 'id_card' });
+    }
+
     async stop() {
       try {
         this._check(STATE.STOPPING);

@@ -259,3 +259,27 @@ def test_the_development_key_serves_loopback_only(tmp_path):
 def test_an_explicit_key_serves_the_network(tmp_path):
     local, remote = _exposed_web(tmp_path, {"DJANGO_SECRET_KEY": secrets.token_urlsafe(50)})
     assert (local, remote["http"]) == (200, 200)
+
+
+def test_the_development_key_refuses_requests_a_local_proxy_forwards():
+    import asyncio
+
+    from proctoring.api.middleware import LoopbackOnlyWithDevelopmentKeyASGI
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    def status_for(headers):
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "server": ("127.0.0.1", 8000), "headers": headers}
+        asyncio.run(LoopbackOnlyWithDevelopmentKeyASGI(app)(scope, None, send))
+        return sent[0]["status"]
+
+    assert status_for([(b"host", b"localhost")]) == 200
+    assert status_for([(b"x-forwarded-for", b"203.0.113.9")]) == 503
+    assert status_for([(b"Forwarded", b"for=203.0.113.9")]) == 503

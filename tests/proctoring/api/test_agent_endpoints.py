@@ -232,3 +232,18 @@ def test_a_full_ingest_leaves_new_offers_waiting_and_answers_again_when_a_sessio
         time.sleep(0.1)
     again = anonymous_api.post(SESSIONS, body, format="json")
     assert again.status_code == 201, again.content
+
+
+def test_status_needs_the_session_token_too(anonymous_api, new_client, offer, ingest):
+    started = anonymous_api.post(SESSIONS, session_body(new_client, offer), format="json")
+    assert started.status_code == 201
+    creds = agent_credentials(new_client, "t-1")
+    refused = anonymous_api.post("/api/v1/agent/status/", creds, format="json")
+    assert (refused.status_code, refused.json()["code"]) == (403, "invalid_session_token")
+    creds["session_token"] = "x" * 43
+    assert anonymous_api.post("/api/v1/agent/status/", creds, format="json").status_code == 403
+    creds["session_token"] = started.json()["session_token"]
+    status = anonymous_api.post("/api/v1/agent/status/", creds, format="json")
+    assert status.status_code == 200 and status.json()["status"] == "started"
+    # A status read refused is no threat to the test: only refused stops are audited.
+    assert not Attempt.objects.get().audit_entries.filter(action="stop_refused").exists()
