@@ -3,7 +3,12 @@
 import pytest
 
 from tests.conftest import clear_rate_limits
-from tests.proctoring.builders import agent_credentials, results_query
+from tests.proctoring.builders import (
+    NOTHING_REQUIRED,
+    agent_credentials,
+    results_query,
+    session_body,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -129,3 +134,35 @@ def test_oversized_bodies_are_refused_on_every_api(api, anonymous_api, settings)
         response = client.post(path, big, format="json")
         assert response.status_code == 413
         assert response.json() == expected
+
+
+@pytest.mark.parametrize(
+    "attacker", ["198.51.100.7", "203.0.113.50"], ids=["elsewhere", "same-nat"]
+)
+def test_after_an_attack_the_candidate_starts_and_stops_their_test(
+    anonymous_api, new_client, offer, ingest, settings, attacker
+):
+    """The attacker fails far past every limit against the candidate's own attempt, from
+    another address or from the candidate's own NAT address; the candidate, with the right
+    HMAC, starts and stops as if nothing happened."""
+    settings.PROCTOR_HMAC_FAILURES_PER_TARGET = 2
+    settings.PROCTOR_HMAC_FAILURES_PER_SOURCE = 2
+    candidate = "203.0.113.50"
+    for path in ("/api/v1/agent/sessions/", "/api/v1/agent/stop/"):
+        for _ in range(10):
+            forged = {**session_body(new_client, offer), "hashed_test_attempt_id": "AAAA"}
+            last = anonymous_api.post(path, forged, format="json", REMOTE_ADDR=attacker)
+        assert last.status_code == 429  # the attacker is limited...
+    started = anonymous_api.post(
+        "/api/v1/agent/sessions/",
+        session_body(new_client, offer, options=NOTHING_REQUIRED),
+        format="json",
+        REMOTE_ADDR=candidate,
+    )
+    assert started.status_code == 201, started.content  # ...the candidate is not
+    body = {
+        **agent_credentials(new_client, "t-1"),
+        "session_token": started.json()["session_token"],
+    }
+    stop = anonymous_api.post("/api/v1/agent/stop/", body, format="json", REMOTE_ADDR=candidate)
+    assert stop.status_code == 202, stop.content
