@@ -3,6 +3,7 @@
 Local use gets safe defaults; PROCTOR_ENV=production refuses to start without its secrets.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -59,11 +60,16 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "corsheaders",
+    # Admin login lockout and the CSP header (docs/decisions/0016-admin-hardening.md).
+    "axes",
+    "csp",
     "proctoring",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response; one a view set itself is kept (CSP_POLICY).
+    "csp.middleware.CSPMiddleware",
     # Browser SDK pages on the integrators' origins (Client.allowed_origins, proctoring.api.cors):
     # before anything that may answer, so that refusals carry the CORS headers too.
     "corsheaders.middleware.CorsMiddleware",
@@ -76,6 +82,34 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: answers a locked-out login with the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# --- Admin login (issue #22, finding 10; docs/decisions/0016-admin-hardening.md) -------------
+# django-axes counts failed logins per username AND address: past the limit that username is
+# refused from that address only, for the cool-off, so an attacker elsewhere cannot lock a
+# reviewer out. A success resets the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(_env("PROCTOR_ADMIN_LOGIN_FAILURES", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=_env_float("PROCTOR_ADMIN_LOCKOUT_MINUTES", 15.0))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
+# The address as the API's limits see it, forwarding headers trusted only behind
+# PROCTOR_NUM_PROXIES proxies (never outside production, where no proxy is declared).
+AXES_CLIENT_IP_CALLABLE = "proctoring.admin.lockout.client_address"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": int(_env("PROCTOR_ADMIN_PASSWORD_MIN_LENGTH", "12"))},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
 ROOT_URLCONF = "backend.urls"
@@ -143,6 +177,21 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
 SECURE_HSTS_PRELOAD = PRODUCTION and _env("PROCTOR_HSTS_PRELOAD", "1") == "1"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp) on every response: our own pages load scripts, styles,
+# images and media from this origin only, no inline script or style, and are framed by nobody.
+# A view that sets the header itself (an embeddable page with its client's frame-ancestors)
+# keeps its own: the middleware never overwrites one (tests/proctoring/admin/test_hardening.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        # data: for the few icons the admin's stylesheets inline.
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
 
 REST_FRAMEWORK = {

@@ -1,13 +1,22 @@
 """Top-level URL routes. MEDIA_URL is deliberately not routed: evidence is served only through
 signed API links and the staff-only admin view."""
 
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 
 handler404 = "proctoring.api.errors.not_found"
 # The admin app is installed without autodiscovery (settings.INSTALLED_APPS): only the web loads it.
 admin.autodiscover()
+
+# The API docs pages: Swagger UI's script is its own file (the split view), but both UIs style
+# themselves with inline styles and Redoc searches in a worker made from a blob.
+API_DOCS_CSP = {"style-src": ["'self'", "'unsafe-inline'"], "worker-src": ["'self'", "blob:"]}
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -15,6 +24,14 @@ urlpatterns = [
     # The browser SDK (autoproctor.js, its .d.ts) and the demo exam page.
     path("sdk/v1/", include("proctoring.sdk.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path(
+        "api/docs/",
+        csp_update(API_DOCS_CSP)(SpectacularSwaggerSplitView.as_view(url_name="schema")),
+        name="api-docs",
+    ),
+    path(
+        "api/redoc/",
+        csp_update(API_DOCS_CSP)(SpectacularRedocView.as_view(url_name="schema")),
+        name="api-redoc",
+    ),
 ]

@@ -71,6 +71,11 @@ class Client(models.Model):
     # Browser SDK: the exam pages' origins ("https://exam.example.com") that may call the agent
     # endpoints from another origin (CORS); the server's own origin always may.
     allowed_origins = models.JSONField(default=list, blank=True)
+    # Staff who review this client's attempts: a reviewer sees only the clients they are
+    # assigned to (proctoring/admin/scoping.py); a superuser sees every client.
+    reviewers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="assigned_clients"
+    )
 
     def __str__(self) -> str:
         return f"{self.name} ({self.client_id})"
@@ -143,10 +148,38 @@ class Attempt(models.Model):
         return self.test_attempt_id
 
 
-class AttemptStatusChange(models.Model):
+class AttemptRecord(models.Model):
+    """A row that audits an attempt. It outlives the attempt (a deleted attempt keeps its audit
+    trail), so it names the attempt and its client in fields of its own, filled when it is
+    first saved."""
+
+    test_attempt_id = models.CharField(
+        max_length=TEST_ATTEMPT_ID_MAX_LENGTH, blank=True, default="", editable=False
+    )
+    client = models.ForeignKey(
+        Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    # "name (client_id)" as it was: still readable after the client is deleted too.
+    client_name = models.CharField(max_length=300, blank=True, default="", editable=False)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if self.attempt_id and not self.test_attempt_id:
+            attempt = self.attempt
+            self.test_attempt_id = attempt.test_attempt_id
+            self.client_id = attempt.client_id
+            self.client_name = str(attempt.client)
+        super().save(*args, **kwargs)
+
+
+class AttemptStatusChange(AttemptRecord):
     """Audit row for every status change: who (None = the system), when, from, to, why."""
 
-    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="status_changes")
+    attempt = models.ForeignKey(
+        Attempt, null=True, on_delete=models.SET_NULL, related_name="status_changes"
+    )
     from_status = models.CharField(max_length=16)
     to_status = models.CharField(max_length=16)
     actor = models.ForeignKey(
@@ -159,10 +192,12 @@ class AttemptStatusChange(models.Model):
         ordering = ["at", "id"]
 
 
-class AttemptAuditEntry(models.Model):
+class AttemptAuditEntry(AttemptRecord):
     """A privileged change to an attempt (re-score, verdict, reset): who, when, before, after."""
 
-    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="audit_entries")
+    attempt = models.ForeignKey(
+        Attempt, null=True, on_delete=models.SET_NULL, related_name="audit_entries"
+    )
     action = models.CharField(max_length=32)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
@@ -318,14 +353,16 @@ class ViolationVerdict(models.TextChoices):
     DISMISSED = "dismissed", "Dismissed"
 
 
-class ViolationReview(models.Model):
+class ViolationReview(AttemptRecord):
     """A reviewer's judgement of one violation, with the detector that produced it.
 
     Type, span and detector are copied so the per-detector precision figure survives a re-score
-    (which rebuilds the model-derived violations).
+    (which rebuilds the model-derived violations) and the deletion of the attempt.
     """
 
-    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="violation_reviews")
+    attempt = models.ForeignKey(
+        Attempt, null=True, on_delete=models.SET_NULL, related_name="violation_reviews"
+    )
     violation = models.OneToOneField(
         Violation, null=True, blank=True, on_delete=models.SET_NULL, related_name="review"
     )

@@ -57,12 +57,15 @@ def prepare_database(env: dict[str, str]) -> tuple[dict, str]:
         leftover.unlink()
     manage(env, "migrate", "--noinput", "-v", "0")
     credentials = json.loads(manage(env, "create_client", "Demo exam platform", "--json"))
-    password = secrets.token_urlsafe(9)
+    password = secrets.token_urlsafe(12)
     manage(
         env,
         "shell",
         "-c",
+        # The admin's password validators hold for this login too (backend/settings.py).
         "from django.contrib.auth.models import User; "
+        "from django.contrib.auth.password_validation import validate_password; "
+        f"validate_password('{password}'); "
         f"User.objects.create_superuser('{ADMIN_USER}', 'admin@example.com', '{password}')",
     )
     return credentials, password

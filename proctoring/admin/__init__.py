@@ -4,4 +4,4 @@ webhook deliveries with a resend button, and per-detector precision of reviewed 
 One module per area, so that each can change without the others; importing the package
 registers them all (backend/urls.py runs admin.autodiscover)."""
 
-from proctoring.admin import attempts, clients, deliveries, reviews  # noqa: F401  (registration)
+from proctoring.admin import attempts, audit, clients, deliveries, reviews  # noqa: F401  (registration)

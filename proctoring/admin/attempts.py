@@ -14,6 +14,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from proctoring import review_pictures
+from proctoring.admin.scoping import ClientScopedAdmin
 from proctoring.exceptions import ProctoringError
 from proctoring.models import (
     Attempt,
@@ -95,7 +96,8 @@ class LookupKeyFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         keys = (
-            Attempt.objects.exclude(lookup_key="")
+            model_admin.get_queryset(request)
+            .exclude(lookup_key="")
             .values_list("lookup_key", flat=True)
             .distinct()
             .order_by("lookup_key")[:LOOKUP_KEY_CHOICES_MAX]
@@ -107,7 +109,7 @@ class LookupKeyFilter(admin.SimpleListFilter):
 
 
 @admin.register(Attempt)
-class AttemptAdmin(admin.ModelAdmin):
+class AttemptAdmin(ClientScopedAdmin, admin.ModelAdmin):
     change_form_template = "admin/proctoring/attempt/change_form.html"
     list_display = [
         "test_attempt_id",
@@ -184,7 +186,11 @@ class AttemptAdmin(admin.ModelAdmin):
         ] + super().get_urls()
 
     def _attempt(self, request, object_id) -> Attempt:
-        attempt = get_object_or_404(Attempt.objects.select_related("client"), pk=object_id)
+        if not self.has_view_permission(request):
+            raise PermissionDenied  # before the lookup: 403 without the permission, then 404
+        attempt = get_object_or_404(
+            self.get_queryset(request).select_related("client"), pk=object_id
+        )
         if not self.has_view_permission(request, attempt):
             raise PermissionDenied
         return attempt
@@ -235,7 +241,7 @@ class AttemptAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(_change_url(attempt))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        attempt = Attempt.objects.filter(pk=object_id).first()
+        attempt = self.get_queryset(request).filter(pk=object_id).first()
         extra = dict(extra_context or {})
         if attempt is not None and self.has_view_permission(request, attempt):
             extra.update(review_context(request, attempt))

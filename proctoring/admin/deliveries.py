@@ -8,6 +8,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from proctoring.admin.scoping import ClientScopedAdmin
 from proctoring.models import (
     WebhookDelivery,
 )
@@ -15,7 +16,7 @@ from proctoring.services import webhooks
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ClientScopedAdmin, admin.ModelAdmin):
     change_form_template = "admin/proctoring/webhookdelivery/change_form.html"
     list_display = [
         "id",
@@ -45,7 +46,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         ] + super().get_urls()
 
     def resend_view(self, request, object_id):
-        delivery = get_object_or_404(WebhookDelivery, pk=object_id)
+        delivery = get_object_or_404(self.get_queryset(request), pk=object_id)
         if not self.has_change_permission(request, delivery):
             raise PermissionDenied
         webhooks.webhook_resend(delivery=delivery)

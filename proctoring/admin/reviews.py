@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from proctoring.admin.scoping import ClientScopedAdmin
 from proctoring.models import (
     ViolationReview,
 )
@@ -9,7 +10,7 @@ from proctoring.selectors.reviews import detector_precision
 
 
 @admin.register(ViolationReview)
-class ViolationReviewAdmin(admin.ModelAdmin):
+class ViolationReviewAdmin(ClientScopedAdmin, admin.ModelAdmin):
     """Reviewed violations, with the per-detector precision figure above the list."""
 
     change_list_template = "admin/proctoring/violationreview/change_list.html"
@@ -24,5 +25,8 @@ class ViolationReviewAdmin(admin.ModelAdmin):
         return False
 
     def changelist_view(self, request, extra_context=None):
-        extra = {**(extra_context or {}), "precision_rows": detector_precision()}
+        extra = {
+            **(extra_context or {}),
+            "precision_rows": detector_precision(reviews=self.get_queryset(request)),
+        }
         return super().changelist_view(request, extra_context=extra)

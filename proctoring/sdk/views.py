@@ -3,6 +3,7 @@
 import re
 import secrets
 
+from csp.decorators import csp_update
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import redirect
@@ -18,6 +19,13 @@ from proctoring.selectors.clients import client_active, client_secrets
 SCRIPT_CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=86400"
 DEMO_ATTEMPT = re.compile(r"^demo-[A-Za-z0-9_-]{1,30}$")
 CREDENTIALS_MARK = "<!--@@CREDENTIALS@@-->"
+# The demo plays an integrator's own exam page, written with inline script and style as such
+# pages often are. It is off in production (PROCTOR_SDK_DEMO_CLIENT_ID), so the strict policy
+# of every other page (settings.CONTENT_SECURITY_POLICY) is relaxed for it alone.
+DEMO_PAGE_CSP = {
+    "script-src": ["'self'", "'unsafe-inline'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+}
 
 
 def _file_response(request: HttpRequest, served: files.Served, content_type: str) -> HttpResponse:
@@ -60,6 +68,7 @@ def _no_store(response: HttpResponse) -> HttpResponse:
     return response
 
 
+@csp_update(DEMO_PAGE_CSP)
 @require_GET
 def demo(request: HttpRequest) -> HttpResponse:
     """GET /sdk/v1/demo/: a tiny quiz proctored by the SDK, as an exam platform would build it.
@@ -85,6 +94,7 @@ def demo(request: HttpRequest) -> HttpResponse:
     return _no_store(HttpResponse(html, content_type="text/html; charset=utf-8"))
 
 
+@csp_update(DEMO_PAGE_CSP)
 @require_GET
 def demo_done(request: HttpRequest) -> HttpResponse:
     """GET /sdk/v1/demo/done/: where the demo goes once apMonitoringStopped fired."""

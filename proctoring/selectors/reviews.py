@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 
 from proctoring.models import Attempt, ViolationReview, ViolationVerdict
 
@@ -11,10 +11,12 @@ def violation_reviews_by_violation(*, attempt: Attempt) -> dict[int, ViolationRe
     return {r.violation_id: r for r in ViolationReview.objects.filter(attempt=attempt)}
 
 
-def detector_precision() -> list[dict[str, Any]]:
-    """Per detector and type: violations reviewers confirmed vs dismissed, and the precision."""
+def detector_precision(*, reviews: QuerySet | None = None) -> list[dict[str, Any]]:
+    """Per detector and type: violations reviewers confirmed vs dismissed, and the precision;
+    over `reviews` when given (the admin passes the reviews its user may see)."""
+    reviews = ViolationReview.objects.all() if reviews is None else reviews
     rows = (
-        ViolationReview.objects.values("detector", "type")
+        reviews.values("detector", "type")
         .annotate(
             confirmed=Count("id", filter=Q(verdict=ViolationVerdict.CONFIRMED)),
             dismissed=Count("id", filter=Q(verdict=ViolationVerdict.DISMISSED)),

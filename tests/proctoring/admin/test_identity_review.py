@@ -22,9 +22,10 @@ def attempt(new_client, monkeypatch):
 
 
 @pytest.fixture
-def reviewer(client) -> User:
+def reviewer(client, new_client) -> User:
     user = User.objects.create_user("rita", password="pw", is_staff=True)
     user.groups.add(Group.objects.get(name="reviewer"))
+    new_client.client.reviewers.add(user)  # a reviewer sees the clients assigned to them only
     client.force_login(user)
     return user
 

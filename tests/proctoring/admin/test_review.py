@@ -15,9 +15,10 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 
 
 @pytest.fixture
-def reviewer(client) -> User:
+def reviewer(client, new_client) -> User:
     user = User.objects.create_user("rita", password="pw", is_staff=True)
     user.groups.add(Group.objects.get(name="reviewer"))
+    new_client.client.reviewers.add(user)  # a reviewer sees the clients assigned to them only
     client.force_login(user)
     return user
 
@@ -54,8 +55,7 @@ def test_evidence_file_needs_staff(client, new_client):
     photo = attempt.evidence.first()
     anonymous = client.get(f"/admin/proctoring/attempt/{attempt.pk}/evidence/{photo.pk}/file/")
     assert anonymous.status_code == 302 and "/admin/login/" in anonymous["Location"]
-    User.objects.create_user("nobody", password="pw", is_staff=True)
-    client.login(username="nobody", password="pw")
+    client.force_login(User.objects.create_user("nobody", password="pw", is_staff=True))
     assert (
         client.get(f"/admin/proctoring/attempt/{attempt.pk}/evidence/{photo.pk}/file/").status_code
         == 403
@@ -151,6 +151,7 @@ def test_staff_without_review_permission_cannot_judge(client, new_client):
     attempt = scored_attempt(new_client)
     user = User.objects.create_user("viewer", password="pw", is_staff=True)
     user.groups.add(Group.objects.get(name="reviewer"))
+    new_client.client.reviewers.add(user)
     user.groups.get(name="reviewer").permissions.remove(
         *user.groups.get(name="reviewer").permissions.filter(codename="review_attempt")
     )
