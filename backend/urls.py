@@ -31,7 +31,9 @@ urlpatterns = [
     ),
     path(
         "api/redoc/",
-        csp_update(API_DOCS_CSP)(SpectacularRedocView.as_view(url_name="schema")),
+        csp_update(API_DOCS_CSP)(
+            SpectacularRedocView.as_view(url_name="schema", template_name="proctoring/redoc.html")
+        ),
         name="api-redoc",
     ),
 ]
