@@ -443,6 +443,20 @@ def test_admin_pages_and_api_responses_carry_the_csp(client, admin_client, new_c
     assert client.get("/static/proctoring/admin/proctoring.css").status_code == 200
 
 
+def test_only_the_demo_exam_page_allows_inline_script(client, settings, new_client):
+    """The demo plays an integrator's page (inline script and style); it alone relaxes them,
+    and it is off in production."""
+    settings.PROCTOR_SDK_DEMO_CLIENT_ID = new_client.client.client_id
+    page = client.get("/sdk/v1/demo/?attempt=demo-abc")
+    assert page.status_code == 200
+    policy = _policy(page)
+    assert policy["script-src"] == "'self' 'unsafe-inline'"
+    assert policy["style-src"] == "'self' 'unsafe-inline'"
+    assert (policy["default-src"], policy["frame-ancestors"]) == ("'self'", "'none'")
+    docs = _policy(client.get("/api/docs/"))
+    assert "script-src" not in docs and docs["style-src"] == "'self' 'unsafe-inline'"
+
+
 @pytest.mark.urls("tests.proctoring.admin.csp_urls")
 def test_a_view_that_sets_its_own_csp_keeps_it(client):
     """An embeddable page sets its client's frame-ancestors itself; the middleware keeps it."""
