@@ -277,12 +277,12 @@ def attempt_rescore_late(*, attempt_id: int) -> float:
     quiet = (timezone.now() - attempt.late_evidence_at).total_seconds()
     if quiet < settings.PROCTOR_LATE_RESCORE_DELAY_S:
         return settings.PROCTOR_LATE_RESCORE_DELAY_S - quiet
-    before = {"trust_score": attempt.trust_score, "evidence_status": attempt.evidence_status}
+    before = {"trust_score": attempt.trust_score, "evidence_status": str(attempt.evidence_status)}
     attempt.late_evidence_at = None
     attempt.save(update_fields=["late_evidence_at"])
     pending = attempt_selectors.attempt_analysis_pending(attempt=attempt)
     _score_from_observations(attempt, pending=pending)
-    after = {"trust_score": attempt.trust_score, "evidence_status": attempt.evidence_status}
+    after = {"trust_score": attempt.trust_score, "evidence_status": str(attempt.evidence_status)}
     AttemptAuditEntry.objects.create(
         attempt=attempt,
         action="rescore",
