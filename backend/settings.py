@@ -266,8 +266,14 @@ PROCTOR_AUDIO_WINDOW_S = _env_float("PROCTOR_AUDIO_WINDOW_S", 1.0)
 PROCTOR_JPEG_QUALITY = int(_env("PROCTOR_JPEG_QUALITY", "85"))
 # Observations of one type closer than this merge into one violation.
 PROCTOR_MERGE_GAP_S = _env_float("PROCTOR_MERGE_GAP_S", 2.0)
-# How long finalize waits for analysis of what was sent before stop.
+# How long finalize waits for analysis of what was sent before stop: seconds with a worker
+# polling and no analysis progress (time with no worker running does not count).
 PROCTOR_FINALIZE_TIMEOUT_S = _env_float("PROCTOR_FINALIZE_TIMEOUT_S", 120.0)
+# A longer pause between two finalize polls means no worker ran it: only this much of it counts.
+PROCTOR_FINALIZE_MAX_POLL_GAP_S = _env_float("PROCTOR_FINALIZE_MAX_POLL_GAP_S", 5.0)
+# Analysis that arrives after scoring re-scores the attempt once this long has passed without
+# more of it (a burst of late batches re-scores once).
+PROCTOR_LATE_RESCORE_DELAY_S = _env_float("PROCTOR_LATE_RESCORE_DELAY_S", 10.0)
 # --- Identity (issue #18; docs/analysis.md "Identity", docs/privacy.md) ------------------------
 # The face embedding: sface (OpenCV Zoo, Apache-2.0, default) or mobilefacenet (Apache-2.0,
 # about 8x faster; trained on a data set Microsoft withdrew, see README).

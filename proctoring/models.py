@@ -117,6 +117,14 @@ class Attempt(models.Model):
     evidence_status = models.CharField(
         max_length=16, choices=EvidenceStatus.choices, default=EvidenceStatus.PROCESSING
     )
+    # Finalize's wait (issue #22): seconds it polled with a worker running and no analysis
+    # progress, when it last polled, and what was pending then. Time with no worker to poll
+    # does not count, so a worker back after an outage first does the queued work.
+    finalize_waited_s = models.FloatField(default=0.0)
+    finalize_polled_at = models.DateTimeField(null=True, blank=True)
+    finalize_pending = models.IntegerField(null=True, blank=True)
+    # Analysis recorded after the attempt was scored, not yet re-scored (debounced).
+    late_evidence_at = models.DateTimeField(null=True, blank=True)
     # Per stream (camera, microphone, screen): required or not, and the seconds analysed.
     coverage = models.JSONField(default=dict, blank=True)
     # Why a reviewer should look, whatever the score (missing coverage, a second person, ...).
@@ -385,6 +393,7 @@ class ViolationReview(AttemptRecord):
 class WebhookEvent(models.TextChoices):
     ATTEMPT_SCORED = "attempt.scored", "Attempt scored"
     ATTEMPT_REVIEWED = "attempt.reviewed", "Attempt reviewed"
+    ATTEMPT_RESCORED = "attempt.rescored", "Attempt re-scored after late evidence"
 
 
 class DeliveryStatus(models.TextChoices):

@@ -14,6 +14,11 @@ def enqueue(name: str, *args: Any) -> None:
     current_app.send_task(name, args=list(args))
 
 
+def enqueue_later(name: str, *args: Any, countdown: float) -> None:
+    """Once the current transaction commits, run `countdown` seconds from then."""
+    transaction.on_commit(lambda: current_app.send_task(name, args=list(args), countdown=countdown))
+
+
 def enqueue_on_commit(name: str, *args: Any) -> None:
     """A task that reads what this transaction writes must not run before it is committed."""
     transaction.on_commit(lambda: enqueue(name, *args))

@@ -1,11 +1,12 @@
-"""Celery worker hooks: fail fast on missing models, load them once per process, and keep the
-database connection across tasks while it is healthy."""
+"""Celery worker hooks: survive a Redis restart, fail fast on missing models, load them once per
+process, and keep the database connection across tasks while it is healthy."""
 
 import logging
 
 from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init
 from django.db import close_old_connections
 
+from proctoring import broker_guard
 from proctoring.checks import missing_models
 
 logger = logging.getLogger(__name__)
@@ -13,6 +14,12 @@ logger = logging.getLogger(__name__)
 
 class ModelsMissing(SystemExit):
     pass
+
+
+@worker_init.connect
+def guard_against_redis_restarts(**kwargs) -> None:
+    # kombu 5.7.0 kills the worker on some Redis restarts (proctoring/broker_guard.py, ADR 0015).
+    broker_guard.install()
 
 
 @worker_init.connect

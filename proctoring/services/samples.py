@@ -12,7 +12,7 @@ import numpy as np
 from proctoring.analysis import audio, vision
 from proctoring.models import EvidenceKind, MediaSession, ObservationKind
 from proctoring.services import identity as identity_service
-from proctoring.services import vad_carries
+from proctoring.services import scoring, vad_carries
 from proctoring.services.detectors import human_counter, voice_detector
 from proctoring.services.observations import (
     failed_observed,
@@ -86,6 +86,8 @@ def samples_analyze(*, samples: Sequence[MediaSample]) -> None:
     enrolling = [outcome for _, outcome in seen if outcome is not None]
     if enrolling:
         identity_service.enrolment_record(outcomes=enrolling)
+    # Analysis of an attempt scored already (its worker was down past finalize's bound).
+    scoring.late_evidence_note(session_ids={str(s.sample.session_id) for s in fresh})
 
 
 def _identity_contexts(frames: Sequence[MediaSample]) -> dict:

@@ -1,5 +1,5 @@
 """Scoring: finalize a stopped attempt (wait for its analysis, rebuild its violations, score it,
-tell the integrator) and re-score one later."""
+tell the integrator), re-score one later, and re-score one whose analysis arrived late."""
 
 import logging
 from typing import Any
@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 import trust_score
+from proctoring import messages, task_queue
 from proctoring.analysis.thresholds import Thresholds
 from proctoring.exceptions import Conflict, ValidationFailed
 from proctoring.models import Attempt, AttemptAuditEntry, WebhookEvent
@@ -64,35 +65,54 @@ def attempt_complete(attempt: Attempt) -> bool:
     return attempt.evidence_status == EvidenceStatus.PROCESSED
 
 
-def _finalize_deadline_passed(attempt: Attempt) -> bool:
-    waited = (timezone.now() - attempt.stop_requested_at).total_seconds()
-    return waited >= settings.PROCTOR_FINALIZE_TIMEOUT_S
+def _finalize_gave_up(attempt: Attempt, pending: int) -> bool:
+    """Count this poll's wait; True once finalize waited out its bound for work that is not
+    coming.
+
+    Only time a worker could work counts: a pause between polls longer than
+    PROCTOR_FINALIZE_MAX_POLL_GAP_S means no worker ran finalize (down, or restarting), and
+    counts as that much only. Progress (fewer samples pending than at the last poll) restarts
+    the count: a worker back after an outage analyses the queued batches before the bound
+    can pass, and only work that stopped arriving becomes missing evidence.
+    """
+    now = timezone.now()
+    since = attempt.finalize_polled_at or attempt.stop_requested_at or now
+    gap = max(0.0, (now - since).total_seconds())
+    progressed = attempt.finalize_pending is not None and 0 <= pending < attempt.finalize_pending
+    if progressed:
+        attempt.finalize_waited_s = 0.0
+    else:
+        attempt.finalize_waited_s += min(gap, settings.PROCTOR_FINALIZE_MAX_POLL_GAP_S)
+    attempt.finalize_polled_at = now
+    attempt.finalize_pending = pending
+    attempt.save(update_fields=FINALIZE_WAIT_FIELDS)
+    return attempt.finalize_waited_s >= settings.PROCTOR_FINALIZE_TIMEOUT_S
+
+
+FINALIZE_WAIT_FIELDS = ["finalize_waited_s", "finalize_polled_at", "finalize_pending"]
 
 
 @transaction.atomic
 def attempt_finalize(*, attempt_id: int) -> bool:
     """Score the attempt once everything sent before stop is analysed.
 
-    Returns False while analysis is still pending and the deadline has not passed (the task
-    retries); past the deadline it scores what arrived: whatever was not analysed is scored as
-    missing, and the evidence is marked incomplete.
+    Returns False while analysis is still pending and the bound has not passed (the task
+    retries; see _finalize_gave_up for what counts); past the bound it scores what arrived:
+    whatever was not analysed is scored as missing, and the evidence is marked incomplete until
+    it arrives (attempt_rescore_late).
     """
     attempt = Attempt.objects.select_for_update().select_related("client").get(pk=attempt_id)
     if attempt.status != AttemptStatus.STOPPING:
         return True
     media_sessions.media_sessions_reap(attempt=attempt)
     pending = attempt_selectors.attempt_analysis_pending(attempt=attempt)
-    if pending != 0 and not _finalize_deadline_passed(attempt):
+    if pending != 0 and not _finalize_gave_up(attempt, pending):
         return False
-    thresholds = attempt_selectors.attempt_thresholds(attempt=attempt)
-    violations.attempt_violations_rebuild(attempt=attempt, thresholds=thresholds, recompute=False)
     # Still away from the test window at stop: the away interval ends with the test.
     test_seconds = (attempt.finished_at - attempt.started_at).total_seconds()
     agent_events.away_close(attempt=attempt, at_s=test_seconds)
-    _score_with_coverage(attempt, analysis_complete=pending == 0)
-    complete = pending == 0 and ViolationType.ANALYSIS_GAP not in _types_present(attempt)
-    attempt.evidence_status = EvidenceStatus.PROCESSED if complete else EvidenceStatus.INCOMPLETE
-    attempt.save(update_fields=SCORE_FIELDS + ["evidence_status"])
+    _score_from_observations(attempt, pending=pending)
+    complete = attempt.evidence_status == EvidenceStatus.PROCESSED
     reason = "scored" if complete else f"scored with analysis incomplete (pending={pending})"
     transitions.attempt_transition(attempt=attempt, to_status=AttemptStatus.STOPPED, reason=reason)
     webhooks.webhook_enqueue(attempt=attempt, event=WebhookEvent.ATTEMPT_SCORED)
@@ -107,6 +127,16 @@ SCORE_FIELDS = [
     "coverage",
     "review_reasons",
 ]
+
+
+def _score_from_observations(attempt: Attempt, *, pending: int) -> None:
+    """Violations from the stored findings, the score, and whether the evidence is complete."""
+    thresholds = attempt_selectors.attempt_thresholds(attempt=attempt)
+    violations.attempt_violations_rebuild(attempt=attempt, thresholds=thresholds, recompute=False)
+    _score_with_coverage(attempt, analysis_complete=pending == 0)
+    complete = pending == 0 and ViolationType.ANALYSIS_GAP not in _types_present(attempt)
+    attempt.evidence_status = EvidenceStatus.PROCESSED if complete else EvidenceStatus.INCOMPLETE
+    attempt.save(update_fields=SCORE_FIELDS + ["evidence_status"])
 
 
 def _score_with_coverage(attempt: Attempt, *, analysis_complete: bool) -> None:
@@ -202,3 +232,65 @@ def attempt_rescore(
         "attempt %s re-scored: %s -> %s", attempt.pk, before["trust_score"], attempt.trust_score
     )
     return attempt
+
+
+# -- analysis that arrives after scoring (issue #22) ----------------------------------------------
+
+LATE_EVIDENCE_ACTOR = "late evidence"
+
+
+def late_evidence_note(*, session_ids: set[str]) -> None:
+    """Analysis was just recorded for these sessions: a scored attempt among them is re-scored
+    once no more of it has arrived for PROCTOR_LATE_RESCORE_DELAY_S (one task per burst)."""
+    if not session_ids:
+        return
+    scored = Attempt.objects.filter(sessions__id__in=session_ids, status=AttemptStatus.STOPPED)
+    ids = set(scored.values_list("pk", flat=True))
+    if not ids:
+        return
+    # Only the first late batch schedules the re-score; the rest move its quiet period on.
+    first = set(
+        Attempt.objects.filter(pk__in=ids, late_evidence_at__isnull=True).values_list(
+            "pk", flat=True
+        )
+    )
+    Attempt.objects.filter(pk__in=ids).update(late_evidence_at=timezone.now())
+    for attempt_id in first:
+        task_queue.enqueue_later(
+            messages.RESCORE_LATE_EVIDENCE,
+            attempt_id,
+            countdown=settings.PROCTOR_LATE_RESCORE_DELAY_S,
+        )
+
+
+@transaction.atomic
+def attempt_rescore_late(*, attempt_id: int) -> float:
+    """Re-score a scored attempt with the analysis that arrived after it was scored.
+
+    Returns 0 when done (or nothing to do), else the seconds to wait for the burst to end. The
+    evidence becomes "processed" once nothing is pending and no analysis gap is left; the
+    integrator hears of it by an `attempt.rescored` webhook; an audit row keeps before and after.
+    """
+    attempt = Attempt.objects.select_for_update().select_related("client").get(pk=attempt_id)
+    if attempt.status != AttemptStatus.STOPPED or attempt.late_evidence_at is None:
+        return 0.0
+    quiet = (timezone.now() - attempt.late_evidence_at).total_seconds()
+    if quiet < settings.PROCTOR_LATE_RESCORE_DELAY_S:
+        return settings.PROCTOR_LATE_RESCORE_DELAY_S - quiet
+    before = {"trust_score": attempt.trust_score, "evidence_status": str(attempt.evidence_status)}
+    attempt.late_evidence_at = None
+    attempt.save(update_fields=["late_evidence_at"])
+    pending = attempt_selectors.attempt_analysis_pending(attempt=attempt)
+    _score_from_observations(attempt, pending=pending)
+    after = {"trust_score": attempt.trust_score, "evidence_status": str(attempt.evidence_status)}
+    AttemptAuditEntry.objects.create(
+        attempt=attempt,
+        action="rescore",
+        actor_label=LATE_EVIDENCE_ACTOR,
+        before=before,
+        after=after,
+        comment=f"analysis arrived after scoring (pending={pending})",
+    )
+    logger.info("attempt %s re-scored on late evidence: %s -> %s", attempt.pk, before, after)
+    webhooks.webhook_enqueue(attempt=attempt, event=WebhookEvent.ATTEMPT_RESCORED)
+    return 0.0

@@ -422,3 +422,117 @@ def test_stop_with_queued_work_past_the_bound_scores_incomplete(make_stack, agen
     assert bound_s <= waited < bound_s + 10
     scored = AttemptStatusChange.objects.get(attempt=attempt, to_status=AttemptStatus.STOPPED)
     assert "incomplete" in scored.reason
+
+
+# -- issue #22, finding 4: Redis restarts, a worker back after the bound, late evidence ----------
+
+UNRECOVERABLE = "Unrecoverable error"
+
+
+def test_redis_restarted_three_times_while_streaming_the_worker_survives(
+    make_stack, agents, new_client, private_redis
+):
+    """kombu 5.7.0 killed the worker on some Redis restarts; proctoring.broker_guard keeps it
+    alive (ADR 0015). No restart policy here: the one worker must see the attempt through."""
+    stack = make_stack(PROCTOR_VISIBILITY_TIMEOUT_S=str(VISIBILITY_TIMEOUT_S))
+    worker_pid = stack.pid("worker")
+    run = agents(stack, new_client, "redis-restarts", 22)
+    run.wait_event("apMonitoringStarted")
+    outages = []
+    for restart in range(3):
+        time.sleep(2.5)
+        if restart == 1:
+            # The crash needs unacknowledged deliveries when the connection drops: hold two
+            # analysis tasks mid-flight (the attempt's row lock) across this restart.
+            with analysis_blocked(stack, "redis-restarts"):
+                outages.append(private_redis.restart(down_s=2.0))
+        else:
+            outages.append(private_redis.restart(down_s=2.0))
+        assert stack.processes["worker"].poll() is None, stack.log("worker")[-3000:]
+    stopped = finish(run)
+
+    # The same worker process, alive, never gave up.
+    assert stack.processes["worker"].poll() is None
+    assert stack.pid("worker") == worker_pid
+    assert UNRECOVERABLE not in stack.log("worker")
+    attempt = Attempt.objects.get(test_attempt_id="redis-restarts")
+    assert_scored(attempt, stopped, EvidenceStatus.PROCESSED)
+    assert_recorded_exactly_once(attempt)
+    session = attempt.sessions.get()
+    assert missing_seqs(session, "video") == [], f"outages {outages}"
+    assert missing_seqs(session, "audio") == []
+    assert session.observations.filter(kind="video").count() >= 15
+    assert not attempt.violations.filter(type=ViolationType.ANALYSIS_GAP).exists()
+    guarded = stack.log("worker").count("left in Redis for the visibility-timeout sweep")
+    sys.stdout.write(f"redis outages {[round(o, 1) for o in outages]} s; guard used {guarded}x\n")
+
+
+def _stream(agents, stack, client, test_attempt_id: str, seconds: float) -> dict:
+    return finish(agents(stack, client, test_attempt_id, seconds))
+
+
+@pytest.mark.timeout(240)
+def test_worker_back_after_the_bound_scores_as_with_no_outage(make_stack, agents, new_client):
+    """The worker is down past finalize's bound; when it is back, finalize waits for the queued
+    batches instead of scoring "incomplete" at its first poll (before: 67.9 against 15.1)."""
+    bound_s = 6.0
+    stack = make_stack(PROCTOR_FINALIZE_TIMEOUT_S=str(bound_s))
+    reference_stop = _stream(agents, stack, new_client, "no-outage", 8)
+    reference = Attempt.objects.get(test_attempt_id="no-outage")
+    assert_scored(reference, reference_stop, EvidenceStatus.PROCESSED)
+
+    stack.terminate("worker")
+    run = agents(stack, new_client, "worker-outage", 8)
+    attempt = wait_for(
+        lambda: Attempt.objects.filter(
+            test_attempt_id="worker-outage", status=AttemptStatus.STOPPING
+        ).first(),
+        timeout=60,
+        what="the stop request",
+    )
+    time.sleep(3 * bound_s)  # "minutes later", scaled down with the bound
+    assert attempt.observations.count() == 0
+    stack.respawn("worker", "worker-2")
+    stopped = finish(run)
+
+    assert_scored(attempt, stopped, EvidenceStatus.PROCESSED)
+    assert_recorded_exactly_once(attempt)
+    assert stop_to_score_s(attempt) > 3 * bound_s
+    assert not attempt.violations.filter(type=ViolationType.ANALYSIS_GAP).exists()
+    assert "analysis_incomplete" not in attempt.review_reasons
+    sys.stdout.write(f"scores: no outage {reference.trust_score}, outage {attempt.trust_score}\n")
+    assert attempt.trust_score == pytest.approx(reference.trust_score, abs=1.0)
+    assert attempt.coverage["camera"]["ratio"] == pytest.approx(
+        reference.coverage["camera"]["ratio"], abs=0.05
+    )
+
+
+def test_analysis_after_scoring_rescores_once_to_processed(make_stack, agents, new_client):
+    """Only a finalize worker runs, so the attempt is scored "incomplete"; then an analysis
+    worker starts: the late batches re-score it once, and the evidence becomes "processed"."""
+    new_client.client.webhook_url = "http://127.0.0.1:9/hook"  # recorded; nobody listens
+    new_client.client.save()
+    stack = make_stack(PROCTOR_FINALIZE_TIMEOUT_S="4", PROCTOR_LATE_RESCORE_DELAY_S="2")
+    stack.terminate("worker")
+    stack.respawn("worker", "finalizer", queues="default")
+    stopped = _stream(agents, stack, new_client, "late-evidence", 8)
+    attempt = Attempt.objects.get(test_attempt_id="late-evidence")
+    assert_scored(attempt, stopped, EvidenceStatus.INCOMPLETE)
+    incomplete_score = attempt.trust_score
+
+    stack.respawn("worker", "analyser", queues="analysis")
+    wait_for(
+        lambda: Attempt.objects.get(pk=attempt.pk).evidence_status == EvidenceStatus.PROCESSED,
+        timeout=60,
+        what="the late re-score",
+    )
+    attempt.refresh_from_db()
+    assert_recorded_exactly_once(attempt)
+    # The analysis seen late decides the score (here it found what the missing time hid).
+    assert attempt.trust_score != incomplete_score
+    assert "analysis_incomplete" not in attempt.review_reasons
+    rescored = attempt.audit_entries.filter(action="rescore", actor_label="late evidence")
+    assert rescored.count() == 1
+    events = list(attempt.webhook_deliveries.values_list("event", flat=True).order_by("created_at"))
+    assert events == ["attempt.scored", "attempt.rescored"]
+    sys.stdout.write(f"late evidence: {incomplete_score} -> {attempt.trust_score}\n")

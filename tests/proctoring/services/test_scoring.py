@@ -44,8 +44,14 @@ def test_past_the_deadline_it_scores_what_arrived_and_says_so(new_client, settin
     record_frame(session, 0, 1)
     attempt_stop(attempt=attempt)
     media_session_close(session_id=session.id, samples_enqueued=5, reason="tracks_ended")
-    late = timezone.now() - dt.timedelta(seconds=settings.PROCTOR_FINALIZE_TIMEOUT_S + 1)
-    Attempt.objects.filter(pk=attempt.pk).update(stop_requested_at=late)
+    # A worker polled for the whole bound and nothing progressed (time without one does not
+    # count: tests/proctoring/services/test_finalize_wait.py).
+    polled = timezone.now() - dt.timedelta(seconds=1)
+    Attempt.objects.filter(pk=attempt.pk).update(
+        finalize_polled_at=polled,
+        finalize_pending=4,
+        finalize_waited_s=settings.PROCTOR_FINALIZE_TIMEOUT_S,
+    )
     assert attempt_finalize(attempt_id=attempt.pk) is True
     attempt.refresh_from_db()
     assert attempt.status == AttemptStatus.STOPPED
