@@ -24,7 +24,7 @@ def name_the_attempts(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("proctoring", "0009_identity"),
+        ("proctoring", "0010_rescore_event"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
