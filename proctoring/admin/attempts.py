@@ -228,7 +228,7 @@ class AttemptAdmin(admin.ModelAdmin):
                 )
                 done += 1
             except ProctoringError as exc:
-                refused.append(f"{attempt.test_attempt_id}: {exc.message}")
+                refused.append(f"Not reviewed: {attempt.test_attempt_id} ({exc.message})")
         if done:
             messages.success(request, f"{done} attempt(s) set to {verdict}.")
         for line in refused:
@@ -508,7 +508,7 @@ def _coverage_rows(attempt: Attempt) -> list[dict]:
                 "stream": stream,
                 "percent": round(100 * ratio, 1),
                 "bar_class": f"w{round(ratio * 10)}",
-                "low": bool(row.get("required")) and ratio < 1.0,
+                "low": bool(row.get("required")) and ratio < settings.PROCTOR_MIN_COVERAGE,
             }
         )
     return rows

@@ -84,14 +84,15 @@ def attempt_duration_s(attempt: Attempt) -> float | None:
 
 def missing_coverage(attempt: Attempt) -> bool:
     """No evidence is not clean evidence: a stopped attempt without a coverage measure, or with a
-    required stream short of its time, is marked, whatever its reasons say."""
+    required stream analysed for less than PROCTOR_MIN_COVERAGE of the test (the floor scoring
+    flags at), is marked, whatever its stored reasons say."""
     if scoring.REASON_MISSING_COVERAGE in (attempt.review_reasons or []):
         return True
     if attempt.status != AttemptStatus.STOPPED:
         return False
-    rows = (attempt.coverage or {}).values()
-    required = [row for row in rows if isinstance(row, dict) and row.get("required")]
-    return not required or any(row.get("ratio", 0.0) < 1.0 for row in required)
+    rows = [row for row in (attempt.coverage or {}).values() if isinstance(row, dict)]
+    floor = settings.PROCTOR_MIN_COVERAGE
+    return not rows or any(r.get("required") and r.get("ratio", 0.0) < floor for r in rows)
 
 
 def review_reasons(attempt: Attempt) -> list[str]:

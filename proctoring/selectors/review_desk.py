@@ -64,7 +64,8 @@ def desk_list_annotate(queryset: QuerySet[Attempt]) -> QuerySet[Attempt]:
     thumbnail = (
         Evidence.objects.filter(attempt=OuterRef("pk"), kind__in=THUMBNAIL_KINDS)
         .exclude(file="")
-        .order_by("-type", "at_s", "id")  # evidence of a violation first
+        .annotate(untyped=Case(When(type="", then=Value(1)), default=Value(0)))
+        .order_by("untyped", "at_s", "id")  # the first photo of a violation, else any
         .values("pk")[:1]
     )
     return queryset.select_related("client").annotate(
