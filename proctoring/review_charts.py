@@ -125,10 +125,10 @@ def lines_svg(
         return PAD_TOP + plot_h - plot_h * value
 
     parts = [_open(WIDTH, HEIGHT, label, css), *_y_grid(1.0, percent=True)]
-    for day in (start, start + (end - start) / 2, end):
+    for day, anchor in ((start, "start"), (start + (end - start) / 2, "middle"), (end, "end")):
         parts.append(
             f'<text x="{x(day):.1f}" y="{HEIGHT - PAD_BOTTOM + 16}" font-size="11" '
-            f'text-anchor="middle" fill="{TEXT_COLOUR}">{day:%d %b}</text>'
+            f'text-anchor="{anchor}" fill="{TEXT_COLOUR}">{day:%d %b}</text>'
         )
     for i, (name, points) in enumerate(sorted(series.items())):
         colour = LINE_COLOURS[i % len(LINE_COLOURS)]

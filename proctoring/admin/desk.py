@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.timezone import localtime
 
 from proctoring import review_pictures
 from proctoring.models import Attempt, Evidence, EvidenceKind, MediaSession, ReviewVerdict
@@ -146,11 +148,22 @@ def counts_cell(attempt: Attempt) -> str:
 
 
 def candidate_cell(attempt: Attempt) -> str:
-    name = (attempt.user_details or {}).get("name") or "—"
+    name = (attempt.user_details or {}).get("name") or "no name given"
     return format_html(
-        '<span class="desk-name">{}</span><br><span class="desk-key">{}</span>',
+        '<span class="desk-name">{}</span><br><span class="desk-key">{}</span><br>'
+        '<span class="desk-id">{}</span>',
         name,
         attempt.lookup_key or "no lookup key",
+        attempt.test_attempt_id,
+    )
+
+
+def duration_cell(attempt: Attempt) -> str:
+    started = attempt.started_at
+    return format_html(
+        '{}<br><span class="desk-key">{}</span>',
+        duration_text(attempt_duration_s(attempt)),
+        date_format(localtime(started), "j M H:i") if started else "not started",
     )
 
 
@@ -166,7 +179,7 @@ def thumbnail_cell(attempt: Attempt) -> str:
         return format_html('<span class="desk-nothumb">{}</span>', "no photo")
     url = reverse("admin:proctoring_attempt_evidence_file", args=[attempt.pk, thumbnail_id])
     return format_html(
-        '<img class="desk-thumb" src="{}" alt="photo" loading="lazy" width="64" height="48">', url
+        '<img class="desk-thumb" src="{}" alt="photo" loading="lazy" width="56" height="42">', url
     )
 
 

@@ -17,7 +17,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Floor, TruncDate, TruncWeek
+from django.db.models.functions import Coalesce, Floor, TruncDate, TruncWeek
 from django.utils import timezone
 
 from proctoring.models import (
@@ -139,9 +139,10 @@ def client_dashboard(*, client: Client, today: dt.date | None = None) -> Dashboa
 
 
 def _attempts_per_day(attempts: QuerySet, since: dt.date, today: dt.date) -> list:
+    # The day the test was taken; an attempt never started counts on the day it was created.
     rows = (
-        attempts.filter(created_at__date__gte=since)
-        .annotate(day=TruncDate("created_at"))
+        attempts.annotate(day=TruncDate(Coalesce("started_at", "created_at")))
+        .filter(day__gte=since, day__lte=today)
         .values("day")
         .annotate(n=Count("id"))
     )

@@ -114,8 +114,13 @@ def desk_attempt(
         attempt.review_reasons.insert(0, "low_score")
     attempt.user_details = {"name": name, "email": "ada@example.org"}
     attempt.coverage = {
-        "camera": {"required": True, "analysed_s": minutes * 60.0, "ratio": 1.0},
-        "microphone": {"required": True, "analysed_s": minutes * 60.0, "ratio": 1.0},
+        stream: {
+            "required": True,
+            "analysed_s": minutes * 60.0,
+            "delivered_s": minutes * 60.0,
+            "ratio": 1.0,
+        }
+        for stream in ("camera", "microphone")
     }
     attempt.save()
     if recording:
