@@ -39,6 +39,7 @@ class Span:
     start_s: float
     end_s: float
     label: str = ""
+    key: str = ""  # the violation's id, for the page's script (seek, select)
 
 
 def clock(seconds: float) -> str:
@@ -53,7 +54,10 @@ def _tick_step(duration_s: float) -> int:
 
 def _axis(duration_s: float, top: float, x) -> list[str]:
     step = _tick_step(duration_s)
-    parts = [f'<line x1="{LABEL_W}" y1="{top}" x2="{WIDTH}" y2="{top}" stroke="#9ca3af"/>']
+    parts = [
+        f'<g class="axis" data-top="{top}">',
+        f'<line x1="{LABEL_W}" y1="{top}" x2="{WIDTH}" y2="{top}" stroke="#9ca3af"/>',
+    ]
     t = 0
     while t <= duration_s + 1e-6:
         px = x(t)
@@ -65,6 +69,7 @@ def _axis(duration_s: float, top: float, x) -> list[str]:
             f'fill="#374151">{clock(t)}</text>'
         )
         t += step
+    parts.append("</g>")
     return parts
 
 
@@ -85,6 +90,7 @@ def timeline_svg(
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="proctor-timeline" width="{WIDTH}" '
         f'height="{height}" viewBox="0 0 {WIDTH} {height}" role="img" '
+        f'data-duration="{duration_s:.3f}" data-label-w="{LABEL_W}" data-plot-w="{plot_w}" '
         f'aria-label="Timeline of violations over {escape(clock(duration_s))}">'
     ]
     for row, lane in enumerate(lanes):
@@ -102,12 +108,15 @@ def timeline_svg(
             title = escape(span.label or f"{clock(span.start_s)}–{clock(span.end_s)}")
             parts.append(
                 f'<rect class="violation" x="{left:.1f}" y="{y + 4}" width="{width:.1f}" '
-                f'height="{LANE_H - 8}" rx="2" fill="{colour}"><title>{title}</title></rect>'
+                f'height="{LANE_H - 8}" rx="2" fill="{colour}" data-start="{span.start_s:.3f}" '
+                f'data-end="{span.end_s:.3f}" data-violation="{escape(span.key)}">'
+                f"<title>{title}</title></rect>"
             )
         for mark in (m for m in markers if m.type == lane):
             px = x(mark.start_s)
             parts.append(
                 f'<path class="evidence" d="M{px:.1f} {y + LANE_H - 3} l-4 -6 h8 z" '
+                f'data-at="{mark.start_s:.3f}" data-y="{y + LANE_H - 3}" '
                 f'fill="#111827"><title>{escape(mark.label)}</title></path>'
             )
     parts += _axis(duration_s, LANE_H * len(lanes) + 2, x)
