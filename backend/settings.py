@@ -77,6 +77,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Refuses oversized bodies on every API (agent endpoints included) before anything parses them.
     "proctoring.api.middleware.RequestSizeLimitMiddleware",
+    # 404 and 405 under /api/ answer {"code", "message"}, with DEBUG on too (issue #19).
+    "proctoring.api.middleware.ApiErrorShapeMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -414,6 +416,10 @@ SPECTACULAR_SETTINGS = {
 
 # Evidence download links: valid this long after they are minted.
 PROCTOR_EVIDENCE_URL_TTL_S = int(_env("PROCTOR_EVIDENCE_URL_TTL_S", "300"))
+# Report links (showReport, issue #19): valid this long by default, ttl_s at most the maximum.
+PROCTOR_REPORT_URL_TTL_S = int(_env("PROCTOR_REPORT_URL_TTL_S", "3600"))
+PROCTOR_REPORT_URL_MIN_TTL_S = 60
+PROCTOR_REPORT_URL_MAX_TTL_S = int(_env("PROCTOR_REPORT_URL_MAX_TTL_S", "86400"))
 # showResults: a hashed timestamp older than this (or this far in the future) is refused.
 PROCTOR_RESULTS_MAX_AGE_S = int(_env("PROCTOR_RESULTS_MAX_AGE_S", "60"))
 PROCTOR_RESULTS_MAX_SKEW_S = int(_env("PROCTOR_RESULTS_MAX_SKEW_S", "5"))

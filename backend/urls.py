@@ -23,6 +23,8 @@ urlpatterns = [
     path("api/v1/", include("proctoring.api.urls")),
     # The browser SDK (autoproctor.js, its .d.ts) and the demo exam page.
     path("sdk/v1/", include("proctoring.sdk.urls")),
+    # Read-only report pages for integrators' iframes (showReport, showResults).
+    path("reports/", include("proctoring.reports.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "api/docs/",

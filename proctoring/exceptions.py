@@ -76,6 +76,13 @@ class InvalidLink(ProctoringError):
     code = "invalid_link"
 
 
+class LinkExpired(ProctoringError):
+    """A signed report link past its expiry: authentic, but the integrator must mint a new one."""
+
+    status_code = 410
+    code = "link_expired"
+
+
 class NotFound(ProctoringError):
     status_code = 404
     code = "not_found"

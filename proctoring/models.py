@@ -6,6 +6,11 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from proctoring.branding import (
+    LOGO_URL_MAX_LENGTH,
+    report_frame_ancestors_validator,
+    validate_logo_url,
+)
 from proctoring.messages import RECORDING_FOLDER
 from proctoring.statuses import VIOLATION_CODES, AttemptStatus, EvidenceStatus, ViolationType
 from proctoring.webhook_targets import validate_webhook_url
@@ -75,6 +80,15 @@ class Client(models.Model):
     # assigned to (proctoring/admin/scoping.py); a superuser sees every client.
     reviewers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="assigned_clients"
+    )
+    # Reports (issue #19): the name and logo shown on them, and the integrators' pages that may
+    # show them in an iframe (CSP frame-ancestors; none listed: no page may).
+    display_name = models.CharField(max_length=200, blank=True, default="")
+    logo_url = models.CharField(
+        max_length=LOGO_URL_MAX_LENGTH, blank=True, default="", validators=[validate_logo_url]
+    )
+    report_frame_ancestors = models.JSONField(
+        default=list, blank=True, validators=[report_frame_ancestors_validator]
     )
 
     def __str__(self) -> str:

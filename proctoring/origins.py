@@ -1,5 +1,7 @@
 """Web origins ("https://exam.example.com"): the exam pages a client lets use the browser SDK."""
 
+import ipaddress
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -8,6 +10,20 @@ from proctoring.exceptions import ValidationFailed
 SCHEMES = ("https", "http")
 MAX_ORIGINS = 50
 MAX_ORIGIN_LENGTH = 200
+# A host name as browsers send it in Origin (IDNs arrive punycoded): letters, digits, dots,
+# hyphens (and underscores, which some names hold). urlsplit takes "x.example; script-src *"
+# for a host, and an origin is also copied into headers (CSP frame-ancestors): all else refused.
+HOST_NAME = re.compile(r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\Z")
+
+
+def _valid_host(host: str) -> bool:
+    if HOST_NAME.match(host):
+        return True
+    try:
+        ipaddress.IPv6Address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def normalize_origin(value: str) -> str | None:
@@ -23,6 +39,8 @@ def normalize_origin(value: str) -> str | None:
     if parts.scheme not in SCHEMES or not parts.hostname or parts.username or parts.password:
         return None
     if parts.path not in ("", "/") or parts.query or parts.fragment:
+        return None
+    if not _valid_host(parts.hostname):
         return None
     default = {"https": 443, "http": 80}[parts.scheme]
     host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"

@@ -130,26 +130,91 @@ def verify_hmac_any(*, secrets_: list[str], message: str, candidate: str) -> boo
     return any(results)
 
 
-def evidence_link_token(*, client_id: str, evidence_id: int) -> str:
-    """A signed, timestamped token naming one evidence file of one client."""
+MEDIA_LINK_SALTS = {
+    "evidence": EVIDENCE_LINK_SALT,
+    "recording": "proctoring.recording-download",
+}
+REPORT_LINK_SALT = "proctoring.attempt-report"
+
+
+def media_link_token(
+    *, kind: str, client_id: str, object_id: int | str, expires_at: int | None = None
+) -> str:
+    """A signed, timestamped token naming one evidence file or one recording of one client.
+
+    Without `expires_at` the link lives the reader's max age from now (API-minted links); with
+    it, until that unix time (links minted into a report, which live as long as the report)."""
     from django.core import signing as django_signing
 
-    return django_signing.dumps(
-        {"c": client_id, "e": evidence_id}, salt=EVIDENCE_LINK_SALT, compress=False
+    payload: dict = {"c": client_id, "o": object_id}
+    if expires_at is not None:
+        payload["x"] = int(expires_at)
+    return django_signing.dumps(payload, salt=MEDIA_LINK_SALTS[kind], compress=False)
+
+
+def media_link_read(
+    *, kind: str, token: str, max_age_s: int, now: float
+) -> tuple[str, int | str] | None:
+    """(client_id, object id) when the token is authentic and unexpired, else None."""
+    from django.core import signing as django_signing
+
+    salt = MEDIA_LINK_SALTS[kind]
+    try:
+        value = django_signing.loads(token, salt=salt)
+        if not isinstance(value, dict) or "o" not in value:
+            return None
+        if "x" in value:
+            if not isinstance(value["x"], int) or value["x"] < now:
+                return None
+        else:
+            django_signing.loads(token, salt=salt, max_age=max_age_s)
+    except django_signing.BadSignature:  # SignatureExpired is a BadSignature
+        return None
+    return str(value.get("c")), value["o"]
+
+
+def evidence_link_token(*, client_id: str, evidence_id: int, expires_at: int | None = None) -> str:
+    return media_link_token(
+        kind="evidence", client_id=client_id, object_id=evidence_id, expires_at=expires_at
     )
 
 
-def evidence_link_read(*, token: str, max_age_s: int) -> tuple[str, int] | None:
-    """(client_id, evidence_id) when the token is authentic and younger than max_age_s."""
+def evidence_link_read(*, token: str, max_age_s: int, now: float) -> tuple[str, int] | None:
+    """(client_id, evidence_id) when the token is authentic and unexpired."""
+    found = media_link_read(kind="evidence", token=token, max_age_s=max_age_s, now=now)
+    if found is None or not isinstance(found[1], int):
+        return None
+    return found
+
+
+# Reports (issue #19): the link is the credential of a read-only page, so it names the client,
+# the attempt and its own expiry; a forged or edited token fails the signature, a late one is
+# told apart (a page can then say "ask for a new link" rather than "this link is wrong").
+REPORT_LINK_VALID, REPORT_LINK_EXPIRED, REPORT_LINK_INVALID = "valid", "expired", "invalid"
+
+
+def report_link_token(*, client_id: str, attempt_id: int, expires_at: int) -> str:
+    from django.core import signing as django_signing
+
+    payload = {"c": client_id, "a": attempt_id, "x": int(expires_at)}
+    return django_signing.dumps(payload, salt=REPORT_LINK_SALT, compress=False)
+
+
+def report_link_read(*, token: str, now: float) -> tuple[str, dict | None]:
+    """(state, payload): VALID or EXPIRED with {"c", "a", "x"}, or (INVALID, None)."""
     from django.core import signing as django_signing
 
     try:
-        value = django_signing.loads(token, salt=EVIDENCE_LINK_SALT, max_age=max_age_s)
-    except django_signing.BadSignature:  # SignatureExpired is a BadSignature
-        return None
-    if not isinstance(value, dict) or not isinstance(value.get("e"), int):
-        return None
-    return str(value.get("c")), value["e"]
+        value = django_signing.loads(token, salt=REPORT_LINK_SALT)
+    except django_signing.BadSignature:
+        return REPORT_LINK_INVALID, None
+    shape_ok = isinstance(value, dict) and all(
+        isinstance(value.get(key), kind) for key, kind in (("c", str), ("a", int), ("x", int))
+    )
+    if not shape_ok:
+        return REPORT_LINK_INVALID, None
+    # An expired link's payload is still authentic: its page may say so inside the client's frame.
+    return (REPORT_LINK_EXPIRED if value["x"] < now else REPORT_LINK_VALID), value
 
 
 def webhook_signature(*, secrets_: list[str], timestamp: int, body: bytes) -> str:

@@ -189,3 +189,31 @@ class LoopbackOnlyWithDevelopmentKeyASGI:
             {"type": "http.response.start", "status": INSECURE_KEY_STATUS, "headers": headers}
         )
         await send({"type": "http.response.body", "body": body})
+
+
+API_ERROR_BODIES = {
+    404: {"code": "not_found", "message": "No API endpoint matches this URL."},
+    405: {"code": "method_not_allowed", "message": "This method is not allowed on this URL."},
+}
+
+
+class ApiErrorShapeMiddleware:
+    """Every 404 and 405 under /api/ in the one error shape, also with DEBUG=True (where Django
+    answers an unmatched URL with its HTML debug page, not with handler404) and from views
+    outside DRF (Django's own 405). A JSON answer from a view (a DRF error, already in the
+    shape) passes unchanged."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        body = API_ERROR_BODIES.get(response.status_code)
+        if body is None or not request.path.startswith(API_PREFIX):
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        shaped = JsonResponse(body, status=response.status_code)
+        if response.has_header("Allow"):
+            shaped["Allow"] = response["Allow"]
+        return shaped

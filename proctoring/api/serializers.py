@@ -5,6 +5,7 @@ import binascii
 import dataclasses
 import unicodedata
 
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
@@ -21,6 +22,7 @@ from proctoring.models import (
     ConcurrentSessions,
     Evidence,
     ReviewVerdict,
+    ViolationVerdict,
     WebhookDelivery,
 )
 from proctoring.selectors.attempts import ATTEMPT_ORDERINGS, attempt_needs_review
@@ -233,6 +235,14 @@ class EvidenceOutput(serializers.ModelSerializer):
         return request.build_absolute_uri(path) if request else path
 
 
+class ViolationReviewOutput(serializers.Serializer):
+    """A reviewer's verdict on one violation (the review desk)."""
+
+    verdict = serializers.ChoiceField(choices=ViolationVerdict.choices)
+    comment = serializers.CharField(help_text="The reviewer's note, may be empty.")
+    reviewed_at = serializers.DateTimeField(source="at")
+
+
 class ViolationOutput(serializers.Serializer):
     """A violation with its evidence (selectors.violations.ViolationWithEvidence)."""
 
@@ -246,6 +256,14 @@ class ViolationOutput(serializers.Serializer):
     ended_at = serializers.DateTimeField(source="violation.ended_at")
     details = serializers.JSONField(source="violation.details")
     evidence = EvidenceOutput(many=True)
+    review = serializers.SerializerMethodField(
+        help_text="The reviewer's verdict on this violation, or null while none is given."
+    )
+
+    @extend_schema_field(ViolationReviewOutput(allow_null=True))
+    def get_review(self, item) -> dict | None:
+        review = getattr(item.violation, "review", None)
+        return None if review is None else ViolationReviewOutput(review).data
 
 
 class AttemptStatusOutput(serializers.ModelSerializer):
@@ -283,6 +301,23 @@ class AgentSessionOutput(serializers.Serializer):
         help_text="Options the client asked to set otherwise: the server's stand.",
     )
     answer = serializers.DictField(child=serializers.CharField())
+
+
+class RecordingLinkOutput(serializers.Serializer):
+    session_id = serializers.UUIDField()
+    url = serializers.URLField()
+    expires_at = serializers.DateTimeField()
+
+
+def _recording_link(request, attempt: Attempt, session) -> dict:
+    from proctoring.services.evidence_access import recording_link_mint
+
+    link = recording_link_mint(client=attempt.client, session=session)
+    path = reverse("recording-download", kwargs={"token": link.token})
+    url = request.build_absolute_uri(path) if request else path
+    return RecordingLinkOutput(
+        {"session_id": session.pk, "url": url, "expires_at": link.expires_at}
+    ).data
 
 
 class ReviewFlagMixin(serializers.Serializer):
@@ -325,6 +360,13 @@ class AttemptOutput(ReviewFlagMixin, serializers.ModelSerializer):
 
     violations = serializers.SerializerMethodField()
     violation_counts = serializers.SerializerMethodField(help_text="violations per type")
+    recording_url = serializers.SerializerMethodField(
+        help_text="recordSession: a signed URL (valid PROCTOR_EVIDENCE_URL_TTL_S, byte ranges "
+        "served) to the latest session's recording (WebM), or null when there is none."
+    )
+    recordings = serializers.SerializerMethodField(
+        help_text="Every session's recording, oldest first, each a signed URL as recording_url."
+    )
     identity = serializers.SerializerMethodField(
         help_text="The identity check (null when none was asked for): the result (verified, "
         "mismatch, uncertain, not_enrolled), enrolment, the compared frames and random photos "
@@ -358,8 +400,24 @@ class AttemptOutput(ReviewFlagMixin, serializers.ModelSerializer):
             "concurrent_sessions",
             "violation_counts",
             "violations",
+            "recording_url",
+            "recordings",
             "identity",
         ]
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_recording_url(self, attempt: Attempt) -> str | None:
+        found = self.get_recordings(attempt)
+        return found[-1]["url"] if found else None
+
+    @extend_schema_field(RecordingLinkOutput(many=True))
+    def get_recordings(self, attempt: Attempt) -> list[dict]:
+        if "recording_links" not in self.context:
+            self.context["recording_links"] = [
+                _recording_link(self.context.get("request"), attempt, session)
+                for session in self.context.get("recordings", [])
+            ]
+        return self.context["recording_links"]
 
     @extend_schema_field(serializers.JSONField(allow_null=True))
     def get_identity(self, attempt: Attempt) -> dict | None:
@@ -412,6 +470,21 @@ class AttemptPageOutput(PageOutput):
 
 class EvidenceLinkOutput(serializers.Serializer):
     url = serializers.URLField()
+    expires_at = serializers.DateTimeField()
+
+
+class ReportLinkInput(StrictSerializer):
+    ttl_s = serializers.IntegerField(
+        required=False,
+        min_value=settings.PROCTOR_REPORT_URL_MIN_TTL_S,
+        max_value=settings.PROCTOR_REPORT_URL_MAX_TTL_S,
+        help_text="How long the URL is valid, in seconds; PROCTOR_REPORT_URL_TTL_S (3600) "
+        "when left out.",
+    )
+
+
+class ReportLinkOutput(serializers.Serializer):
+    url = serializers.URLField(help_text="The report page; the URL is its only credential.")
     expires_at = serializers.DateTimeField()
 
 

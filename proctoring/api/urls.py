@@ -41,6 +41,12 @@ urlpatterns = [
         views.EvidenceDownloadView.as_view(),
         name="evidence-download",
     ),
+    path(
+        "recordings/download/<str:token>/",
+        views.RecordingDownloadView.as_view(),
+        name="recording-download",
+    ),
+    path(f"{ATTEMPT}report-link/", views.ReportLinkView.as_view(), name="attempt-report-link"),
     path("results/", views.ResultsView.as_view(), name="results"),
     path("usage/", views.UsageView.as_view(), name="usage"),
     path(

@@ -1,10 +1,15 @@
 """API v1 views: validate input, call one service or selector, serialize the output."""
 
 from django.conf import settings
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers as drf_serializers
 from rest_framework import status
 from rest_framework.permissions import AllowAny
@@ -23,6 +28,7 @@ from proctoring.api.auth import (
 )
 from proctoring.api.pagination import paginated
 from proctoring.api.parsers import BeaconJSONParser, JSONParser
+from proctoring.api.ranges import ranged_file_response
 from proctoring.api.schema import AUTH, BINARY_FILE, COMMON, errors
 from proctoring.models import Attempt
 from proctoring.options import options_for_start, validate_options
@@ -38,6 +44,7 @@ from proctoring.services import (
     evidence_access,
     ice_servers,
     id_cards,
+    report_links,
     scoring,
     webhooks,
 )
@@ -77,7 +84,8 @@ class ProtocolView(APIView):
 def _attempt_body(request: Request, attempt: Attempt) -> dict:
     detail = attempt_selectors.attempt_detail(attempt=attempt)
     identity = identity_selectors.attempt_identity_summary(attempt=attempt)
-    context = {"request": request, "detail": detail, "identity": identity}
+    recordings = evidence_selectors.attempt_recordings(attempt=attempt)
+    context = {"request": request, "detail": detail, "identity": identity, "recordings": recordings}
     return s.AttemptOutput(attempt, context=context).data
 
 
@@ -285,26 +293,90 @@ class EvidenceLinkView(APIView):
         return Response(s.EvidenceLinkOutput({"url": url, "expires_at": link.expires_at}).data)
 
 
+RANGE_HEADER = OpenApiParameter(
+    "Range",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="One byte range, e.g. bytes=0-1023 (a media element seeking): 206 with "
+    "Content-Range; a range past the end or several ranges: 416.",
+)
+RANGED_RESPONSES = {
+    (200, "application/octet-stream"): BINARY_FILE,
+    (206, "application/octet-stream"): OpenApiResponse(
+        OpenApiTypes.BINARY, description="The range asked for (Content-Range, Accept-Ranges)."
+    ),
+    416: OpenApiResponse(description="Range not satisfiable (Content-Range: bytes */size)."),
+}
+
+
 class EvidenceDownloadView(APIView):
-    """The file behind a signed link; the link is the credential, so no other auth."""
+    """The file behind a signed link; the link is the credential, so no other auth. Byte
+    ranges are served (206), so an audio clip can seek."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
     @extend_schema(
         tags=["evidence"],
+        parameters=[RANGE_HEADER],
         responses={
-            (200, "application/octet-stream"): BINARY_FILE,
+            **RANGED_RESPONSES,
             **errors(e403=["invalid_link"], e404=["evidence_not_found"], **COMMON),
         },
     )
     def get(self, request: Request, token: str):
         evidence = evidence_access.evidence_for_link(token=token)
-        handle = evidence.file.open("rb")
-        name = evidence.file.name.rsplit("/", 1)[-1]
-        response = FileResponse(handle, as_attachment=True, filename=name)
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return ranged_file_response(request, evidence.file)
+
+
+class RecordingDownloadView(APIView):
+    """A session recording (recordSession, WebM) behind a signed link, with byte ranges so a
+    <video> element can seek. The attempt detail's recording_url is such a link."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        tags=["evidence"],
+        parameters=[RANGE_HEADER],
+        responses={
+            **RANGED_RESPONSES,
+            **errors(e403=["invalid_link"], e404=["recording_not_found"], **COMMON),
+        },
+    )
+    def get(self, request: Request, token: str):
+        session = evidence_access.recording_for_link(token=token)
+        return ranged_file_response(request, session.recording)
+
+
+class ReportLinkView(APIView):
+    """Mint a signed, expiring URL to the attempt's read-only HTML report (SDK showReport),
+    for an iframe on the client's pages (Client.report_frame_ancestors)."""
+
+    @extend_schema(
+        tags=["reports"],
+        request=s.ReportLinkInput,
+        responses={
+            200: s.ReportLinkOutput,
+            **errors(
+                e400=["invalid_json", "validation_error"],
+                e404=ATTEMPT_404,
+                e415=["unsupported_media_type"],
+                **AUTH,
+            ),
+        },
+    )
+    def post(self, request: Request, test_attempt_id: str) -> Response:
+        attempt = attempt_selectors.attempt_get_for_client(
+            client=request.user, test_attempt_id=test_attempt_id
+        )
+        data = _validated(s.ReportLinkInput, request.data or {})
+        link = report_links.report_link_mint(
+            client=request.user, attempt=attempt, ttl_s=data.get("ttl_s")
+        )
+        url = request.build_absolute_uri(reverse("report-page", kwargs={"token": link.token}))
+        return Response(s.ReportLinkOutput({"url": url, "expires_at": link.expires_at}).data)
 
 
 class ResultsView(APIView):

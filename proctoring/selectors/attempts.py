@@ -148,3 +148,12 @@ def attempt_thresholds(*, attempt: Attempt) -> Thresholds:
 def attempt_score_profile(*, attempt: Attempt) -> trust_score.Profile:
     client_level = trust_score.Profile.from_dict(attempt.client.score_profile or {})
     return trust_score.Profile.from_dict(attempt.score_profile or {}, base=client_level)
+
+
+def attempt_for_report_link(*, client_id: str, attempt_pk: int) -> Attempt | None:
+    """The attempt a signed report link names, only while its client is active."""
+    return (
+        Attempt.objects.filter(pk=attempt_pk, client__client_id=client_id, client__is_active=True)
+        .select_related("client")
+        .first()
+    )

@@ -1,9 +1,11 @@
 """Evidence files: scoped lookups, and the file a signed link names."""
 
+import uuid
+
 from django.db.models import QuerySet
 
 from proctoring.exceptions import NotFound
-from proctoring.models import Attempt, Client, Evidence
+from proctoring.models import Attempt, Client, Evidence, MediaSession
 from proctoring.selectors.ids import path_pk
 
 EVIDENCE_NOT_FOUND_MESSAGE = "No evidence with this id in this attempt."
@@ -34,4 +36,28 @@ def evidence_get_for_link(*, client_id: str, evidence_id: int) -> Evidence | Non
         )
         .exclude(file="")
         .first()
+    )
+
+
+def recording_get_for_link(*, client_id: str, session_id: str) -> MediaSession | None:
+    """The media session a signed recording link names, only if it is that client's."""
+    try:
+        uuid.UUID(session_id)
+    except ValueError:
+        return None
+    return (
+        MediaSession.objects.filter(
+            pk=session_id,
+            attempt__client__client_id=client_id,
+            attempt__client__is_active=True,
+        )
+        .exclude(recording="")
+        .first()
+    )
+
+
+def attempt_recordings(*, attempt: Attempt) -> list[MediaSession]:
+    """The attempt's media sessions that hold a recording, oldest first."""
+    return list(
+        MediaSession.objects.filter(attempt=attempt).exclude(recording="").order_by("created_at")
     )

@@ -20,7 +20,10 @@ class ViolationWithEvidence:
 
 
 def attempt_violations(*, attempt: Attempt) -> QuerySet[Violation]:
-    return Violation.objects.filter(attempt=attempt).order_by("start_s", "id")
+    # The reviewer's verdict (a reverse one-to-one) comes in the same query.
+    return (
+        Violation.objects.filter(attempt=attempt).select_related("review").order_by("start_s", "id")
+    )
 
 
 def attempt_violation_counts(*, attempt: Attempt) -> dict[str, int]:
@@ -50,7 +53,7 @@ def violation_get_for_client(
             attempt__client=client,
             attempt__test_attempt_id=test_attempt_id,
         )
-        .select_related("attempt")
+        .select_related("attempt", "review")
         .first()
     )
     if violation is None:
