@@ -236,8 +236,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A task not acknowledged this long after delivery (its worker died) is delivered again.
+# Surviving workers look for such tasks every 10 s rather than kombu's default 100 s
+# (interval x throttle), so a lost worker host's tasks are back within finalize's bound.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": int(_env("PROCTOR_VISIBILITY_TIMEOUT_S", "90"))
+    "visibility_timeout": int(_env("PROCTOR_VISIBILITY_TIMEOUT_S", "90")),
+    "unacked_restore_throttle": 1,
 }
 CELERY_TASK_DEFAULT_QUEUE = messages.DEFAULT_QUEUE
 CELERY_TASK_ROUTES = {name: {"queue": messages.ANALYSIS_QUEUE} for name in messages.ANALYSIS_TASKS}

@@ -81,13 +81,26 @@ RECORDING_FOLDER = "recordings/%Y/%m/%d"
 
 
 # --- Media RPC over Redis -----------------------------------------------------------------------
-# Offers go on one shared list, so whichever media process is free answers; the process that
-# answered owns the session and reads its control messages from its own list.
+# The web places an offer on the list of the least loaded live media process (decisions/0017);
+# one that does not take it within OFFER_PICKUP_S (dead, or full) loses it to the next, and
+# when none takes it the offer goes on the shared list, which every media process with room
+# reads too. The process that answered owns the session and reads its control messages from
+# its own list.
 OFFERS_KEY = "proctor:ingest:offers"
+NODE_OFFERS_KEY = "proctor:ingest:offers:{node}"
+OFFER_PICKUP_S = 1.0
 NODES_KEY = "proctor:ingest:nodes"
+# Per media process, with its heartbeat: its sessions, plus the offers it is answering. The web
+# adds one for each offer it places, until the next heartbeat says the truth.
+LOAD_KEY = "proctor:ingest:load"
 # Per media process, with its heartbeat: session id -> unix time of the last media it received.
 LIVE_KEY = "proctor:ingest:live:{node}"
 LIVE_TTL_S = 10
+# Per media process, with its heartbeat: session id -> samples handed to the broker so far. When
+# the process dies, this is what the server waits for (a dead worker may hold some of them until
+# the broker's visibility timeout); it outlives the process by far more than that timeout.
+SENT_KEY = "proctor:ingest:sent:{node}"
+SENT_TTL_S = 3600
 REPLY_KEY = "proctor:ingest:reply:{session_id}"
 CONTROL_KEY = "proctor:ingest:control:{node}"
 # A node that has not sent a heartbeat for this long is considered gone.
@@ -114,9 +127,9 @@ def offer(
     reply_to: str,
     expires_at: float,
 ) -> dict[str, Any]:
-    """What a web worker puts on OFFERS_KEY. `roles`: stream role -> mid of the offer;
-    `analyse`: which of camera and microphone the workers analyse (the attempt's options), the
-    others are only received (and counted for coverage)."""
+    """What a web worker puts on a media process's offer list. `roles`: stream role -> mid of
+    the offer; `analyse`: which of camera and microphone the workers analyse (the attempt's
+    options), the others are only received (and counted for coverage)."""
     return {
         "session_id": str(session_id),
         "offer": offer,

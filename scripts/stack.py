@@ -77,44 +77,46 @@ class Stack:
             "PROCTOR_SECRET_ENCRYPTION_KEY": secret_encryption_key(),
         }
 
-    def start(self) -> "Stack":
-        python = sys.executable
-        self._own_key_beyond_loopback()
-        self._spawn(
-            "web",
-            [
-                python,
-                "-m",
-                "uvicorn",
-                "backend.asgi:application",
-                "--host",
-                self.host,
-                "--port",
-                str(self.port),
-                "--no-access-log",
-            ],
-        )
-        self._spawn("media", [python, "manage.py", "run_media"])
-        self._spawn(
+    def web_command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "backend.asgi:application",
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--no-access-log",
+        ]
+
+    def media_command(self) -> list[str]:
+        return [sys.executable, "manage.py", "run_media"]
+
+    def worker_command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "backend",
             "worker",
-            [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "backend",
-                "worker",
-                "-Q",
-                "analysis,default",
-                "--concurrency",
-                str(self.worker_concurrency),
-                "--loglevel",
-                "INFO",
-                "--without-mingle",
-                "--without-gossip",
-                *self._beat_args(),
-            ],
-        )
+            "-Q",
+            "analysis,default",
+            "--concurrency",
+            str(self.worker_concurrency),
+            "--loglevel",
+            "INFO",
+            "--without-mingle",
+            "--without-gossip",
+            *self._beat_args(),
+        ]
+
+    def start(self) -> "Stack":
+        self._own_key_beyond_loopback()
+        self._spawn("web", self.web_command())
+        self._spawn("media", self.media_command())
+        self._spawn("worker", self.worker_command())
         try:
             self.wait_ready()
         except BaseException:

@@ -78,6 +78,7 @@ class MediaServer:
             return_exceptions=True,
         )
         await self._redis.zrem(messages.NODES_KEY, self.node)
+        await self._redis.hdel(messages.LOAD_KEY, self.node)
         await self._redis.aclose()
         self._publisher.shutdown()
 
@@ -99,16 +100,24 @@ class MediaServer:
 
     async def _heartbeat(self) -> None:
         """This process is alive, and so is each session that received media lately (a start
-        without the session's token is then a second session, not a reconnect)."""
+        without the session's token is then a second session, not a reconnect). With it, how
+        many samples each session handed over: if this process dies, the server still knows
+        what to wait for (decisions/0017)."""
         live_key = messages.LIVE_KEY.format(node=self.node)
+        sent_key = messages.SENT_KEY.format(node=self.node)
         while True:
             live = {sid: s.last_media_at for sid, s in self.sessions.items() if s.last_media_at}
+            sent = {sid: s.enqueued for sid, s in self.sessions.items() if s.enqueued}
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.zadd(messages.NODES_KEY, {self.node: time.time()})
+                pipe.hset(messages.LOAD_KEY, self.node, len(self.sessions) + self._answering)
                 pipe.delete(live_key)
                 if live:
                     pipe.hset(live_key, mapping=live)
                     pipe.expire(live_key, messages.LIVE_TTL_S)
+                if sent:
+                    pipe.hset(sent_key, mapping=sent)
+                    pipe.expire(sent_key, messages.SENT_TTL_S)
                 await pipe.execute()
             await asyncio.sleep(messages.HEARTBEAT_INTERVAL_S)
 
@@ -128,7 +137,11 @@ class MediaServer:
                 # ingest_unavailable after its offer timeout and the agent tries again.
                 await asyncio.sleep(POLL_TIMEOUT_S)
                 continue
-            popped = await self._redis.blpop([messages.OFFERS_KEY], timeout=POLL_TIMEOUT_S)
+            # Its own list first: the web placed those here (decisions/0017).
+            popped = await self._redis.blpop(
+                [messages.NODE_OFFERS_KEY.format(node=self.node), messages.OFFERS_KEY],
+                timeout=POLL_TIMEOUT_S,
+            )
             if popped is not None:
                 self._answering += 1
                 asyncio.create_task(self._answer(json.loads(popped[1])))

@@ -93,14 +93,19 @@ def media_sessions_reap(*, attempt: Attempt) -> int:
     """Close the open sessions of ingest processes that stopped heartbeating (they crashed).
 
     What they analysed stays; what they had not handed over is lost with them, and the time
-    without media shows as an offline gap when the agent resumes.
+    without media shows as an offline gap when the agent resumes. What they had handed over is
+    still waited for: a worker that died with it (the same host lost) gives it back after the
+    broker's visibility timeout, and finalize must not score before then (decisions/0017).
     """
     try:
         alive = set(media_rpc.live_nodes(media_rpc.sync_redis()))
+        orphans = list(
+            attempt.sessions.filter(ended_at__isnull=True).exclude(ingest_node__in=alive)
+        )
+        sent = _samples_sent(orphans)
     except redis.RedisError:
         return 0  # cannot tell a dead ingest from an unreachable Redis: leave them to finalize
-    orphans = attempt.sessions.filter(ended_at__isnull=True).exclude(ingest_node__in=alive)
-    observed = orphans.annotate(
+    observed = MediaSession.objects.filter(pk__in=[s.pk for s in orphans]).annotate(
         observed=Count("observations"),
         last_end=Max(F("observations__attempt_time") + F("observations__duration_s")),
     )
@@ -109,11 +114,23 @@ def media_sessions_reap(*, attempt: Attempt) -> int:
         last_s = session.last_end if session.last_end is not None else session.offset_s
         media_session_close(
             session_id=session.pk,
-            samples_enqueued=session.observed,
+            samples_enqueued=max(session.observed, sent.get(str(session.pk), 0)),
             reason="ingest_lost",
             ended_at=attempt.started_at + dt.timedelta(seconds=last_s),
         )
     return len(orphans)
+
+
+def _samples_sent(sessions: list[MediaSession]) -> dict[str, int]:
+    """What each dead ingest last said its sessions had handed to the broker."""
+    by_node: dict[str, list[str]] = {}
+    for session in sessions:
+        if session.ingest_node:
+            by_node.setdefault(session.ingest_node, []).append(str(session.pk))
+    sent: dict[str, int] = {}
+    for node, session_ids in by_node.items():
+        sent.update(media_rpc.samples_sent(node=node, session_ids=session_ids))
+    return sent
 
 
 def media_sessions_close_previous(*, attempt: Attempt, reason: str = "replaced") -> None:

@@ -8,7 +8,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from proctoring import media_rpc
+from proctoring import media_rpc, messages
 from proctoring.models import Attempt, MediaSession
 from tests.proctoring.builders import NOTHING_REQUIRED, SESSIONS, session_body
 
@@ -132,3 +132,34 @@ def test_the_wait_for_an_answer_outlasts_the_offer_timeout(monkeypatch):
     monkeypatch.setattr(media_rpc, "_pool", None)
     kwargs = media_rpc.sync_redis().connection_pool.connection_kwargs
     assert kwargs["socket_timeout"] > settings.PROCTOR_OFFER_TIMEOUT_S
+
+
+def test_offers_go_to_the_least_loaded_live_node_first(redis_client):
+    redis_client.hset(messages.LOAD_KEY, mapping={"rpc-a": 3, "rpc-b": 1})
+    try:
+        order = media_rpc.placement_order(redis_client, ["rpc-a", "rpc-b", "rpc-new"])
+    finally:
+        redis_client.hdel(messages.LOAD_KEY, "rpc-a", "rpc-b")
+    assert order == ["rpc-new", "rpc-b", "rpc-a"]
+
+
+def test_a_dead_node_not_yet_stale_loses_the_offer_to_a_live_one(
+    anonymous_api, new_client, offer, ingest, redis_client
+):
+    # A host lost a moment ago still looks alive (its last heartbeat is recent) and, with no
+    # sessions left, least loaded: the offer placed on it is taken back and answered elsewhere.
+    dead = "host-lost-a-moment-ago"
+    redis_client.zadd(messages.NODES_KEY, {dead: time.time()})
+    redis_client.hset(messages.LOAD_KEY, dead, -100)
+    try:
+        began = time.monotonic()
+        response = anonymous_api.post(SESSIONS, session_body(new_client, offer), format="json")
+        elapsed = time.monotonic() - began
+        left_behind = redis_client.llen(messages.NODE_OFFERS_KEY.format(node=dead))
+    finally:
+        redis_client.zrem(messages.NODES_KEY, dead)
+        redis_client.hdel(messages.LOAD_KEY, dead)
+    assert response.status_code == 201, response.json()
+    assert MediaSession.objects.get().ingest_node == ingest.node
+    assert left_behind == 0
+    assert messages.OFFER_PICKUP_S <= elapsed < settings.PROCTOR_OFFER_TIMEOUT_S / 2

@@ -4,7 +4,10 @@ import datetime as dt
 
 import pytest
 
+from proctoring import messages
+from proctoring.selectors.attempts import attempt_analysis_pending
 from proctoring.services.attempts import attempt_stop
+from proctoring.services.media_sessions import media_sessions_reap
 from proctoring.statuses import ViolationType
 from tests.proctoring.factories import open_session, record_frame, started_attempt
 
@@ -63,3 +66,23 @@ def test_a_crashed_ingest_never_resumed_is_offline_from_its_last_sample(new_clie
     offline = attempt.violations.get(type=ViolationType.OFFLINE)
     assert offline.start_s == pytest.approx(2.0)
     assert offline.end_s == pytest.approx(600.0, abs=2.0)
+
+
+def test_a_crashed_ingest_is_waited_for_up_to_what_it_said_it_handed_over(new_client, redis_client):
+    """A host lost with its worker: samples it handed to the broker come back to another
+    worker after the visibility timeout, so the session is closed with that many, not with
+    what was observed when the crash was noticed; finalize waits for the rest (#22)."""
+    attempt = started_attempt(new_client, minutes_ago=10)
+    session = open_session(attempt, node="host-lost")
+    record_frame(session, 0, faces=1)
+    record_frame(session, 1, faces=1)
+    sent_key = messages.SENT_KEY.format(node="host-lost")
+    redis_client.hset(sent_key, mapping={str(session.pk): 5, "another-session": 9})
+    try:
+        assert media_sessions_reap(attempt=attempt) == 1
+    finally:
+        redis_client.delete(sent_key)
+
+    session.refresh_from_db()
+    assert (session.close_reason, session.samples_enqueued) == ("ingest_lost", 5)
+    assert attempt_analysis_pending(attempt=attempt) == 3
