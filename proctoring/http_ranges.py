@@ -1,65 +1,62 @@
-"""Single byte ranges (RFC 9110 §14) over a stored file, so that a <video> element can seek.
+"""Files served with HTTP byte ranges (RFC 9110 §14), so a <video> or <audio> element can seek
+in a recording or a clip. Werkzeug parses the Range header (a maintained parser of an
+error-prone grammar); one range per request, as media elements ask for: several ranges, or a
+range past the end, are 416 with `Content-Range: bytes */<size>`."""
 
-Django's FileResponse streams a whole file and ignores `Range`; browsers seek in a WebM recording
-by asking for the bytes at its cues. One range per request is what they send; a multi-range
-request gets the whole file (200), which RFC 9110 allows.
-"""
-
-import re
+import mimetypes
 
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.utils.http import content_disposition_header
+from werkzeug.http import parse_range_header
 
-RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
-CHUNK = 64 * 1024
-
-
-def parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
-    """(first, last) inclusive for a satisfiable single range; None when there is no usable
-    range (serve the whole file); False when it cannot be satisfied (416)."""
-    match = RANGE_RE.match(header.strip()) if header else None
-    if match is None:
-        return None
-    first, last = match.groups()
-    if not first and not last:
-        return None
-    if not first:  # a suffix: the last N bytes
-        length = int(last)
-        return (max(size - length, 0), size - 1) if length and size else False
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    if start >= size or (last and int(last) < start):
-        return False
-    return start, end
+CHUNK_BYTES = 64 * 1024
+RANGE_NOT_SATISFIABLE = 416
+PARTIAL_CONTENT = 206
 
 
 def _chunks(handle, start: int, length: int):
     try:
         handle.seek(start)
-        while length > 0:
-            data = handle.read(min(CHUNK, length))
-            if not data:
-                break
-            length -= len(data)
-            yield data
+        left = length
+        while left > 0:
+            chunk = handle.read(min(CHUNK_BYTES, left))
+            if not chunk:
+                return
+            left -= len(chunk)
+            yield chunk
     finally:
         handle.close()
 
 
-def ranged_file_response(request, field_file, content_type: str) -> HttpResponse:
-    """200 with the whole file, 206 with one range, or 416; `Accept-Ranges` always."""
-    size = field_file.size
-    wanted = parse_range(request.headers.get("Range", ""), size)
-    if wanted is False:
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
-    elif wanted is None:
-        response = FileResponse(field_file.open("rb"), content_type=content_type)
-    else:
-        start, end = wanted
-        body = _chunks(field_file.open("rb"), start, end - start + 1)
-        response = StreamingHttpResponse(body, status=206, content_type=content_type)
-        response["Content-Range"] = f"bytes {start}-{end}/{size}"
-        response["Content-Length"] = str(end - start + 1)
+def _headers(response, *, filename: str) -> HttpResponse:
     response["Accept-Ranges"] = "bytes"
     response["Cache-Control"] = "private, no-store"
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def ranged_file_response(request, field_file) -> HttpResponse:
+    """200 with the whole file, 206 with the one range asked for, or 416."""
+    name = field_file.name.rsplit("/", 1)[-1]
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    size = field_file.size
+    header = request.headers.get("Range")
+    if header is None:
+        response = FileResponse(field_file.open("rb"), content_type=content_type)
+        return _headers(response, filename=name)
+    parsed = parse_range_header(header)
+    span = parsed.range_for_length(size) if parsed is not None else None
+    if span is None:
+        refused = HttpResponse(status=RANGE_NOT_SATISFIABLE)
+        refused["Content-Range"] = f"bytes */{size}"
+        return _headers(refused, filename=name)
+    start, stop = span
+    response = StreamingHttpResponse(
+        _chunks(field_file.open("rb"), start, stop - start),
+        status=PARTIAL_CONTENT,
+        content_type=content_type,
+    )
+    response["Content-Range"] = parsed.to_content_range_header(size)
+    response["Content-Length"] = str(stop - start)
+    return _headers(response, filename=name)

@@ -16,8 +16,8 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from proctoring import review_pictures
-from proctoring.admin.scoping import ClientScopedAdmin
 from proctoring.admin import dashboard, desk
+from proctoring.admin.scoping import ClientScopedAdmin
 from proctoring.exceptions import ProctoringError
 from proctoring.http_ranges import ranged_file_response
 from proctoring.models import (
@@ -303,7 +303,7 @@ class AttemptAdmin(ClientScopedAdmin, admin.ModelAdmin):
         session = attempt_recording(attempt=attempt, session_id=session_id)
         if session is None or not session.recording.storage.exists(session.recording.name):
             raise Http404("no recording for this session")
-        return ranged_file_response(request, session.recording, "video/webm")
+        return ranged_file_response(request, session.recording)
 
     def dashboard_view(self, request):
         """Per client: attempts per day, scores, violations by type, detector precision."""

@@ -28,8 +28,8 @@ from proctoring.api.auth import (
 )
 from proctoring.api.pagination import paginated
 from proctoring.api.parsers import BeaconJSONParser, JSONParser
-from proctoring.api.ranges import ranged_file_response
 from proctoring.api.schema import AUTH, BINARY_FILE, COMMON, errors
+from proctoring.http_ranges import ranged_file_response
 from proctoring.models import Attempt
 from proctoring.options import options_for_start, validate_options
 from proctoring.sdp import validate_offer
