@@ -23,7 +23,7 @@ from proctoring.models import (
     ViolationReview,
     WebhookDelivery,
 )
-from tests.proctoring.factories import scored_attempt
+from tests.proctoring.factories import open_session, scored_attempt
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 
@@ -487,7 +487,7 @@ def test_our_templates_have_no_inline_script_or_style():
 
 # --- Every admin route with an object in it, swept ------------------------------------------
 
-ROUTE_PARAMETERS = {"object_id", "evidence_id", "violation_id"}
+ROUTE_PARAMETERS = {"object_id", "evidence_id", "violation_id", "session_id"}
 
 
 def _object_routes() -> list[tuple[type, str, list[str]]]:
@@ -515,6 +515,7 @@ def test_every_admin_route_refuses_another_clients_object(client, new_client, ot
     client.force_login(user)
     theirs = scored_attempt(other_client, "theirs-1")
     violation = theirs.violations.first()
+    session = open_session(theirs)
     delivery = WebhookDelivery.objects.create(
         client=other_client.client, attempt=theirs, event="attempt.scored", url="https://e.x/"
     )
@@ -539,6 +540,7 @@ def test_every_admin_route_refuses_another_clients_object(client, new_client, ot
             "object_id": theirs_objects[model].pk,
             "evidence_id": theirs.evidence.first().pk,
             "violation_id": violation.pk,
+            "session_id": session.pk,
         }
         url = reverse(f"admin:{name}", kwargs={p: values[p] for p in parameters})
         for method in (client.get, client.post):
