@@ -8,13 +8,14 @@ from django.db.models import QuerySet
 from proctoring.models import Client
 
 
-def reviewer_client_ids(*, user) -> frozenset[int] | None:
-    """The ids of the clients `user` may see, or None for every client (a superuser)."""
+def reviewer_client_ids(*, user) -> QuerySet | None:
+    """The ids of the clients `user` may see (a lazy subquery, so the scoped query stays one
+    query), or None for every client (a superuser)."""
     if user.is_superuser:
         return None
     if not user.is_active or not user.is_staff:
-        return frozenset()
-    return frozenset(Client.objects.filter(reviewers=user).values_list("pk", flat=True))
+        return Client.objects.none().values("pk")
+    return Client.objects.filter(reviewers=user).values("pk")
 
 
 def scoped_to_reviewer(*, queryset: QuerySet, user, client_field: str) -> QuerySet:
