@@ -37,6 +37,9 @@ def desk(new_client, other_client, tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
     user = User.objects.create_user("rita", password=PASSWORD, is_staff=True)
     user.groups.add(Group.objects.get(name="reviewer"))
+    # A reviewer sees the clients assigned to them only (proctoring/admin/scoping.py).
+    new_client.client.reviewers.add(user)
+    other_client.client.reviewers.add(user)
     attempt = desk_attempt(new_client, "exam-7-ada", recording=True)
     desk_attempt(new_client, "exam-7-alan", name="Alan Turing", extra_violations=4)
     people = [

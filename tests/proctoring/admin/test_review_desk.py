@@ -18,9 +18,10 @@ CHANGELIST = "admin:proctoring_attempt_changelist"
 
 
 @pytest.fixture
-def reviewer(client) -> User:
+def reviewer(client, new_client) -> User:
     user = User.objects.create_user("rita", password="pw", is_staff=True)
     user.groups.add(Group.objects.get(name="reviewer"))
+    new_client.client.reviewers.add(user)  # a reviewer sees the clients assigned to them only
     client.force_login(user)
     return user
 
@@ -114,6 +115,7 @@ def test_bulk_verdicts_need_the_review_permission(client, new_client):
     group = Group.objects.get(name="reviewer")
     user.groups.add(group)
     group.permissions.remove(*group.permissions.filter(codename="review_attempt"))
+    new_client.client.reviewers.add(user)
     client.force_login(user)
     attempt = scored_attempt(new_client, "one", score=40.0)
     html = client.get(reverse(CHANGELIST)).content.decode()
@@ -260,8 +262,7 @@ def test_recording_needs_staff_and_the_attempt(client, new_client, other_client)
     session = recorded_session(attempt, seconds=1)
     url = reverse("admin:proctoring_attempt_recording", args=[attempt.pk, session.pk])
     assert "/admin/login/" in client.get(url)["Location"]
-    User.objects.create_user("nobody", password="pw", is_staff=True)
-    client.login(username="nobody", password="pw")
+    client.force_login(User.objects.create_user("nobody", password="pw", is_staff=True))
     assert client.get(url).status_code == 403
     elsewhere = desk_attempt(other_client, "elsewhere")
     admin = User.objects.create_superuser("root", password="pw")
@@ -312,6 +313,5 @@ def test_dashboard_query_count_is_bounded(
 
 def test_dashboard_needs_view_permission(client, new_client):
     desk_attempt(new_client)
-    User.objects.create_user("nobody", password="pw", is_staff=True)
-    client.login(username="nobody", password="pw")
+    client.force_login(User.objects.create_user("nobody", password="pw", is_staff=True))
     assert client.get(reverse("admin:proctoring_attempt_dashboard")).status_code == 403
