@@ -230,3 +230,70 @@ def test_report_and_results_pages_pass_axe_and_the_report_is_photographed(
     page.wait_for_selector("h1")
     assert "93.0" in page.inner_text(".score-card")
     context.close()
+
+
+def webm_bytes(seconds: float = 4.0, fps: int = 10) -> bytes:
+    """A small VP8 WebM (a bar moving across), as recordSession writes one."""
+    import io
+
+    import av
+    import numpy as np
+
+    buffer = io.BytesIO()
+    container = av.open(buffer, mode="w", format="webm")
+    stream = container.add_stream("libvpx", rate=fps)
+    stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+    for index in range(int(seconds * fps)):
+        image = np.zeros((120, 160, 3), np.uint8)
+        image[:, (index * 4) % 152 :][:, :8] = 255
+        frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+    container.close()
+    return buffer.getvalue()
+
+
+def test_the_recording_plays_in_the_report_and_seeks_with_byte_ranges(
+    live_server, reporting_client, browser
+):
+    from django.core.files.base import ContentFile
+
+    from tests.proctoring.factories import MediaSessionFactory
+
+    attempt = reporting_client.client.attempts.get(test_attempt_id="exam-42")
+    session = MediaSessionFactory(attempt=attempt)
+    session.recording.save(f"{session.pk}.webm", ContentFile(webm_bytes()))
+    page = browser.new_page()
+    ranged: list[tuple[int, str]] = []
+    page.on(
+        "response",
+        lambda r: (
+            "/recordings/download/" in r.url
+            and ranged.append((r.status, r.headers.get("content-range", "")))
+        ),
+    )
+    page.goto(mint(live_server, reporting_client))
+    video = page.locator("video")
+    assert video.count() == 1
+    duration = page.evaluate(
+        """() => new Promise((resolve, reject) => {
+          const v = document.querySelector('video');
+          const done = () => resolve(v.duration);
+          if (v.readyState >= 1) { done(); } else { v.addEventListener('loadedmetadata', done); }
+          v.addEventListener('error', () => reject(new Error('media error ' + v.error.code)));
+          v.load();
+        })"""
+    )
+    assert 3.5 <= duration <= 4.5
+    landed = page.evaluate(
+        """() => new Promise((resolve) => {
+          const v = document.querySelector('video');
+          v.addEventListener('seeked', () => resolve(v.currentTime), {once: true});
+          v.currentTime = 3.0;
+        })"""
+    )
+    assert abs(landed - 3.0) < 0.2
+    assert ranged and all(status == 206 for status, _ in ranged), ranged
+    assert all(header.startswith("bytes ") for _, header in ranged)
