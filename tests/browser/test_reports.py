@@ -198,6 +198,27 @@ def test_expired_and_tampered_report_urls_are_refused(live_server, reporting_cli
     assert page.locator(".score-card").count() == 0
 
 
+def _realistic_evidence(client) -> None:
+    """For the screenshot: a photo of two people and a speech clip from the shared media."""
+    from django.core.files.base import ContentFile
+
+    from tests.conftest import MEDIA_DIR
+    from tests.proctoring.factories import EvidenceFactory, ViolationFactory
+
+    attempt = client.client.attempts.get(test_attempt_id="exam-42")
+    photo = (MEDIA_DIR / "two_faces.png").read_bytes()
+    EvidenceFactory(attempt=attempt, at_s=70.0, file=ContentFile(photo, name="two.png"))
+    ViolationFactory(attempt=attempt, type="speech", start_s=900.0, end_s=924.0)
+    clip = (MEDIA_DIR / "speech_en.wav").read_bytes()
+    EvidenceFactory(
+        attempt=attempt,
+        type="speech",
+        kind="audio",
+        at_s=900.0,
+        file=ContentFile(clip, name="speech.wav"),
+    )
+
+
 def _axe(page) -> list[dict]:
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("async () => (await axe.run(document)).violations")
@@ -211,6 +232,7 @@ def _axe(page) -> list[dict]:
 def test_report_and_results_pages_pass_axe_and_the_report_is_photographed(
     live_server, reporting_client, browser
 ):
+    _realistic_evidence(reporting_client)
     # axe is injected as a script, which the pages' own CSP refuses: this context bypasses it.
     context = browser.new_context(bypass_csp=True, viewport={"width": 1100, "height": 900})
     page = context.new_page()
