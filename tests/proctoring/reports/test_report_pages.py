@@ -215,6 +215,7 @@ def test_results_page_refusals_are_the_results_apis_codes_as_html(anonymous_api,
         "/reports/results/", results_query(client_id, secret, int(time.time()) - 120)
     )
     assert stale.status_code == 403 and refusal_code(stale) == "timestamp_expired"
+    assert "<h1>This results link has expired</h1>" in stale.content.decode()
     assert stale["Content-Type"].startswith("text/html")
     assert stale["Content-Security-Policy"] == NO_FRAMES
     unknown = anonymous_api.get("/reports/results/", results_query("cl_nobody", secret))
