@@ -146,7 +146,7 @@ def test_verdicts_cost_no_query_per_violation(api, new_client):
     with CaptureQueriesContext(connection) as many:
         detail = api.get("/api/v1/attempts/s-1/").json()
     assert sum(v["review"] is not None for v in detail["violations"]) == 20
-    assert len(many.captured_queries) == len(few.captured_queries)
+    assert 0 < len(many.captured_queries) == len(few.captured_queries)
 
 
 @pytest.mark.parametrize("debug", [False, True])
