@@ -5,13 +5,17 @@ range past the end, are 416 with `Content-Range: bytes */<size>`."""
 
 import mimetypes
 
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from werkzeug.http import parse_range_header
 
 CHUNK_BYTES = 64 * 1024
 RANGE_NOT_SATISFIABLE = 416
 PARTIAL_CONTENT = 206
+RANGE_REFUSAL = {
+    "code": "range_not_satisfiable",
+    "message": "Send one byte range within the file, e.g. Range: bytes=0-1023.",
+}
 
 
 def _chunks(handle, start: int, length: int):
@@ -48,7 +52,7 @@ def ranged_file_response(request, field_file) -> HttpResponse:
     parsed = parse_range_header(header)
     span = parsed.range_for_length(size) if parsed is not None else None
     if span is None:
-        refused = HttpResponse(status=RANGE_NOT_SATISFIABLE)
+        refused = JsonResponse(RANGE_REFUSAL, status=RANGE_NOT_SATISFIABLE)
         refused["Content-Range"] = f"bytes */{size}"
         return _headers(refused, filename=name)
     start, stop = span

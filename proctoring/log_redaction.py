@@ -1,7 +1,8 @@
 """Credentials that travel in URLs never reach a log line.
 
-An evidence download link carries its signed token in the path, and the results page its
-hashedUnixTimestamp in the query string: both are live credentials for minutes. Access logs
+An evidence or recording download link and a report link carry their signed token in the
+path, and the results pages their hashedUnixTimestamp in the query string: all are live
+credentials for minutes or hours. Access logs
 (uvicorn's, Django's runserver and request logs) would otherwise write them out whole."""
 
 import logging
@@ -22,8 +23,12 @@ _QUERY = re.compile(
     r"(?P<name>[?&](?:" + "|".join(CREDENTIAL_PARAMETERS) + r"))=(?P<value>[^&\s\"']*)",
     re.IGNORECASE,
 )
-# Path segments that are credentials: the signed token of an evidence download.
-_PATH = re.compile(r"(?P<prefix>/evidence/download/)(?P<token>[^/?\s\"']+)")
+# Path segments that are credentials: the signed tokens of an evidence or recording download
+# and of a report page (issue #19).
+_PATH = re.compile(
+    r"(?P<prefix>/(?:evidence/download|recordings/download|reports/attempt)/)"
+    r"(?P<token>[^/?\s\"']+)"
+)
 
 
 def redact(text: str) -> str:

@@ -14,6 +14,7 @@ from rest_framework import serializers
 import protocol
 import trust_score
 from proctoring.analysis.thresholds import Thresholds
+from proctoring.api import schema as api_schema
 from proctoring.api.schema import offer_schema, options_schema
 from proctoring.exceptions import UnsupportedProtocol
 from proctoring.models import (
@@ -70,6 +71,17 @@ class OptionsField(serializers.JSONField):
 @extend_schema_field(offer_schema())
 class OfferField(serializers.JSONField):
     """The WebRTC offer: proctoring.sdp checks it; the schema says its shape and bound."""
+
+
+def typed_json(schema: dict, **kwargs) -> serializers.JSONField:
+    """A JSON value in a response, with the schema that says what it holds (a subclass per
+    schema: extend_schema_field marks the class it decorates)."""
+    field_class = type("TypedJSONField", (serializers.JSONField,), {})
+    return extend_schema_field(schema)(field_class)(**kwargs)
+
+
+def free_form_json(description: str, **kwargs) -> serializers.JSONField:
+    return typed_json(api_schema.free_form(description), **kwargs)
 
 
 class StrictSerializer(serializers.Serializer):
@@ -157,7 +169,9 @@ class AgentOptionsInput(AgentCredentialsInput):
 
 
 class AgentOptionsOutput(serializers.Serializer):
-    options = serializers.JSONField(help_text="The options a start would run with.")
+    options = typed_json(
+        api_schema.options_output_schema(), help_text="The options a start would run with."
+    )
     ignored_options = serializers.ListField(
         child=serializers.CharField(),
         help_text="Options the client asked to set otherwise: the server's stand.",
@@ -219,6 +233,11 @@ class EvidenceOutput(serializers.ModelSerializer):
         help_text="POST here (authenticated) to mint a short-lived download URL."
     )
 
+    data = free_form_json(
+        "What the evidence shows: for photos, faces with their boxes ([x1, y1, x2, y2] px) and "
+        "scores; for clips, their span."
+    )
+
     class Meta:
         model = Evidence
         fields = ["id", "type", "kind", "at_s", "created_at", "data", "link"]
@@ -254,7 +273,10 @@ class ViolationOutput(serializers.Serializer):
     duration_s = serializers.FloatField(source="violation.duration_s")
     started_at = serializers.DateTimeField(source="violation.started_at")
     ended_at = serializers.DateTimeField(source="violation.ended_at")
-    details = serializers.JSONField(source="violation.details")
+    details = free_form_json(
+        "Per violation type: e.g. max_count (multiple_humans), stream (missing_stream).",
+        source="violation.details",
+    )
     evidence = EvidenceOutput(many=True)
     review = serializers.SerializerMethodField(
         help_text="The reviewer's verdict on this violation, or null while none is given."
@@ -295,12 +317,15 @@ class AgentSessionOutput(serializers.Serializer):
     )
     resumed = serializers.BooleanField()
     attempt = AttemptStatusOutput()
-    options = serializers.JSONField(help_text="The options the attempt runs with (the server's).")
+    options = typed_json(
+        api_schema.options_output_schema(),
+        help_text="The options the attempt runs with (the server's).",
+    )
     ignored_options = serializers.ListField(
         child=serializers.CharField(),
         help_text="Options the client asked to set otherwise: the server's stand.",
     )
-    answer = serializers.DictField(child=serializers.CharField())
+    answer = typed_json(api_schema.answer_schema())
 
 
 class RecordingLinkOutput(serializers.Serializer):
@@ -367,6 +392,12 @@ class AttemptOutput(ReviewFlagMixin, serializers.ModelSerializer):
     recordings = serializers.SerializerMethodField(
         help_text="Every session's recording, oldest first, each a signed URL as recording_url."
     )
+    user_details = typed_json(api_schema.user_details_schema())
+    options = typed_json(api_schema.options_output_schema())
+    thresholds = typed_json(api_schema.thresholds_schema())
+    score_profile = typed_json(api_schema.score_profile_schema())
+    score_breakdown = typed_json(api_schema.score_breakdown_schema())
+    coverage = typed_json(api_schema.coverage_schema())
     identity = serializers.SerializerMethodField(
         help_text="The identity check (null when none was asked for): the result (verified, "
         "mismatch, uncertain, not_enrolled), enrolment, the compared frames and random photos "
@@ -419,7 +450,7 @@ class AttemptOutput(ReviewFlagMixin, serializers.ModelSerializer):
             ]
         return self.context["recording_links"]
 
-    @extend_schema_field(serializers.JSONField(allow_null=True))
+    @extend_schema_field(api_schema.identity_schema())
     def get_identity(self, attempt: Attempt) -> dict | None:
         summary = self.context.get("identity")
         return (
@@ -523,6 +554,7 @@ class WebhookDeliveryOutput(serializers.ModelSerializer):
     test_attempt_id = serializers.CharField(
         source="attempt.test_attempt_id", allow_null=True, default=None
     )
+    payload = free_form_json("The event's JSON body, as POSTed (docs/api.md, webhooks).")
 
     class Meta:
         model = WebhookDelivery
@@ -557,6 +589,14 @@ class PageQuery(serializers.Serializer):
 ID_CARD_IMAGE_MAX_CHARS = 4 * 1024 * 1024
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "byte",
+        "maxLength": ID_CARD_IMAGE_MAX_CHARS,
+        "description": "base64 (RFC 4648, with padding)",
+    }
+)
 class IdCardImageField(serializers.CharField):
     """A JPEG or PNG image as base64 text; the value is the decoded bytes."""
 
@@ -588,8 +628,9 @@ class IdCardCheckOutput(serializers.Serializer):
         "name_mismatch, expired."
     )
     similarity = serializers.FloatField(allow_null=True)
-    text = serializers.JSONField(
+    text = typed_json(
+        api_schema.id_card_text_schema(),
         help_text="What was read on the card: name (match, mismatch, unreadable, not_checked), "
-        "expiry (YYYY-MM-DD or null), expired (true, false or null). Never the text itself."
+        "expiry (YYYY-MM-DD or null), expired (true, false or null). Never the text itself.",
     )
     tries_left = serializers.IntegerField()

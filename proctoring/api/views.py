@@ -28,7 +28,7 @@ from proctoring.api.auth import (
 )
 from proctoring.api.pagination import paginated
 from proctoring.api.parsers import BeaconJSONParser, JSONParser
-from proctoring.api.schema import AUTH, BINARY_FILE, COMMON, errors
+from proctoring.api.schema import AUTH, BINARY_FILE, COMMON, errors, free_form
 from proctoring.http_ranges import ranged_file_response
 from proctoring.models import Attempt
 from proctoring.options import options_for_start, validate_options
@@ -74,7 +74,17 @@ class ProtocolView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(tags=["service"], responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        tags=["service"],
+        responses={
+            200: OpenApiResponse(
+                free_form(
+                    "protocol/protocol.json: codes, events with their detail fields, options "
+                    "with defaults and bounds, data-channel messages (docs/agent-protocol.md)."
+                )
+            )
+        },
+    )
     def get(self, request: Request) -> HttpResponse:
         response = HttpResponse(protocol.raw_json(), content_type="application/json")
         response["Cache-Control"] = "public, max-age=300"
@@ -306,8 +316,8 @@ RANGED_RESPONSES = {
     (206, "application/octet-stream"): OpenApiResponse(
         OpenApiTypes.BINARY, description="The range asked for (Content-Range, Accept-Ranges)."
     ),
-    416: OpenApiResponse(description="Range not satisfiable (Content-Range: bytes */size)."),
 }
+RANGE_416 = {"e416": ["range_not_satisfiable"]}
 
 
 class EvidenceDownloadView(APIView):
@@ -322,7 +332,7 @@ class EvidenceDownloadView(APIView):
         parameters=[RANGE_HEADER],
         responses={
             **RANGED_RESPONSES,
-            **errors(e403=["invalid_link"], e404=["evidence_not_found"], **COMMON),
+            **errors(e403=["invalid_link"], e404=["evidence_not_found"], **RANGE_416, **COMMON),
         },
     )
     def get(self, request: Request, token: str):
@@ -342,7 +352,7 @@ class RecordingDownloadView(APIView):
         parameters=[RANGE_HEADER],
         responses={
             **RANGED_RESPONSES,
-            **errors(e403=["invalid_link"], e404=["recording_not_found"], **COMMON),
+            **errors(e403=["invalid_link"], e404=["recording_not_found"], **RANGE_416, **COMMON),
         },
     )
     def get(self, request: Request, token: str):

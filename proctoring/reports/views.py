@@ -25,6 +25,11 @@ REFUSAL_TITLES = {
     "invalid_link": "This report link is not valid",
     "link_expired": "This report link has expired",
     "report_not_found": "This report is no longer available",
+    "timestamp_expired": "This results link has expired",
+    "invalid_hash": "This results link is not valid",
+    "unknown_client": "This results link is not valid",
+    "validation_error": "This results link is incomplete",
+    "rate_limited": "Too many failed attempts; try again later",
 }
 
 

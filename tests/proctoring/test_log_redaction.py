@@ -23,6 +23,13 @@ HASH = "q9F3cPz0vJmM4kqK7xkF0b2rXo5YpS7d0Jt1uQ2w3eE="
     ("line", "kept", "gone"),
     [
         (f'"GET /api/v1/evidence/download/{TOKEN}/ HTTP/1.1" 200', "/evidence/download/", TOKEN),
+        (f'"GET /api/v1/recordings/download/{TOKEN}/ HTTP/1.1" 206', "/recordings/", TOKEN),
+        (f'"GET /reports/attempt/{TOKEN}/ HTTP/1.1" 200', "/reports/attempt/", TOKEN),
+        (
+            f"GET /reports/results/?clientId=cl_1&unixTimestamp=1&hashedUnixTimestamp={HASH}",
+            "/reports/results/?clientId=cl_1",
+            HASH,
+        ),
         (
             f"GET /api/v1/results/?clientId=cl_1&unixTimestamp=1&hashedUnixTimestamp={HASH}",
             "clientId=cl_1&unixTimestamp=1",

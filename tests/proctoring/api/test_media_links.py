@@ -64,6 +64,10 @@ def test_an_unsatisfiable_or_malformed_range_is_416(api, anonymous_api, new_clie
     refused = anonymous_api.get(url, HTTP_RANGE=header)
     assert refused.status_code == 416
     assert refused["Content-Range"] == f"bytes */{len(WEBM)}"
+    assert refused.json() == {
+        "code": "range_not_satisfiable",
+        "message": "Send one byte range within the file, e.g. Range: bytes=0-1023.",
+    }
 
 
 def test_evidence_downloads_take_ranges_too(api, anonymous_api, new_client):
@@ -142,7 +146,7 @@ def test_verdicts_cost_no_query_per_violation(api, new_client):
     with CaptureQueriesContext(connection) as many:
         detail = api.get("/api/v1/attempts/s-1/").json()
     assert sum(v["review"] is not None for v in detail["violations"]) == 20
-    assert len(many.captured_queries) == len(few.captured_queries)
+    assert 0 < len(many.captured_queries) == len(few.captured_queries)
 
 
 @pytest.mark.parametrize("debug", [False, True])

@@ -6,13 +6,15 @@ import time
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from proctoring import signing
 from proctoring.branding import validate_report_frame_ancestors
 from proctoring.exceptions import ValidationFailed
 from proctoring.models import ViolationReview
 from tests.proctoring.builders import results_query
-from tests.proctoring.factories import scored_attempt
+from tests.proctoring.factories import EvidenceFactory, ViolationFactory, scored_attempt
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 
@@ -213,6 +215,7 @@ def test_results_page_refusals_are_the_results_apis_codes_as_html(anonymous_api,
         "/reports/results/", results_query(client_id, secret, int(time.time()) - 120)
     )
     assert stale.status_code == 403 and refusal_code(stale) == "timestamp_expired"
+    assert "<h1>This results link has expired</h1>" in stale.content.decode()
     assert stale["Content-Type"].startswith("text/html")
     assert stale["Content-Security-Policy"] == NO_FRAMES
     unknown = anonymous_api.get("/reports/results/", results_query("cl_nobody", secret))
@@ -258,6 +261,15 @@ def test_frame_ancestors_are_validated_like_the_browser_origins(new_client, sett
         client.full_clean()
 
 
+def test_an_origin_refuses_a_host_that_is_not_a_host_name():
+    from proctoring.origins import normalize_origin
+
+    assert normalize_origin("https://x.example; script-src *") is None
+    assert normalize_origin("https://x.example,https://y.example") is None
+    assert normalize_origin("http://[::1]:8000") == "http://[::1]:8000"
+    assert normalize_origin("https://my_host.example") == "https://my_host.example"
+
+
 def test_logo_url_is_https_outside_development(new_client, settings):
     client = new_client.client
     client.logo_url = "http://logo.example/a.png"
@@ -268,3 +280,26 @@ def test_logo_url_is_https_outside_development(new_client, settings):
         client.full_clean()
     client.logo_url = "https://logo.example/a.png"
     client.full_clean()
+
+
+def test_the_report_runs_a_bounded_number_of_queries(api, anonymous_api, new_client):
+    attempt = scored_attempt(new_client)
+    url = mint(api)["url"]
+    with CaptureQueriesContext(connection) as few:
+        assert anonymous_api.get(url).status_code == 200
+    for n in range(15):
+        extra = ViolationFactory(attempt=attempt, type="no_face", start_s=600 + n, end_s=601 + n)
+        EvidenceFactory(attempt=attempt, type="no_face", at_s=600 + n)
+        ViolationReview.objects.create(
+            attempt=attempt,
+            violation=extra,
+            type=extra.type,
+            start_s=extra.start_s,
+            end_s=extra.end_s,
+            detector="scrfd",
+            verdict="confirmed",
+        )
+    with CaptureQueriesContext(connection) as many:
+        page = anonymous_api.get(url)
+    assert page.content.decode().count("<td>confirmed</td>") == 15
+    assert 0 < len(many.captured_queries) == len(few.captured_queries)
