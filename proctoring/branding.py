@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from proctoring.exceptions import ValidationFailed
-from proctoring.origins import MAX_ORIGINS, normalize_origin
+from proctoring.origins import normalize_origin, validate_origin_list
 
 LOGO_URL_MAX_LENGTH = 500
 
@@ -41,21 +41,8 @@ def validate_logo_url(value: str) -> None:
 
 
 def validate_report_frame_ancestors(value: Any) -> list[str]:
-    """Client.report_frame_ancestors: origins, normalized and sorted, as allowed_origins."""
-    if not isinstance(value, list):
-        raise ValidationFailed("report_frame_ancestors must be a list of origins")
-    if len(value) > MAX_ORIGINS:
-        raise ValidationFailed(f"report_frame_ancestors holds at most {MAX_ORIGINS} origins")
-    found = []
-    for item in value:
-        origin = normalize_origin(item)
-        if origin is None:
-            raise ValidationFailed(
-                f"report_frame_ancestors: {item!r} is not an origin like "
-                "'https://exam.example.com' (scheme, host and port only)"
-            )
-        found.append(origin)
-    return sorted(set(found))
+    """Client.report_frame_ancestors: the integrators' pages that may frame its reports."""
+    return validate_origin_list(value, field="report_frame_ancestors")
 
 
 def report_frame_ancestors_validator(value: Any) -> None:

@@ -47,19 +47,24 @@ def normalize_origin(value: str) -> str | None:
     return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
 
 
-def validate_allowed_origins(value: Any) -> list[str]:
-    """Client.allowed_origins: a list of origins, normalized and sorted."""
+def validate_origin_list(value: Any, *, field: str) -> list[str]:
+    """A client's list of origins (`field` names it in errors): normalized and sorted."""
     if not isinstance(value, list):
-        raise ValidationFailed("allowed_origins must be a list of origins")
+        raise ValidationFailed(f"{field} must be a list of origins")
     if len(value) > MAX_ORIGINS:
-        raise ValidationFailed(f"allowed_origins holds at most {MAX_ORIGINS} origins")
+        raise ValidationFailed(f"{field} holds at most {MAX_ORIGINS} origins")
     found = []
     for item in value:
         origin = normalize_origin(item)
         if origin is None:
             raise ValidationFailed(
-                f"allowed_origins: {item!r} is not an origin like 'https://exam.example.com' "
+                f"{field}: {item!r} is not an origin like 'https://exam.example.com' "
                 "(scheme, host and port only)"
             )
         found.append(origin)
     return sorted(set(found))
+
+
+def validate_allowed_origins(value: Any) -> list[str]:
+    """Client.allowed_origins: the exam pages that may call the agent endpoints (CORS)."""
+    return validate_origin_list(value, field="allowed_origins")

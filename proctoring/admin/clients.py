@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 
 from proctoring import signing
 from proctoring.admin.scoping import ClientScopedAdmin
+from proctoring.branding import validate_report_frame_ancestors
 from proctoring.exceptions import ProctoringError
 from proctoring.models import (
     Client,
@@ -35,6 +36,10 @@ class ClientForm(forms.ModelForm):
             'creates at start, e.g. ["audio", "numHumans"].',
             "allowed_origins": "Origins of the exam pages that embed the browser SDK, e.g. "
             '["https://exam.example.com"] (scheme, host and port).',
+            "display_name": "The name shown on this client's reports (the name when empty).",
+            "logo_url": "An https URL of a logo shown on this client's reports.",
+            "report_frame_ancestors": "Origins of the integrator's pages that may show the "
+            'reports in an iframe, e.g. ["https://lms.example.com"]; none listed: no page may.',
         }
 
     def clean_required_checks(self):
@@ -46,6 +51,12 @@ class ClientForm(forms.ModelForm):
     def clean_allowed_origins(self):
         try:
             return validate_allowed_origins(self.cleaned_data["allowed_origins"])
+        except ProctoringError as exc:
+            raise forms.ValidationError(exc.message) from exc
+
+    def clean_report_frame_ancestors(self):
+        try:
+            return validate_report_frame_ancestors(self.cleaned_data["report_frame_ancestors"])
         except ProctoringError as exc:
             raise forms.ValidationError(exc.message) from exc
 
@@ -68,6 +79,9 @@ class ClientAdmin(ClientScopedAdmin, admin.ModelAdmin):
         "concurrent_sessions",
         "candidate_sees_score",
         "allowed_origins",
+        "display_name",
+        "logo_url",
+        "report_frame_ancestors",
         "reviewers",
         "created_at",
         "previous_secret_valid_until",
