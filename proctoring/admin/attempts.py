@@ -15,7 +15,7 @@ from django.urls import path, reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from proctoring import review_pictures
+from proctoring import review_pictures, score_bands
 from proctoring.admin import dashboard, desk
 from proctoring.admin.scoping import ClientScopedAdmin
 from proctoring.exceptions import ProctoringError
@@ -547,10 +547,8 @@ def review_context(request, attempt: Attempt) -> dict:
         "review_violations": rows,
         "coverage_rows": _coverage_rows(attempt),
         "breakdown_rows": desk.breakdown_rows(attempt.score_breakdown or {}),
-        "score_band": desk.score_band(attempt),
-        "review_reason_labels": [
-            desk.REASON_LABELS.get(r, r.replace("_", " ")) for r in desk.review_reasons(attempt)
-        ],
+        "score_band": score_bands.score_band(attempt),
+        "review_reason_labels": score_bands.reason_labels(attempt),
         "verdict_choices": [c for c in ReviewVerdict.choices if c[0] in allowed],
         "can_review": can_review and attempt.status == AttemptStatus.STOPPED,
         "review_threshold": settings.PROCTOR_REVIEW_THRESHOLD,

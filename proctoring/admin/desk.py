@@ -7,7 +7,6 @@ style (static files only, for the Content-Security-Policy)."""
 
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
@@ -15,9 +14,9 @@ from django.utils.timezone import localtime
 
 from proctoring import review_pictures
 from proctoring.models import Attempt, Evidence, EvidenceKind, MediaSession, ReviewVerdict
+from proctoring.score_bands import REASON_LABELS, review_reasons, score_band
 from proctoring.selectors.review_desk import violation_counts
 from proctoring.selectors.violations import ViolationWithEvidence
-from proctoring.services import scoring
 from proctoring.statuses import AttemptStatus, ViolationType
 from trust_score import COUNT_TYPES
 
@@ -32,16 +31,6 @@ PICTURE_KINDS = (
 )
 CLIENT_NAME_MAX = 18
 
-REASON_LABELS = {
-    scoring.REASON_LOW_SCORE: "low score",
-    scoring.REASON_SECOND_PERSON: "second person",
-    scoring.REASON_MULTIPLE_SESSIONS: "second session",
-    scoring.REASON_MISSING_COVERAGE: "missing coverage",
-    scoring.REASON_ANALYSIS_INCOMPLETE: "analysis incomplete",
-    scoring.REASON_ABANDONED: "abandoned",
-    scoring.REASON_IDENTITY_MISMATCH: "identity mismatch",
-    scoring.REASON_IDENTITY_UNVERIFIED: "identity unverified",
-}
 
 # What each score component means, for the reviewer (docs/trust-score.md says why the weights).
 COMPONENT_WORDS = {
@@ -82,36 +71,6 @@ def attempt_duration_s(attempt: Attempt) -> float | None:
 
 
 # -- the list --------------------------------------------------------------------------------
-
-
-def missing_coverage(attempt: Attempt) -> bool:
-    """No evidence is not clean evidence: a stopped attempt without a coverage measure, or with a
-    required stream analysed for less than PROCTOR_MIN_COVERAGE of the test (the floor scoring
-    flags at), is marked, whatever its stored reasons say."""
-    if scoring.REASON_MISSING_COVERAGE in (attempt.review_reasons or []):
-        return True
-    if attempt.status != AttemptStatus.STOPPED:
-        return False
-    rows = [row for row in (attempt.coverage or {}).values() if isinstance(row, dict)]
-    floor = settings.PROCTOR_MIN_COVERAGE
-    return not rows or any(r.get("required") and r.get("ratio", 0.0) < floor for r in rows)
-
-
-def review_reasons(attempt: Attempt) -> list[str]:
-    reasons = list(attempt.review_reasons or [])
-    if missing_coverage(attempt) and scoring.REASON_MISSING_COVERAGE not in reasons:
-        reasons.append(scoring.REASON_MISSING_COVERAGE)
-    return reasons
-
-
-def score_band(attempt: Attempt) -> str:
-    """red under the review threshold; amber at or above it with any reason to look (a missing
-    stream never reads green); green only when nothing asks for a person; grey unscored."""
-    if attempt.trust_score is None:
-        return "none"
-    if attempt.trust_score < settings.PROCTOR_REVIEW_THRESHOLD:
-        return "red"
-    return "amber" if review_reasons(attempt) else "green"
 
 
 def score_cell(attempt: Attempt) -> str:

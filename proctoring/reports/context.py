@@ -7,9 +7,9 @@ own link, so a clip played near the end of the report's life still loads.
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.urls import reverse
 
+from proctoring import score_bands
 from proctoring.models import Attempt, Evidence, EvidenceKind
 from proctoring.selectors import attempts as attempt_selectors
 from proctoring.selectors import evidence as evidence_selectors
@@ -17,34 +17,7 @@ from proctoring.selectors import identity as identity_selectors
 from proctoring.services import evidence_access
 from proctoring.statuses import ViolationType
 
-# Score bands: at or above the review threshold the attempt needs no look for its score alone;
-# below SUSPICIOUS_BELOW it is marked suspicious; in between, "review".
-SUSPICIOUS_BELOW = 50.0
-BAND_LABELS = {
-    "clean": "No concern from the score",
-    "review": "Worth a review",
-    "suspicious": "Suspicious",
-    "unscored": "Not scored yet",
-}
-REASON_LABELS = {
-    "low_score": "low Trust Score",
-    "second_person": "a second person was seen",
-    "multiple_sessions": "more than one session at once",
-    "missing_coverage": "required media missing",
-    "analysis_incomplete": "analysis incomplete",
-    "abandoned": "attempt abandoned",
-    "identity_mismatch": "identity mismatch",
-    "identity_unverified": "identity not verified",
-}
 PERCENT = 100.0
-
-
-def score_band(score: float | None) -> str:
-    if score is None:
-        return "unscored"
-    if score >= settings.PROCTOR_REVIEW_THRESHOLD:
-        return "clean"
-    return "review" if score >= SUSPICIOUS_BELOW else "suspicious"
 
 
 @dataclass(frozen=True)
@@ -143,13 +116,13 @@ def report_context(*, request, attempt: Attempt, expires_at: dt.datetime) -> dic
         "attempt": attempt,
         "brand_name": client.display_name or client.name,
         "logo_url": client.logo_url,
-        "band": score_band(attempt.trust_score),
-        "band_label": BAND_LABELS[score_band(attempt.trust_score)],
+        "band": score_bands.score_band(attempt),
+        "band_label": score_bands.BAND_LABELS[score_bands.score_band(attempt)],
         "candidate": (attempt.user_details or {}).get("name", ""),
         "length_min": round(length_s / 60.0, 1),
         "violations": _violation_rows(request, attempt, detail.violations, length_s, expires_at),
         "counts": sorted((ViolationType(t).label, n) for t, n in detail.violation_counts.items()),
-        "reasons": [REASON_LABELS.get(r, r) for r in attempt.review_reasons or []],
+        "reasons": score_bands.reason_labels(attempt),
         "coverage": sorted((attempt.coverage or {}).items()),
         "recordings": _recording_urls(request, attempt, expires_at),
         "identity": identity.result if identity else "",

@@ -10,12 +10,13 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_safe
 from rest_framework.views import APIView
 
+from proctoring import score_bands
 from proctoring.api.auth import IsClient, ResultsTimestampAuthentication
 from proctoring.api.errors import exception_handler
 from proctoring.api.pagination import Pagination
 from proctoring.api.serializers import ResultsQuery
 from proctoring.exceptions import LinkExpired, ProctoringError
-from proctoring.reports.context import BAND_LABELS, report_context, score_band
+from proctoring.reports.context import report_context
 from proctoring.reports.csp import with_report_policy
 from proctoring.selectors import attempts as attempt_selectors
 from proctoring.selectors.clients import client_active
@@ -107,11 +108,11 @@ class ResultsPageView(APIView):
 
 def _results_row(request, attempt) -> dict:
     link = report_links.report_link_mint(client=request.user, attempt=attempt)
-    band = score_band(attempt.trust_score)
+    band = score_bands.score_band(attempt)
     return {
         "attempt": attempt,
         "band": band,
-        "band_label": BAND_LABELS[band],
+        "band_label": score_bands.BAND_LABELS[band],
         "candidate": (attempt.user_details or {}).get("name", ""),
         "report_url": reverse("report-page", kwargs={"token": link.token}),
     }

@@ -43,7 +43,7 @@ def test_a_minted_link_opens_the_report_with_score_timeline_and_evidence(
     page = anonymous_api.get(minted["url"])
     assert page.status_code == 200
     html = page.content.decode()
-    assert "42.0" in html and "Suspicious" in html and 'class="score-card band-suspicious"' in html
+    assert "42.0" in html and "Needs review" in html and 'class="score-card band-red"' in html
     assert "Multiple humans" in html and "No face" in html
     assert html.count("/api/v1/evidence/download/") == 2  # the photo: link and image
     assert page["Content-Security-Policy"] == NO_FRAMES
@@ -303,3 +303,16 @@ def test_the_report_runs_a_bounded_number_of_queries(api, anonymous_api, new_cli
         page = anonymous_api.get(url)
     assert page.content.decode().count("<td>confirmed</td>") == 15
     assert 0 < len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_a_high_score_without_its_media_never_reads_clean_on_the_report(
+    api, anonymous_api, new_client
+):
+    # The same bands as the review desk (proctoring/score_bands.py): no coverage measure on a
+    # stopped attempt is missing coverage, whatever the score says.
+    attempt = scored_attempt(new_client, score=97.0)
+    attempt.coverage = {}
+    attempt.save(update_fields=["coverage"])
+    html = anonymous_api.get(mint(api)["url"]).content.decode()
+    assert 'class="score-card band-amber"' in html and "band-green" not in html
+    assert "missing coverage" in html
