@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export PROCTOR_MODEL_DIR ?= $(abspath ../shared/models)
 export PROCTOR_MEDIA_DIR ?= $(abspath ../shared/media)
 
-.PHONY: venv demo test test-browser lint fmt services bench soak clean
+.PHONY: venv demo test test-browser screenshots lint fmt services bench soak clean
 
 $(STAMP): pyproject.toml requirements/no-deps.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -94,3 +94,10 @@ test-browser: export REDIS_URL ?= redis://127.0.0.1:6379/15
 test-browser: $(STAMP) services
 	bash scripts/system_deps.sh
 	$(BIN)/python -m pytest -m browser tests/browser
+
+## Re-take the screenshots in docs/img (review desk, report) from the browser tests.
+screenshots: export REDIS_URL ?= redis://127.0.0.1:6379/15
+screenshots: $(STAMP) services
+	bash scripts/system_deps.sh
+	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest -m browser tests/browser/test_review_desk.py \
+		tests/browser/test_reports.py

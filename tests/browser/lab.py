@@ -316,3 +316,12 @@ def _wait_listening(host: str, port: int, process: subprocess.Popen, timeout: fl
                 return
         time.sleep(0.1)
     raise TimeoutError(f"turnserver not listening on {host}:{port}")
+
+
+def screenshot_dir() -> Path:
+    """Where the browser tests write their screenshots: docs/img when asked for
+    (`make screenshots`, UPDATE_SCREENSHOTS=1), else a scratch folder, so a test run never leaves
+    the tracked pictures changed."""
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        return Path(__file__).resolve().parents[2] / "docs" / "img"
+    return Path(os.environ.get("TMPDIR", "/tmp")) / "autoproctor-screenshots"

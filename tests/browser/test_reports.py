@@ -2,7 +2,7 @@
 inside an iframe on an integrator's origin the client lists, and Chromium refuses it on one the
 client does not list (CSP frame-ancestors); expired and tampered links are refused; the report
 and results pages pass axe-core with no serious or critical violation; a screenshot of the
-report goes to docs/img/report.png.
+report goes to docs/img/report.png (`make screenshots`).
 
 The Django live server (a thread of this process, on localhost) serves the reports; a second
 HTTP server on 127.0.0.1 and another port is the integrator's origin. No WebRTC: no network
@@ -21,16 +21,15 @@ import httpx
 import pytest
 
 from proctoring import signing
-from tests.browser.lab import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.lab import CHROMIUM, CHROMIUM_ARGS, screenshot_dir
 from tests.conftest import basic_auth
 from tests.proctoring.builders import results_query
 from tests.proctoring.factories import scored_attempt
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
-SCREENSHOT = ROOT / "docs" / "img" / "report.png"
+SCREENSHOT = screenshot_dir() / "report.png"
 FRAME_TIMEOUT_MS = 15_000
 BLOCKING = ("serious", "critical")
 

@@ -1,7 +1,8 @@
 """The review desk in real headless Chromium (Debian's `chromium`, driven by Playwright): a
 reviewer logs in through the admin's form, opens the list and an attempt, plays the session
 recording (a real VP8/Opus WebM served with byte ranges), seeks by clicking a violation, confirms
-one with the keyboard, and opens the dashboard. Screenshots go to docs/img/ for docs/review.md.
+one with the keyboard, and opens the dashboard. Screenshots go to docs/img/ for docs/review.md
+(`make screenshots`).
 
 No network namespace: the admin is plain HTTP on 127.0.0.1 (only WebRTC needs the lab)."""
 
@@ -16,11 +17,12 @@ from django.utils import timezone
 
 from proctoring.models import AttemptAuditEntry, ViolationReview
 from proctoring.services.clients import NewClient
+from tests.browser.lab import screenshot_dir
 from tests.proctoring.desk_data import desk_attempt
 from tests.proctoring.factories import scored_attempt
 
 CHROMIUM = "/usr/bin/chromium"
-IMG = Path(settings.BASE_DIR) / "docs" / "img"
+IMG = screenshot_dir()
 WAIT_MS = 15_000
 PASSWORD = "desk-pw-1"
 
