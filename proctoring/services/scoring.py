@@ -129,10 +129,13 @@ SCORE_FIELDS = [
 ]
 
 
-def _score_from_observations(attempt: Attempt, *, pending: int) -> None:
-    """Violations from the stored findings, the score, and whether the evidence is complete."""
+def _score_from_observations(attempt: Attempt, *, pending: int, recompute: bool = False) -> None:
+    """Violations from the observations (the findings stored with them, or judged again with
+    `recompute`), the score, and whether the evidence is complete."""
     thresholds = attempt_selectors.attempt_thresholds(attempt=attempt)
-    violations.attempt_violations_rebuild(attempt=attempt, thresholds=thresholds, recompute=False)
+    violations.attempt_violations_rebuild(
+        attempt=attempt, thresholds=thresholds, recompute=recompute
+    )
     _score_with_coverage(attempt, analysis_complete=pending == 0)
     complete = pending == 0 and ViolationType.ANALYSIS_GAP not in _types_present(attempt)
     attempt.evidence_status = EvidenceStatus.PROCESSED if complete else EvidenceStatus.INCOMPLETE
@@ -281,7 +284,10 @@ def attempt_rescore_late(*, attempt_id: int) -> float:
     attempt.late_evidence_at = None
     attempt.save(update_fields=["late_evidence_at"])
     pending = attempt_selectors.attempt_analysis_pending(attempt=attempt)
-    _score_from_observations(attempt, pending=pending)
+    # After a person re-scored with other thresholds, the findings stored with the earlier
+    # observations are stale: judge them all again, as that re-score did.
+    recompute = _rescored_by_a_person(attempt)
+    _score_from_observations(attempt, pending=pending, recompute=recompute)
     after = {"trust_score": attempt.trust_score, "evidence_status": str(attempt.evidence_status)}
     AttemptAuditEntry.objects.create(
         attempt=attempt,
@@ -294,3 +300,11 @@ def attempt_rescore_late(*, attempt_id: int) -> float:
     logger.info("attempt %s re-scored on late evidence: %s -> %s", attempt.pk, before, after)
     webhooks.webhook_enqueue(attempt=attempt, event=WebhookEvent.ATTEMPT_RESCORED)
     return 0.0
+
+
+def _rescored_by_a_person(attempt: Attempt) -> bool:
+    return (
+        attempt.audit_entries.filter(action="rescore")
+        .exclude(actor_label=LATE_EVIDENCE_ACTOR)
+        .exists()
+    )
