@@ -3,8 +3,10 @@ analysis that arrives after scoring re-scores the attempt once, tells the integr
 makes the evidence "processed" when nothing is missing any more (issue #22, finding 4)."""
 
 import datetime as dt
+import threading
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from proctoring import messages
@@ -214,3 +216,41 @@ def test_late_evidence_keeps_a_person_s_rescore_thresholds(new_client, scheduled
     attempt.refresh_from_db()
     assert not attempt.violations.filter(type="multiple_humans").exists()
     assert attempt.evidence_status == EvidenceStatus.PROCESSED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_recorded_while_finalize_scores_is_late_evidence(new_client, scheduled):
+    """The batch's note waits for the finalize holding the attempt, then sees it scored; without
+    the wait it read "stopping" and neither finalize nor a re-score counted the batch."""
+    attempt, session = stopped_with_queued_work(new_client, analysed=2)
+    noted = threading.Event()
+
+    def note() -> None:
+        try:
+            late_evidence_note(session_ids={str(session.id)})
+        finally:
+            connection.close()
+            noted.set()
+
+    note_thread = threading.Thread(target=note)
+    with transaction.atomic():  # finalize, scoring past its bound, holds the row
+        Attempt.objects.select_for_update().get(pk=attempt.pk)
+        Attempt.objects.filter(pk=attempt.pk).update(status=AttemptStatus.STOPPED)
+        note_thread.start()
+        assert not noted.wait(1.0)  # blocked until finalize commits
+    note_thread.join(timeout=10)
+    assert noted.is_set()
+    assert scheduled == [(messages.RESCORE_LATE_EVIDENCE, (attempt.pk,), 3.0)]
+
+
+def test_late_evidence_that_changes_nothing_sends_nothing(new_client, scored_incomplete, scheduled):
+    """A redelivered batch noted after scoring: the re-score finds the same attempt."""
+    attempt, session = scored_incomplete
+    late_evidence_note(session_ids={str(session.id)})
+    backdate(attempt, late_evidence_at=3.5)
+    assert attempt_rescore_late(attempt_id=attempt.pk) == 0
+    attempt.refresh_from_db()
+    assert attempt.late_evidence_at is None
+    assert attempt.evidence_status == EvidenceStatus.INCOMPLETE
+    assert not WebhookDelivery.objects.filter(attempt=attempt, event="attempt.rescored").exists()
+    assert not AttemptAuditEntry.objects.filter(attempt=attempt, action="rescore").exists()
