@@ -129,10 +129,13 @@ SCORE_FIELDS = [
 ]
 
 
-def _score_from_observations(attempt: Attempt, *, pending: int) -> None:
-    """Violations from the stored findings, the score, and whether the evidence is complete."""
+def _score_from_observations(attempt: Attempt, *, pending: int, recompute: bool = False) -> None:
+    """Violations from the observations (the findings stored with them, or judged again with
+    `recompute`), the score, and whether the evidence is complete."""
     thresholds = attempt_selectors.attempt_thresholds(attempt=attempt)
-    violations.attempt_violations_rebuild(attempt=attempt, thresholds=thresholds, recompute=False)
+    violations.attempt_violations_rebuild(
+        attempt=attempt, thresholds=thresholds, recompute=recompute
+    )
     _score_with_coverage(attempt, analysis_complete=pending == 0)
     complete = pending == 0 and ViolationType.ANALYSIS_GAP not in _types_present(attempt)
     attempt.evidence_status = EvidenceStatus.PROCESSED if complete else EvidenceStatus.INCOMPLETE
@@ -244,23 +247,40 @@ def late_evidence_note(*, session_ids: set[str]) -> None:
     once no more of it has arrived for PROCTOR_LATE_RESCORE_DELAY_S (one task per burst)."""
     if not session_ids:
         return
-    scored = Attempt.objects.filter(sessions__id__in=session_ids, status=AttemptStatus.STOPPED)
-    ids = set(scored.values_list("pk", flat=True))
-    if not ids:
-        return
-    # Only the first late batch schedules the re-score; the rest move its quiet period on.
-    first = set(
-        Attempt.objects.filter(pk__in=ids, late_evidence_at__isnull=True).values_list(
-            "pk", flat=True
-        )
+    ending = set(
+        Attempt.objects.filter(
+            sessions__id__in=session_ids,
+            status__in=(AttemptStatus.STOPPING, AttemptStatus.STOPPED),
+        ).values_list("pk", flat=True)
     )
-    Attempt.objects.filter(pk__in=ids).update(late_evidence_at=timezone.now())
-    for attempt_id in first:
-        task_queue.enqueue_later(
-            messages.RESCORE_LATE_EVIDENCE,
-            attempt_id,
-            countdown=settings.PROCTOR_LATE_RESCORE_DELAY_S,
-        )
+    if ending:
+        _late_evidence_stamp(ending)
+
+
+@transaction.atomic
+def _late_evidence_stamp(attempt_ids: set[int]) -> None:
+    # The lock waits for a finalize scoring one of them right now: once it commits, the attempt
+    # reads "stopped", and this batch, which that finalize may not have counted, is late
+    # evidence (unlocked, it would read "stopping" and be missed by both). The status is read
+    # after the lock, not filtered on: PostgreSQL never waits for a row its snapshot filters out.
+    locked = (
+        Attempt.objects.select_for_update()
+        .filter(pk__in=attempt_ids)
+        .order_by("pk")
+        .values_list("pk", "status", "late_evidence_at")
+    )
+    scored = [(pk, stamped) for pk, status, stamped in locked if status == AttemptStatus.STOPPED]
+    if not scored:
+        return
+    Attempt.objects.filter(pk__in=[pk for pk, _ in scored]).update(late_evidence_at=timezone.now())
+    # Only the first late batch schedules the re-score; the rest move its quiet period on.
+    for attempt_id, stamped in scored:
+        if stamped is None:
+            task_queue.enqueue_later(
+                messages.RESCORE_LATE_EVIDENCE,
+                attempt_id,
+                countdown=settings.PROCTOR_LATE_RESCORE_DELAY_S,
+            )
 
 
 @transaction.atomic
@@ -278,11 +298,19 @@ def attempt_rescore_late(*, attempt_id: int) -> float:
     if quiet < settings.PROCTOR_LATE_RESCORE_DELAY_S:
         return settings.PROCTOR_LATE_RESCORE_DELAY_S - quiet
     before = {"trust_score": attempt.trust_score, "evidence_status": str(attempt.evidence_status)}
+    unchanged_if = (list(attempt.review_reasons), dict(attempt.coverage))
     attempt.late_evidence_at = None
     attempt.save(update_fields=["late_evidence_at"])
     pending = attempt_selectors.attempt_analysis_pending(attempt=attempt)
-    _score_from_observations(attempt, pending=pending)
+    # After a person re-scored with other thresholds, the findings stored with the earlier
+    # observations are stale: judge them all again, as that re-score did.
+    recompute = _rescored_by_a_person(attempt)
+    _score_from_observations(attempt, pending=pending, recompute=recompute)
     after = {"trust_score": attempt.trust_score, "evidence_status": str(attempt.evidence_status)}
+    if after == before and (attempt.review_reasons, attempt.coverage) == unchanged_if:
+        # A redelivered batch, say: nothing to tell the integrator.
+        logger.info("attempt %s: late evidence changed nothing", attempt.pk)
+        return 0.0
     AttemptAuditEntry.objects.create(
         attempt=attempt,
         action="rescore",
@@ -294,3 +322,11 @@ def attempt_rescore_late(*, attempt_id: int) -> float:
     logger.info("attempt %s re-scored on late evidence: %s -> %s", attempt.pk, before, after)
     webhooks.webhook_enqueue(attempt=attempt, event=WebhookEvent.ATTEMPT_RESCORED)
     return 0.0
+
+
+def _rescored_by_a_person(attempt: Attempt) -> bool:
+    return (
+        attempt.audit_entries.filter(action="rescore")
+        .exclude(actor_label=LATE_EVIDENCE_ACTOR)
+        .exists()
+    )

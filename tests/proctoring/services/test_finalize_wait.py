@@ -3,8 +3,10 @@ analysis that arrives after scoring re-scores the attempt once, tells the integr
 makes the evidence "processed" when nothing is missing any more (issue #22, finding 4)."""
 
 import datetime as dt
+import threading
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from proctoring import messages
@@ -12,7 +14,12 @@ from proctoring.models import Attempt, AttemptAuditEntry, WebhookDelivery
 from proctoring.services import scoring
 from proctoring.services.attempts import attempt_stop
 from proctoring.services.media_sessions import media_session_close
-from proctoring.services.scoring import attempt_finalize, attempt_rescore_late, late_evidence_note
+from proctoring.services.scoring import (
+    attempt_finalize,
+    attempt_rescore,
+    attempt_rescore_late,
+    late_evidence_note,
+)
 from proctoring.statuses import AttemptStatus, EvidenceStatus
 from tests.proctoring.factories import CAMERA_ONLY, open_session, record_frame, started_attempt
 
@@ -41,14 +48,16 @@ def scheduled(monkeypatch):
     return calls
 
 
-def stopped_with_queued_work(new_client, *, analysed: int, test_attempt_id: str = "f-1"):
+def stopped_with_queued_work(
+    new_client, *, analysed: int, test_attempt_id: str = "f-1", faces: int = 1
+):
     """A 5 s camera-only attempt, stopped, with SAMPLES handed over and `analysed` of them done."""
     attempt = started_attempt(
         new_client, test_attempt_id=test_attempt_id, seconds_ago=SAMPLES, options=CAMERA_ONLY
     )
     session = open_session(attempt)
     for seq in range(analysed):
-        record_frame(session, seq, 1)
+        record_frame(session, seq, faces)
     attempt_stop(attempt=attempt)
     media_session_close(session_id=session.id, samples_enqueued=SAMPLES, reason="tracks_ended")
     return attempt, session
@@ -119,18 +128,23 @@ def test_work_that_stops_arriving_is_scored_missing_after_the_bound(new_client):
     assert "pending=3" in attempt.status_changes.last().reason
 
 
-@pytest.fixture
-def scored_incomplete(new_client):
-    """Scored past the bound with 3 of 5 samples still queued; the client has a webhook."""
-    new_client.client.webhook_url = "https://hooks.example.org/proctoring"
-    new_client.client.save()
-    attempt, session = stopped_with_queued_work(new_client, analysed=2)
+def give_up(attempt: Attempt) -> None:
+    """Finalize after the bound passed with a worker polling and 3 samples still pending."""
     Attempt.objects.filter(pk=attempt.pk).update(
         finalize_waited_s=BOUND_S, finalize_pending=3, finalize_polled_at=timezone.now()
     )
     assert attempt_finalize(attempt_id=attempt.pk) is True
     attempt.refresh_from_db()
     assert attempt.evidence_status == EvidenceStatus.INCOMPLETE
+
+
+@pytest.fixture
+def scored_incomplete(new_client):
+    """Scored past the bound with 3 of 5 samples still queued; the client has a webhook."""
+    new_client.client.webhook_url = "https://hooks.example.org/proctoring"
+    new_client.client.save()
+    attempt, session = stopped_with_queued_work(new_client, analysed=2)
+    give_up(attempt)
     return attempt, session
 
 
@@ -183,3 +197,60 @@ def test_analysis_before_scoring_schedules_no_rescore(new_client, scheduled):
     assert scheduled == []
     attempt.refresh_from_db()
     assert attempt.late_evidence_at is None
+
+
+def test_late_evidence_keeps_a_person_s_rescore_thresholds(new_client, scheduled):
+    """A reviewer allowed two people (a pair exam) before the late frames came: the late
+    re-score judges every observation again under those thresholds, old ones included."""
+    attempt, session = stopped_with_queued_work(new_client, analysed=2, faces=2)
+    give_up(attempt)
+    assert attempt.violations.filter(type="multiple_humans").exists()
+    attempt_rescore(
+        attempt=attempt, thresholds={"max_humans": 2}, score_profile=None, actor_label="reviewer"
+    )
+    for seq in range(2, SAMPLES):
+        record_frame(session, seq, 2)
+    late_evidence_note(session_ids={str(session.id)})
+    backdate(attempt, late_evidence_at=3.5)
+    assert attempt_rescore_late(attempt_id=attempt.pk) == 0
+    attempt.refresh_from_db()
+    assert not attempt.violations.filter(type="multiple_humans").exists()
+    assert attempt.evidence_status == EvidenceStatus.PROCESSED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_recorded_while_finalize_scores_is_late_evidence(new_client, scheduled):
+    """The batch's note waits for the finalize holding the attempt, then sees it scored; without
+    the wait it read "stopping" and neither finalize nor a re-score counted the batch."""
+    attempt, session = stopped_with_queued_work(new_client, analysed=2)
+    noted = threading.Event()
+
+    def note() -> None:
+        try:
+            late_evidence_note(session_ids={str(session.id)})
+        finally:
+            connection.close()
+            noted.set()
+
+    note_thread = threading.Thread(target=note)
+    with transaction.atomic():  # finalize, scoring past its bound, holds the row
+        Attempt.objects.select_for_update().get(pk=attempt.pk)
+        Attempt.objects.filter(pk=attempt.pk).update(status=AttemptStatus.STOPPED)
+        note_thread.start()
+        assert not noted.wait(1.0)  # blocked until finalize commits
+    note_thread.join(timeout=10)
+    assert noted.is_set()
+    assert scheduled == [(messages.RESCORE_LATE_EVIDENCE, (attempt.pk,), 3.0)]
+
+
+def test_late_evidence_that_changes_nothing_sends_nothing(new_client, scored_incomplete, scheduled):
+    """A redelivered batch noted after scoring: the re-score finds the same attempt."""
+    attempt, session = scored_incomplete
+    late_evidence_note(session_ids={str(session.id)})
+    backdate(attempt, late_evidence_at=3.5)
+    assert attempt_rescore_late(attempt_id=attempt.pk) == 0
+    attempt.refresh_from_db()
+    assert attempt.late_evidence_at is None
+    assert attempt.evidence_status == EvidenceStatus.INCOMPLETE
+    assert not WebhookDelivery.objects.filter(attempt=attempt, event="attempt.rescored").exists()
+    assert not AttemptAuditEntry.objects.filter(attempt=attempt, action="rescore").exists()
