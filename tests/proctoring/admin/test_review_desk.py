@@ -203,6 +203,29 @@ def test_attempt_page_groups_evidence_by_violation_and_plays_the_recording(
     assert "review-desk.js" in html
 
 
+def test_verdicts_are_one_click_buttons(client, reviewer, new_client):
+    attempt = desk_attempt(new_client)
+    html = client.get(change_url(attempt)).content.decode()
+    form = html.split('id="verdict-form"', 1)[1].split("</form>", 1)[0]
+    for verdict in ("cleared", "confirmed", "inconclusive"):
+        assert f'name="verdict" value="{verdict}" id="verdict-{verdict}"' in form
+    assert "<select" not in form
+    response = client.post(
+        reverse("admin:proctoring_attempt_review", args=[attempt.pk]), {"verdict": "confirmed"}
+    )
+    assert response.status_code == 302
+    entry = AttemptAuditEntry.objects.get(attempt=attempt, action="review")
+    assert (entry.actor, entry.after) == (reviewer, {"review_verdict": "confirmed"})
+
+
+def test_a_running_attempt_page_says_it_is_not_measured(client, reviewer, new_client):
+    attempt = started_attempt(new_client, test_attempt_id="running")
+    html = client.get(change_url(attempt)).content.decode()
+    assert 'id="coverage-missing"' in html and "treat it as unmonitored" in html
+    assert 'id="verdict-form"' not in html  # only a stopped attempt is judged
+    assert 'id="no-recording"' in html
+
+
 def test_violation_verdict_returns_to_the_violation_and_is_audited(client, reviewer, new_client):
     attempt = desk_attempt(new_client)
     humans = attempt.violations.get(type="multiple_humans")
