@@ -109,6 +109,21 @@ def next_attempt_to_review(*, attempt: Attempt, queryset: QuerySet[Attempt]) -> 
     )
 
 
+def violation_audio_parts(*, violation: Violation) -> list[Evidence]:
+    """The audio windows kept for a violation (the one that started it, then its parts)."""
+    return list(
+        Evidence.objects.filter(
+            attempt_id=violation.attempt_id,
+            type=violation.type,
+            kind=EvidenceKind.AUDIO,
+            at_s__gte=violation.start_s,
+            at_s__lte=violation.end_s,
+        )
+        .exclude(file="")
+        .order_by("at_s", "id")
+    )
+
+
 def attempt_recordings(*, attempt: Attempt) -> list[MediaSession]:
     """The attempt's session recordings (recordSession), in session order."""
     return list(
