@@ -15,6 +15,7 @@ LABEL_W = 150
 LANE_H = 26
 AXIS_H = 28
 MIN_BAR_W = 2.0
+AXIS_LABEL_HALF_W = 24
 NICE_STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
 MAX_TICKS = 10
 LANE_COLOURS = {
@@ -81,7 +82,7 @@ def timeline_svg(
     `markers` (evidence) are drawn as ticks in their type's lane.
     """
     duration_s = max(duration_s, max((s.end_s for s in spans), default=0.0), 1.0)
-    plot_w = WIDTH - LABEL_W - 10
+    plot_w = WIDTH - LABEL_W - AXIS_LABEL_HALF_W  # the last tick's label stays inside
 
     def x(t: float) -> float:
         return LABEL_W + plot_w * min(max(t, 0.0), duration_s) / duration_s

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import F
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -16,7 +16,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from proctoring import review_pictures, score_bands
-from proctoring.admin import dashboard, desk
+from proctoring.admin import audio_clips, dashboard, desk
 from proctoring.admin.scoping import ClientScopedAdmin
 from proctoring.exceptions import ProctoringError
 from proctoring.http_ranges import ranged_file_response
@@ -40,6 +40,7 @@ from proctoring.selectors.review_desk import (
     dashboard_clients,
     desk_list_annotate,
     next_attempt_to_review,
+    violation_audio_parts,
 )
 from proctoring.selectors.reviews import violation_reviews_by_violation
 from proctoring.selectors.violations import ViolationWithEvidence, attempt_violations_with_evidence
@@ -279,6 +280,11 @@ class AttemptAdmin(ClientScopedAdmin, admin.ModelAdmin):
                 name="proctoring_attempt_violation_review",
             ),
             path(
+                "<str:object_id>/violations/<int:violation_id>/audio/",
+                wrap(self.violation_audio_view),
+                name="proctoring_attempt_violation_audio",
+            ),
+            path(
                 "<str:object_id>/recording/<uuid:session_id>/",
                 wrap(self.recording_view),
                 name="proctoring_attempt_recording",
@@ -304,6 +310,17 @@ class AttemptAdmin(ClientScopedAdmin, admin.ModelAdmin):
         if session is None or not session.recording.storage.exists(session.recording.name):
             raise Http404("no recording for this session")
         return ranged_file_response(request, session.recording)
+
+    def violation_audio_view(self, request, object_id, violation_id):
+        """The violation's audio as one WAV: its stored windows in order, capped at 30 s."""
+        attempt = self._attempt(request, object_id)
+        violation = get_object_or_404(Violation, pk=violation_id, attempt=attempt)
+        parts = violation_audio_parts(violation=violation)
+        if not parts:
+            raise Http404("no audio for this violation")
+        response = HttpResponse(audio_clips.joined_wav(parts), content_type="audio/wav")
+        response["Cache-Control"] = "private, no-store"
+        return response
 
     def dashboard_view(self, request):
         """Per client: attempts per day, scores, violations by type, detector precision."""
@@ -443,7 +460,7 @@ def _timeline(attempt: Attempt, violations: list[Violation], evidence: list[Evid
     markers = [
         review_pictures.Span(e.type, e.at_s, e.at_s, f"{e.kind} at {review_pictures.clock(e.at_s)}")
         for e in evidence
-        if e.type
+        if e.type and not (e.data or {}).get("clip_part")  # one mark per clip, not per second
     ]
     return review_pictures.timeline_svg(
         spans=spans, markers=markers, duration_s=_duration_s(attempt, violations), lanes=lanes

@@ -17,11 +17,13 @@ from proctoring.models import Attempt, Evidence, EvidenceKind, MediaSession, Rev
 from proctoring.score_bands import REASON_LABELS, review_reasons, score_band
 from proctoring.selectors.review_desk import violation_counts
 from proctoring.selectors.violations import ViolationWithEvidence
+from proctoring.services.violations import AUDIO_CLIP_MAX_S
 from proctoring.statuses import AttemptStatus, ViolationType
 from trust_score import COUNT_TYPES
 
-# An audio clip plays the whole violation from the recording, up to this long (docs/review.md).
-AUDIO_CLIP_CAP_S = 30.0
+# A violation's audio plays for at most this long, from its clips or the recording
+# (docs/review.md): the workers keep that much of it (services/violations.py).
+AUDIO_CLIP_CAP_S = AUDIO_CLIP_MAX_S
 PICTURE_KINDS = (
     EvidenceKind.PHOTO,
     EvidenceKind.RANDOM_PHOTO,

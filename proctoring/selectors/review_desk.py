@@ -10,6 +10,7 @@ from django.db.models import (
     Case,
     Count,
     F,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -57,10 +58,7 @@ def needs_review_expression() -> Case:
 def desk_list_annotate(queryset: QuerySet[Attempt]) -> QuerySet[Attempt]:
     """Each row's violation counts by type, thumbnail and needs-review mark, in the list's own
     query: the page costs the same number of queries for 3 attempts or 300 violations."""
-    counts = {
-        f"{COUNT_PREFIX}{t}": Count("violations", filter=Q(violations__type=t))
-        for t in ViolationType.values
-    }
+    counts = {f"{COUNT_PREFIX}{t}": _count_of(t) for t in ViolationType.values}
     thumbnail = (
         Evidence.objects.filter(attempt=OuterRef("pk"), kind__in=THUMBNAIL_KINDS)
         .exclude(file="")
@@ -73,6 +71,20 @@ def desk_list_annotate(queryset: QuerySet[Attempt]) -> QuerySet[Attempt]:
         thumbnail_id=Subquery(thumbnail),
         needs_review=needs_review_expression(),
     )
+
+
+def _count_of(violation_type: str) -> Coalesce:
+    """A correlated count per row (the (attempt, type) index answers it), evaluated for the
+    page's rows only; a join with GROUP BY would aggregate every attempt's violations before the
+    LIMIT, and again in the paginator's count."""
+    per_attempt = (
+        Violation.objects.filter(attempt=OuterRef("pk"), type=violation_type)
+        .order_by()
+        .values("attempt")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(per_attempt, output_field=IntegerField()), Value(0))
 
 
 def violation_counts(attempt: Attempt) -> dict[str, int]:
@@ -94,6 +106,21 @@ def next_attempt_to_review(*, attempt: Attempt, queryset: QuerySet[Attempt]) -> 
         .order_by(F("trust_score").asc(nulls_first=True), "created_at")
         .only("pk")
         .first()
+    )
+
+
+def violation_audio_parts(*, violation: Violation) -> list[Evidence]:
+    """The audio windows kept for a violation (the one that started it, then its parts)."""
+    return list(
+        Evidence.objects.filter(
+            attempt_id=violation.attempt_id,
+            type=violation.type,
+            kind=EvidenceKind.AUDIO,
+            at_s__gte=violation.start_s,
+            at_s__lte=violation.end_s,
+        )
+        .exclude(file="")
+        .order_by("at_s", "id")
     )
 
 

@@ -15,6 +15,7 @@ from proctoring.intervals import Span, merge_spans
 from proctoring.models import (
     Attempt,
     Evidence,
+    EvidenceKind,
     MediaSession,
     Observation,
     Violation,
@@ -24,6 +25,10 @@ from proctoring.options import complete_options
 from proctoring.selectors.observations import observation_rows
 from proctoring.services.observed import EvidenceFile
 from proctoring.statuses import ANALYSIS_TYPES, ViolationType
+
+# A violation's audio is kept window by window from its start, up to this long: the review desk
+# plays the parts as one clip (docs/review.md). Beyond it, the recording (recordSession) has it.
+AUDIO_CLIP_MAX_S = 30.0
 
 
 def flag_reach(th: Thresholds) -> int:
@@ -43,33 +48,64 @@ def violations_confirm_around(
 ) -> bool:
     """Union every sample that K-of-N now confirms around `seq` into the attempt's violations; a
     violation that starts gets the sample's evidence and is pushed to the client. Returns whether
-    `seq` itself is confirmed. The caller holds the attempt's lock."""
-    started, seq_confirmed = _extend_confirmed(attempt, session, kind, seq, th, stream_flags)
+    `seq` itself is confirmed. The caller holds the attempt's lock.
+
+    An audio window confirmed inside a violation that was already running is kept as one more
+    part of its clip, for the violation's first AUDIO_CLIP_MAX_S."""
+    started, seq_confirmed, holder = _extend_confirmed(
+        attempt, session, kind, seq, th, stream_flags
+    )
     for violation in started:
         _on_violation_started(attempt, session, violation, evidence)
+    if holder is not None and holder[0] not in started:
+        _keep_audio_part(attempt, *holder, evidence)
     return seq_confirmed
+
+
+def _keep_audio_part(
+    attempt: Attempt, violation: Violation, at_s: float, evidence: EvidenceFile | None
+) -> None:
+    if evidence is None or evidence.kind != EvidenceKind.AUDIO:
+        return
+    if not violation.start_s < at_s < violation.start_s + AUDIO_CLIP_MAX_S:
+        return  # the window that started it is kept already; past the cap, the recording
+    part = Evidence(
+        attempt=attempt,
+        type=violation.type,
+        kind=evidence.kind,
+        at_s=at_s,
+        data={**evidence.data, "clip_part": True},
+    )
+    part.file.save(
+        f"{uuid.uuid4().hex}.{evidence.extension}", ContentFile(evidence.content), save=True
+    )
 
 
 def _extend_confirmed(
     attempt, session, kind: str, seq: int, th: Thresholds, stream_flags: list[Observation]
-) -> tuple[list[Violation], bool]:
+) -> tuple[list[Violation], bool, tuple[Violation, float] | None]:
     """Re-judge the samples around `seq` and union every confirmed one into a violation.
 
     `stream_flags` are the stream's flagged observations around the batch's samples. Returns the
-    violations that started, and whether `seq` itself is confirmed.
+    violations that started, whether `seq` itself is confirmed, and (if it is) the violation
+    that holds it with its attempt time.
     """
     reach = flag_reach(th)
     nearby = [o for o in stream_flags if seq - reach < o.seq < seq + reach]
     flags = {o.seq: o.finding for o in nearby}
     confirmed = [o for o in nearby if findings.confirmed(flags, o.seq, th)]
-    started = []
+    own = next((o for o in confirmed if o.seq == seq), None)
+    started, holder = [], None
     for finding, span, details in _confirmed_runs(session, kind, confirmed):
         violation, created = violation_extend(
             attempt=attempt, type=finding, span=span, details=details
         )
         if created:
             started.append(violation)
-    return started, any(o.seq == seq for o in confirmed)
+        holds = own is not None and own.finding == finding
+        if holds and span.start <= own.attempt_time <= span.end:
+            holder = (violation, own.attempt_time)
+    return started, own is not None, holder
 
 
 def _confirmed_runs(session, kind: str, confirmed: list) -> list[tuple[str, Span, dict]]:

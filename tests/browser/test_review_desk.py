@@ -7,6 +7,9 @@ one with the keyboard, and opens the dashboard. Screenshots go to docs/img/ for 
 No network namespace: the admin is plain HTTP on 127.0.0.1 (only WebRTC needs the lab)."""
 
 import datetime as dt
+import json
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -15,9 +18,12 @@ from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.utils import timezone
 
-from proctoring.models import AttemptAuditEntry, ViolationReview
+from proctoring.models import Attempt, AttemptAuditEntry, ViolationReview
 from proctoring.services.clients import NewClient
+from scripts.stack import Stack
 from tests.browser.lab import screenshot_dir
+from tests.e2e.conftest import stack_env
+from tests.e2e.test_proctoring_path import HEADLESS_OPTIONS, agent_args
 from tests.proctoring.desk_data import desk_attempt
 from tests.proctoring.factories import scored_attempt
 
@@ -25,10 +31,14 @@ CHROMIUM = "/usr/bin/chromium"
 IMG = screenshot_dir()
 WAIT_MS = 15_000
 PASSWORD = "desk-pw-1"
+RECORDED_SECONDS = 8
+CSP = "default-src 'self'"
+STACK_UDP_PORTS = "44200-44299"  # this work's own range, clear of the other browser tests
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
+    # serialized_rollback: the reviewer group comes from a data migration, which a flush removes.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium"),
 ]
 
@@ -112,6 +122,24 @@ def page(playwright_driver, live_server):
     connection.close()
 
 
+def _under_csp(page) -> list[str]:
+    """Serve every admin page with the policy the admin will run under (django-csp,
+    `default-src 'self'`) and collect what Chromium refuses because of it."""
+    refused: list[str] = []
+
+    def with_policy(route):
+        response = route.fetch(max_redirects=0)  # the browser follows them itself
+        headers = {**response.headers, "content-security-policy": CSP}
+        route.fulfill(response=response, headers=headers)
+
+    page.route("**/admin/**", with_policy)
+    page.on(
+        "console",
+        lambda msg: refused.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    return refused
+
+
 def _log_in(page, base: str) -> None:
     page.goto(f"{base}/admin/login/?next=/admin/proctoring/attempt/")
     page.fill("#id_username", "rita")
@@ -128,6 +156,22 @@ def _shot(page, name: str) -> Path:
     return out
 
 
+def _wait_until(page, expression: str, timeout_ms: int = WAIT_MS) -> None:
+    """Poll `expression` through page.evaluate (DevTools, outside the page's CSP);
+    wait_for_function evaluates a string inside the page, which `default-src 'self'` refuses."""
+    from playwright.sync_api import Error
+
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        try:
+            if page.evaluate(expression):
+                return
+        except Error:  # a navigation replaced the document between two polls
+            pass
+        assert time.monotonic() < deadline, f"still false after {timeout_ms} ms: {expression}"
+        time.sleep(0.1)
+
+
 def _current_time(page) -> float:
     return page.evaluate("document.querySelector('video.desk-video').currentTime")
 
@@ -135,11 +179,14 @@ def _current_time(page) -> float:
 def test_reviewer_lists_plays_seeks_confirms_and_sees_the_dashboard(live_server, page, desk):
     user, attempt = desk
     base = live_server.url
+    refused = _under_csp(page)
     _log_in(page, base)
 
     # The list: worst first, with its marks, every column in view at 1440 px.
     results = "document.querySelector('.results')"
     assert page.evaluate(f"{results}.scrollWidth <= {results}.clientWidth + 1")
+    # Fold Django's navigation away for the pictures (a reviewer's choice, kept across pages).
+    page.click("#toggle-nav-sidebar")
     rows = page.locator("#result_list tbody tr")
     assert rows.count() >= 6
     first_score = float(rows.nth(0).locator(".desk-score").inner_text())
@@ -155,27 +202,24 @@ def test_reviewer_lists_plays_seeks_confirms_and_sees_the_dashboard(live_server,
     page.click("#result_list a:has-text('exam-7-ada')")
     page.wait_for_selector("#proctor-review")
     video = page.locator("video.desk-video")
-    page.wait_for_function(
-        "document.querySelector('video.desk-video').readyState >= 1", timeout=WAIT_MS
-    )
+    _wait_until(page, "document.querySelector('video.desk-video').readyState >= 1")
     no_face = attempt.violations.get(type="no_face")
     page.click(f"#violation-{no_face.pk} td:first-child")  # select and play from 9 s
-    page.wait_for_function(
-        "document.querySelector('video.desk-video').currentTime > 9.3", timeout=WAIT_MS
-    )
+    _wait_until(page, "document.querySelector('video.desk-video').currentTime > 9.3")
     at = _current_time(page)
     assert 9.0 <= at < 13.0, at
     ready = page.evaluate("document.querySelector('video.desk-video').readyState")
     assert ready >= 2
-    page.wait_for_function(  # it plays on by itself
-        f"document.querySelector('video.desk-video').currentTime > {at + 0.5}", timeout=WAIT_MS
+    _wait_until(
+        page,  # it plays on by itself
+        f"document.querySelector('video.desk-video').currentTime > {at + 0.5}",
     )
     humans = attempt.violations.get(type="multiple_humans")
     page.click(f"svg.proctor-timeline rect.violation[data-violation='{humans.pk}']")
-    page.wait_for_function(
+    _wait_until(
+        page,
         "(() => { const t = document.querySelector('video.desk-video').currentTime;"
         " return t >= 3 && t < 6; })()",
-        timeout=WAIT_MS,
     )
     assert video.count() == 1
     # The timeline zooms in around the selected violation, and back out.
@@ -203,7 +247,7 @@ def test_reviewer_lists_plays_seeks_confirms_and_sees_the_dashboard(live_server,
     # n goes to the next attempt needing review.
     page.keyboard.press("n")
     here = f"/attempt/{attempt.pk}/"
-    page.wait_for_function(f"!location.pathname.includes('{here}')", timeout=WAIT_MS)
+    _wait_until(page, f"!location.pathname.includes('{here}')")
 
     # The dashboard.
     page.goto(f"{base}/admin/proctoring/attempt/dashboard/?client={attempt.client_id}")
@@ -212,3 +256,46 @@ def test_reviewer_lists_plays_seeks_confirms_and_sees_the_dashboard(live_server,
     assert page.locator("svg.desk-chart.precision circle.point").count() >= 3
     assert page.locator("svg.desk-chart.types rect.bar").count() >= 3
     _shot(page, "dashboard.png")
+    assert refused == []  # no inline script or style anywhere on the desk
+
+
+def test_a_recording_from_the_real_stack_plays_and_seeks_on_the_desk(
+    page, new_client, redis_client, tmp_path
+):
+    """The real path: the agent streams with recordSession to the real web, media and worker
+    processes; the ingest's aiortc MediaRecorder writes the WebM; the stack's own web serves the
+    desk, and Chromium plays that recording and seeks to a violation in it."""
+    redis_client.flushdb()
+    env = stack_env(PROCTOR_ICE_PORT_RANGE=STACK_UDP_PORTS)
+    with Stack(env=env, log_dir=tmp_path / "logs") as stack:
+        options = json.loads(HEADLESS_OPTIONS)
+        options["trackingOptions"].update(recordSession=True, photosAtRandom=False)
+        options["userDetails"] = {"name": "Ada Lovelace", "email": "ada@example.com"}
+        args = agent_args(stack, new_client, "recorded-1", RECORDED_SECONDS)
+        args[args.index("--options") + 1] = json.dumps(options)
+        done = subprocess.run(args, capture_output=True, text=True, timeout=180, check=False)
+        assert done.returncode == 0, done.stderr[-3000:]
+        attempt = Attempt.objects.get(test_attempt_id="recorded-1")
+        session = attempt.sessions.get()
+        assert session.recording.name.endswith(".webm")
+        # The fake devices show six faces and speak: whichever the workers confirmed first.
+        humans = attempt.violations.order_by("start_s").first()
+        assert humans is not None, "no violation was found in the recorded stream"
+        user = User.objects.create_user("rita", password=PASSWORD, is_staff=True)
+        user.groups.add(Group.objects.get(name="reviewer"))
+
+        _log_in(page, stack.url)
+        page.goto(f"{stack.url}/admin/proctoring/attempt/{attempt.pk}/change/")
+        _wait_until(page, "document.querySelector('video.desk-video').readyState >= 1")
+        duration = page.evaluate("document.querySelector('video.desk-video').duration")
+        target = max(humans.start_s - session.offset_s, 0.0)
+        # The ingest's recording is shorter than what it received under load (6.0 s and 3.4 s
+        # of 7 s delivered, in two runs): it must at least reach past the violation's start.
+        assert duration > target + 1.0, (duration, target)
+        page.click(f"#violation-{humans.pk} td:first-child")
+        _wait_until(
+            page,
+            f"document.querySelector('video.desk-video').currentTime > {target + 0.3}",
+        )
+        assert page.evaluate("document.querySelector('video.desk-video').readyState") >= 2
+        assert abs(_current_time(page) - target) < 3.0

@@ -138,6 +138,7 @@ def test_list_query_count_does_not_grow_with_attempts_or_violations(
 ):
     for i in range(3):
         desk_attempt(new_client, f"few-{i}")
+    client.get(reverse(CHANGELIST))  # warm the process-wide caches (content types)
     few = _list_queries(client, django_assert_max_num_queries)
     for i in range(27):
         desk_attempt(new_client, f"many-{i}", extra_violations=10)
@@ -204,6 +205,29 @@ def test_attempt_page_groups_evidence_by_violation_and_plays_the_recording(
     assert "review-desk.js" in html
 
 
+def test_verdicts_are_one_click_buttons(client, reviewer, new_client):
+    attempt = desk_attempt(new_client)
+    html = client.get(change_url(attempt)).content.decode()
+    form = html.split('id="verdict-form"', 1)[1].split("</form>", 1)[0]
+    for verdict in ("cleared", "confirmed", "inconclusive"):
+        assert f'name="verdict" value="{verdict}" id="verdict-{verdict}"' in form
+    assert "<select" not in form
+    response = client.post(
+        reverse("admin:proctoring_attempt_review", args=[attempt.pk]), {"verdict": "confirmed"}
+    )
+    assert response.status_code == 302
+    entry = AttemptAuditEntry.objects.get(attempt=attempt, action="review")
+    assert (entry.actor, entry.after) == (reviewer, {"review_verdict": "confirmed"})
+
+
+def test_a_running_attempt_page_says_it_is_not_measured(client, reviewer, new_client):
+    attempt = started_attempt(new_client, test_attempt_id="running")
+    html = client.get(change_url(attempt)).content.decode()
+    assert 'id="coverage-missing"' in html and "treat it as unmonitored" in html
+    assert 'id="verdict-form"' not in html  # only a stopped attempt is judged
+    assert 'id="no-recording"' in html
+
+
 def test_violation_verdict_returns_to_the_violation_and_is_audited(client, reviewer, new_client):
     attempt = desk_attempt(new_client)
     humans = attempt.violations.get(type="multiple_humans")
@@ -226,6 +250,8 @@ def test_attempt_page_query_count_does_not_grow_with_violations(
 ):
     small = desk_attempt(new_client, "small")
     big = desk_attempt(new_client, "big", extra_violations=40)
+    # Warm the process-wide caches (content types) that a first page fills whatever it shows.
+    client.get(change_url(small))
     few = _page_queries(client, small, django_assert_max_num_queries)
     many = _page_queries(client, big, django_assert_max_num_queries)
     assert few == many, (few, many)
@@ -302,6 +328,7 @@ def test_dashboard_query_count_is_bounded(
 ):
     url = reverse("admin:proctoring_attempt_dashboard")
     desk_attempt(new_client, "one")
+    client.get(url)  # warm the process-wide caches (content types)
     with django_assert_max_num_queries(40) as few:
         client.get(url)
     for i in range(10):
