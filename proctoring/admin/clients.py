@@ -56,7 +56,9 @@ class ClientForm(forms.ModelForm):
 
     def clean_report_frame_ancestors(self):
         try:
-            return validate_report_frame_ancestors(self.cleaned_data["report_frame_ancestors"])
+            # An add form that leaves the field out sends nothing: no page may frame the reports.
+            value = self.cleaned_data["report_frame_ancestors"] or []
+            return validate_report_frame_ancestors(value)
         except ProctoringError as exc:
             raise forms.ValidationError(exc.message) from exc
 

@@ -64,6 +64,7 @@ def test_the_desk_plays_the_windows_as_one_clip(client, new_client):
     violation = session.attempt.violations.get(type="speech")
     user = User.objects.create_user("rita", password="pw", is_staff=True)
     user.groups.add(Group.objects.get(name="reviewer"))
+    session.attempt.client.reviewers.add(user)  # a reviewer sees their clients only
     client.force_login(user)
     url = reverse(
         "admin:proctoring_attempt_violation_audio", args=[session.attempt_id, violation.pk]
@@ -80,6 +81,5 @@ def test_the_desk_plays_the_windows_as_one_clip(client, new_client):
     page = client.get(reverse("admin:proctoring_attempt_change", args=[session.attempt_id]))
     html = page.content.decode()
     assert f'src="{url}"' in html and "30 seconds flagged, back to back" in html
-    User.objects.create_user("nobody", password="pw", is_staff=True)
-    client.login(username="nobody", password="pw")
+    client.force_login(User.objects.create_user("nobody", password="pw", is_staff=True))
     assert client.get(url).status_code == 403
