@@ -55,6 +55,13 @@ def test_list_shows_candidate_client_band_reasons_counts_duration_thumbnail(
     assert f"/evidence/{thumbnail.pk}/file/" in row and 'class="desk-thumb"' in row
 
 
+def test_search_finds_a_candidate_by_name(client, reviewer, new_client):
+    desk_attempt(new_client, "ada-1")
+    desk_attempt(new_client, "alan-1", name="Alan Turing")
+    html = client.get(reverse(CHANGELIST), {"q": "lovelace"}).content.decode()
+    assert re.findall(r'class="desk-id">([\w-]+)<', html) == ["ada-1"]
+
+
 def test_an_attempt_without_media_never_looks_clean(client, reviewer, new_client):
     # Scored high, no stored reasons (as a legacy row might be), the camera never arrived.
     unseen = scored_attempt(new_client, "unseen", score=99.9, review_reasons=[])
