@@ -429,6 +429,7 @@ def test_stop_with_queued_work_past_the_bound_scores_incomplete(make_stack, agen
 UNRECOVERABLE = "Unrecoverable error"
 
 
+@pytest.mark.slow
 def test_redis_restarted_three_times_while_streaming_the_worker_survives(
     make_stack, agents, new_client, private_redis
 ):
@@ -472,6 +473,7 @@ def _stream(agents, stack, client, test_attempt_id: str, seconds: float) -> dict
 
 
 @pytest.mark.timeout(240)
+@pytest.mark.slow
 def test_worker_back_after_the_bound_scores_as_with_no_outage(make_stack, agents, new_client):
     """The worker is down past finalize's bound; when it is back, finalize waits for the queued
     batches instead of scoring "incomplete" at its first poll (before: 67.9 against 15.1)."""
@@ -507,6 +509,7 @@ def test_worker_back_after_the_bound_scores_as_with_no_outage(make_stack, agents
     )
 
 
+@pytest.mark.slow
 def test_analysis_after_scoring_rescores_once_to_processed(make_stack, agents, new_client):
     """Only a finalize worker runs, so the attempt is scored "incomplete"; then an analysis
     worker starts: the late batches re-score it once, and the evidence becomes "processed"."""

@@ -30,7 +30,7 @@ from tests.e2e.faults import AgentRun, agent_command, wait_for
 from tests.e2e.hosts import MultiHostStack, host_namespace
 from tests.e2e.test_faults import LIFECYCLE_END, task_ids
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(300)]
 
 AGENTS = 4
 # Long enough to resume (5 s of silence, then the offer), short enough that the lost worker's
