@@ -31,6 +31,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
+import redis
+
+from proctoring.messages import NODES_KEY
 from scripts.stack import ROOT, Stack
 from tests.e2e.faults import MEDIA_READY_MARK, PROCESS_READY_TIMEOUT_S, WORKER_READY_MARK, wait_for
 
@@ -242,7 +245,9 @@ class MultiHostStack(Stack):
         ):
             return False
         host.node = NODE_LINE.search(media).group(1)
-        return True
+        # Its heartbeat came through the forwarder: the web can place offers on it.
+        client = redis.Redis.from_url(self.env["REDIS_URL"])
+        return client.zscore(NODES_KEY, host.node) is not None
 
     def host_of(self, node: str) -> Host:
         return next(h for h in self.hosts if h.node == node)

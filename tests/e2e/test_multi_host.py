@@ -38,8 +38,9 @@ AGENTS = 4
 STREAM_S = 28
 # Streaming on both hosts before the kill, so each worker has work in hand.
 BEFORE_KILL_S = 4.0
-# A dead worker's unacknowledged tasks come back after this (and the next 10 s sweep).
-VISIBILITY_TIMEOUT_S = 20
+# A dead worker's unacknowledged tasks come back this long after their delivery (at the next
+# 10 s sweep): after the candidates stopped, so finalize has to wait for them.
+VISIBILITY_TIMEOUT_S = 35
 FINALIZE_TIMEOUT_S = 60
 # A heartbeat this long after the lost worker received its tasks counts their samples.
 HEARTBEAT_MARGIN_S = 0.5
@@ -244,9 +245,18 @@ def test_a_host_lost_mid_exam_its_candidates_resume_on_the_other(
         new = MediaSession.objects.get(pk=resumed["sessionId"])
         assert new.ingest_node == kept.node
     # The lost worker's tasks ran on the other host's worker once their visibility timed out.
-    observed = set(Observation.objects.values_list("session_id", "kind", "seq").iterator())
-    observed = {(str(sid), kind, seq) for sid, kind, seq in observed}
-    assert held_samples and held_samples <= observed, (sorted(held_samples - observed), said_sent)
+    observed = {
+        (str(sid), kind, seq): (created, stop_requested)
+        for sid, kind, seq, created, stop_requested in Observation.objects.values_list(
+            "session_id", "kind", "seq", "created_at", "attempt__stop_requested_at"
+        )
+    }
+    assert held_samples and held_samples <= observed.keys(), (
+        sorted(held_samples - observed.keys()),
+        said_sent,
+    )
+    # Some came back only after their candidate had stopped: finalize waited for them.
+    assert any(observed[s][0] > observed[s][1] for s in held_samples)
     assert held <= task_ids(stack.log(f"worker-{kept.letter}"), "succeeded")
     for attempt_id in ids:
         attempt = Attempt.objects.get(test_attempt_id=attempt_id)

@@ -164,3 +164,21 @@ def test_a_dead_node_not_yet_stale_loses_the_offer_to_a_live_one(
     assert MediaSession.objects.get().ingest_node == ingest.node
     assert left_behind == 0
     assert messages.OFFER_PICKUP_S <= elapsed < settings.PROCTOR_OFFER_TIMEOUT_S / 2
+
+
+def test_the_heartbeat_tells_the_load_and_what_each_session_handed_over(
+    anonymous_api, new_client, offer, ingest, redis_client
+):
+    response = anonymous_api.post(SESSIONS, session_body(new_client, offer), format="json")
+    assert response.status_code == 201, response.json()
+    session_id = str(MediaSession.objects.get().pk)
+    # No agent streams behind this offer: stand in for the samples its outbox would have sent.
+    ingest.sessions[session_id].enqueued = 7
+    wait_until(
+        lambda: (
+            media_rpc.samples_sent(node=ingest.node, session_ids=[session_id]) == {session_id: 7}
+        ),
+        timeout_s=3 * messages.HEARTBEAT_INTERVAL_S,
+    )
+    assert redis_client.hget(messages.LOAD_KEY, ingest.node) == b"1"
+    redis_client.delete(messages.SENT_KEY.format(node=ingest.node))
