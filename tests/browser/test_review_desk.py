@@ -37,8 +37,9 @@ STACK_UDP_PORTS = "44200-44299"  # this work's own range, clear of the other bro
 
 pytestmark = [
     pytest.mark.browser,
-    # serialized_rollback: the reviewer group comes from a data migration, which a flush removes.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    # The reviewer group survives the flushes between transactional tests: post_migrate makes it
+    # again (proctoring/services/reviewer_group.py).
+    pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium"),
 ]
 
