@@ -284,6 +284,7 @@ def test_a_recording_from_the_real_stack_plays_and_seeks_on_the_desk(
         assert humans is not None, "no violation was found in the recorded stream"
         user = User.objects.create_user("rita", password=PASSWORD, is_staff=True)
         user.groups.add(Group.objects.get(name="reviewer"))
+        new_client.client.reviewers.add(user)  # a reviewer sees their clients only
 
         _log_in(page, stack.url)
         page.goto(f"{stack.url}/admin/proctoring/attempt/{attempt.pk}/change/")
