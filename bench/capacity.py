@@ -69,6 +69,8 @@ class Ramp:
     # This machine is shared: a step can fail from others' load; later steps still give costs.
     stop_at_first_failure: bool = False
     label: str = ""
+    # The session options the senders start with (None: the agent's headless defaults).
+    options: dict | None = None
 
 
 @dataclass
@@ -313,6 +315,7 @@ def _spec(
         "server": {"url": stack.url, "client_id": creds.client_id},
         "media": str(media_path),
         "screen": ramp.screen,
+        "options": ramp.options,
         "stagger_s": STAGGER_S,
         "max_s": SENDER_MAX_S,
         "streams": [

@@ -13,6 +13,7 @@ from bench import (
     browser_cost,
     counting,
     e2e_capacity,
+    e2e_identity,
     env,
     identity,
     ingest_capacity,
@@ -36,6 +37,7 @@ MODULES: tuple[ModuleType, ...] = (
     ingest_capacity,
     e2e_capacity,
     identity,
+    e2e_identity,
     browser_cost,
 )
 BY_NAME = {module.NAME: module for module in MODULES}

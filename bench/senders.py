@@ -251,8 +251,15 @@ async def _wait_for(predicate, timeout: float, what: str) -> None:
 
 
 class Stream:
-    def __init__(self, spec: dict[str, Any], encoded: dict[str, Any], screen: bool) -> None:
+    def __init__(
+        self,
+        spec: dict[str, Any],
+        encoded: dict[str, Any],
+        screen: bool,
+        options: dict[str, Any] | None = None,
+    ) -> None:
         self.spec = spec
+        self.options = options or AGENT_OPTIONS
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.tracks = {
             "camera": PacketTrack("video", encoded["camera"], "camera"),
@@ -274,7 +281,7 @@ class Stream:
         )
         payload = {
             **self.credentials(server),
-            "options": AGENT_OPTIONS,
+            "options": self.options,
             "offer": {"type": "offer", "sdp": self.pc.localDescription.sdp},
         }
         response = await http.post(server["url"] + SESSIONS_PATH, json=payload)
@@ -389,7 +396,7 @@ async def main_async(spec: dict[str, Any]) -> None:
 
     use_host_addresses(["127.0.0.1"])
     encoded = pickle.loads(Path(spec["media"]).read_bytes())  # noqa: S301  (our own file)
-    streams = [Stream(s, encoded, spec["screen"]) for s in spec["streams"]]
+    streams = [Stream(s, encoded, spec["screen"], spec.get("options")) for s in spec["streams"]]
     stop = _stdin_line()
     async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_S) as http:
         runs = [

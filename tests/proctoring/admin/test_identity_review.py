@@ -2,7 +2,6 @@
 violation, the identity result and the ID card tries."""
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.urls import reverse
 
 from proctoring import media_rpc
@@ -19,15 +18,6 @@ def attempt(new_client, monkeypatch):
     monkeypatch.setattr(media_rpc, "request_push", lambda **kwargs: None)
     monkeypatch.setattr(media_rpc, "request_early_sample", lambda **kwargs: None)
     return started_attempt(new_client, test_attempt_id="id-admin", options=IDENTITY)
-
-
-@pytest.fixture
-def reviewer(client, new_client) -> User:
-    user = User.objects.create_user("rita", password="pw", is_staff=True)
-    user.groups.add(Group.objects.get(name="reviewer"))
-    new_client.client.reviewers.add(user)  # a reviewer sees the clients assigned to them only
-    client.force_login(user)
-    return user
 
 
 def test_the_reference_face_stands_beside_the_impersonation_and_the_card_result_shows(

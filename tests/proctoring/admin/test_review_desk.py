@@ -17,15 +17,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 CHANGELIST = "admin:proctoring_attempt_changelist"
 
 
-@pytest.fixture
-def reviewer(client, new_client) -> User:
-    user = User.objects.create_user("rita", password="pw", is_staff=True)
-    user.groups.add(Group.objects.get(name="reviewer"))
-    new_client.client.reviewers.add(user)  # a reviewer sees the clients assigned to them only
-    client.force_login(user)
-    return user
-
-
 def change_url(attempt) -> str:
     return reverse("admin:proctoring_attempt_change", args=[attempt.pk])
 
