@@ -22,6 +22,7 @@ from django.db.models import Count, Max
 
 from proctoring import messages
 from proctoring.models import Attempt, AttemptStatusChange, MediaSession, Observation
+from proctoring.services import scoring
 from proctoring.statuses import AttemptStatus, EvidenceStatus, ViolationType
 from tests.conftest import MEDIA_DIR
 from tests.e2e import hosts as hosts_lib
@@ -42,6 +43,8 @@ BEFORE_KILL_S = 4.0
 # 10 s sweep): after the candidates stopped, so finalize has to wait for them.
 VISIBILITY_TIMEOUT_S = 35
 FINALIZE_TIMEOUT_S = 60
+# The late-evidence re-score waits PROCTOR_LATE_RESCORE_DELAY_S (10 s) of quiet, then runs.
+LATE_RESCORE_WAIT_S = 60
 # A heartbeat this long after the lost worker received its tasks counts their samples.
 HEARTBEAT_MARGIN_S = 0.5
 # kombu's Redis transport keeps delivered, unacknowledged messages here.
@@ -190,12 +193,31 @@ def assert_each_sample_once(attempt: Attempt, lost_node: str) -> None:
             assert session.samples_enqueued == session.observations.count() > 0
 
 
-def assert_scored_after_the_last_sample(attempt: Attempt) -> None:
-    """Finalize waited for every sample handed over, the lost host's included: none was
-    recorded after the score (it would be missing from the violations and the score)."""
+def assert_the_score_holds_every_sample(attempt: Attempt) -> None:
+    """Every sample handed over is in the final score, the lost host's included. Either finalize
+    waited for it, or it came back after the first score (a sample the lost worker held past the
+    last heartbeat) and the late-evidence re-score took it in (issue #22 finding 4): then the
+    score the attempt holds must equal a fresh re-judgement of all its observations."""
     scored = AttemptStatusChange.objects.get(attempt=attempt, to_status=AttemptStatus.STOPPED)
     last = attempt.observations.aggregate(last=Max("created_at"))["last"]
-    assert last <= scored.at, (last, scored.at)
+    if last <= scored.at:
+        return
+    wait_for(
+        lambda: Attempt.objects.get(pk=attempt.pk).late_evidence_at is None,
+        timeout=LATE_RESCORE_WAIT_S,
+        what="the late-evidence re-score",
+    )
+    held = _score_and_violations(Attempt.objects.get(pk=attempt.pk))
+    with transaction.atomic():
+        scoring.attempt_rescore(
+            attempt=attempt, thresholds=None, score_profile=None, actor_label="test"
+        )
+    assert _score_and_violations(Attempt.objects.get(pk=attempt.pk)) == held
+
+
+def _score_and_violations(attempt: Attempt) -> tuple:
+    spans = attempt.violations.order_by("type", "start_s").values_list("type", "start_s", "end_s")
+    return attempt.trust_score, attempt.evidence_status, list(spans)
 
 
 def assert_violations_once(attempt: Attempt, *, moved: bool) -> None:
@@ -265,5 +287,5 @@ def test_a_host_lost_mid_exam_its_candidates_resume_on_the_other(
         assert stopped[attempt_id]["trustScore"] is None  # hidden from candidates by default
         assert attempt.evidence_status == EvidenceStatus.PROCESSED, attempt_id
         assert_each_sample_once(attempt, lost.node)
-        assert_scored_after_the_last_sample(attempt)
+        assert_the_score_holds_every_sample(attempt)
         assert_violations_once(attempt, moved=placed[attempt_id] is lost)
