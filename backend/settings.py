@@ -287,6 +287,12 @@ PROCTOR_IDENTITY_MODEL = _env("PROCTOR_IDENTITY_MODEL", "sface")
 # frame/s); a face that did not match clearly is compared on every frame until it does, so
 # K-of-N confirms a different person at the frame rate (docs/benchmarks.md, identity).
 PROCTOR_IDENTITY_CHECK_EVERY = int(_env("PROCTOR_IDENTITY_CHECK_EVERY", "4"))
+# Once the face has matched this many checks in a row and stays in its seat, it is compared
+# every PROCTOR_IDENTITY_SETTLED_EVERY frames instead (10 s at 1 frame/s): a lone candidate's
+# identity then costs a third of the worker time (docs/benchmarks.md, issue #18). A face that
+# moves away from the last compared face's place is compared at the CHECK_EVERY rate again.
+PROCTOR_IDENTITY_SETTLE_AFTER = int(_env("PROCTOR_IDENTITY_SETTLE_AFTER", "3"))
+PROCTOR_IDENTITY_SETTLED_EVERY = int(_env("PROCTOR_IDENTITY_SETTLED_EVERY", "10"))
 # Reference embeddings enrolled from good frames at the start (the best of them are kept).
 PROCTOR_IDENTITY_REFERENCES = int(_env("PROCTOR_IDENTITY_REFERENCES", "3"))
 # An enrolment problem (no face, two faces, too small, unclear) is told to the candidate when it

@@ -71,6 +71,8 @@ class Ramp:
     label: str = ""
     # The session options the senders start with (None: the agent's headless defaults).
     options: dict | None = None
+    # The camera: one face throughout, instead of the pattern of one face and then two.
+    lone: bool = False
 
 
 @dataclass
@@ -390,7 +392,7 @@ def run_ramp(ramp: Ramp, media_dir: Path) -> dict[str, Any]:
     from scripts.stack import Stack
 
     media_path = senders.encode_media(
-        media_dir, ramp.fps, ramp.bitrate, audio_frame_ms=ramp.audio_frame_ms
+        media_dir, ramp.fps, ramp.bitrate, audio_frame_ms=ramp.audio_frame_ms, lone=ramp.lone
     )
     env.truncate_tables()
     env.flush_redis()

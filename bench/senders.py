@@ -110,8 +110,9 @@ def _vp8(frames: list[np.ndarray], fps: float, bitrate: int) -> Encoded:
     return Encoded([(d, t - first) for d, t in out], VIDEO_CLOCK, len(frames) * step)
 
 
-def camera_frames(fps: float) -> list[np.ndarray]:
-    """One loop of bench.media's pattern (1 face, then 2) with camera shake and sensor noise."""
+def camera_frames(fps: float, *, lone: bool = False) -> list[np.ndarray]:
+    """One loop of bench.media's pattern (1 face, then 2) with camera shake and sensor noise;
+    `lone`: the same loop with the one face throughout (a candidate alone, the usual case)."""
     from proctoring.analysis.vision import letterbox
 
     size = (media.WIDTH, media.HEIGHT)
@@ -120,7 +121,7 @@ def camera_frames(fps: float) -> list[np.ndarray]:
     rng = np.random.default_rng(6)
     frames = []
     for two_faces in media.PATTERN.frames(fps):
-        image = two if two_faces else one
+        image = two if two_faces and not lone else one
         dx, dy = rng.integers(-SHAKE_PX, SHAKE_PX + 1, size=2)
         shifted = np.roll(image, (int(dy), int(dx)), axis=(0, 1)).astype(np.int16)
         noise = rng.normal(0, NOISE_SIGMA, size=shifted.shape).astype(np.int16)
@@ -176,12 +177,15 @@ def encode_media(
     fps: float,
     bitrate: int = AGENT_VIDEO_BITRATE,
     audio_frame_ms: int = AIORTC_AUDIO_FRAME_MS,
+    *,
+    lone: bool = False,
 ) -> Path:
     """Encode the camera at `fps`, the microphone and the screen once; a pickle for the senders."""
-    path = directory / f"media_{fps:g}fps_{bitrate // 1000}k_{audio_frame_ms}ms.pkl"
+    camera = "_lone" if lone else ""
+    path = directory / f"media_{fps:g}fps_{bitrate // 1000}k_{audio_frame_ms}ms{camera}.pkl"
     if not path.exists():
         encoded = {
-            "camera": _vp8(camera_frames(fps), fps, bitrate),
+            "camera": _vp8(camera_frames(fps, lone=lone), fps, bitrate),
             "microphone": _opus(media.MEDIA_DIR / MICROPHONE, audio_frame_ms),
             "screen": _vp8(screen_frames(), SCREEN_FPS, bitrate),
             "fps": fps,

@@ -58,6 +58,8 @@ ENROLLED_CODE = 2004
 CROP_CONTEXT = 1.6
 SIDE_BY_SIDE_HEIGHT = 224
 SIMILARITY_DECIMALS = 4
+# A face overlapping the last compared one this much is taken to be in the same seat.
+SAME_SEAT_IOU = 0.5
 
 
 @functools.cache
@@ -88,8 +90,8 @@ class AttemptIdentity:
     compare: bool
     references: list[np.ndarray]
     reference_evidence_id: int | None
-    # Per session: (seq, verdict) of the last compared frame.
-    last_check: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # Per session: the last compared frame.
+    last_check: dict[str, "LastCheck"] = field(default_factory=dict)
     # Per session: seconds from the attempt's start to the session's media time zero.
     offsets: dict[str, float] = field(default_factory=dict)
     _reference_crop: np.ndarray | None = None
@@ -111,6 +113,21 @@ class EnrolOutcome:
     crop_jpeg: bytes = b""
     quality: dict = field(default_factory=dict)
     source: str = "camera"
+
+
+@dataclass(frozen=True)
+class LastCheck:
+    """A session's last compared frame: when, what it said, how many matches in a row it ends,
+    and where the face was."""
+
+    seq: int
+    verdict: str
+    streak: int = 0
+    box: tuple[float, ...] | None = None
+
+    def followed_by(self, seq: int, verdict: str, box) -> "LastCheck":
+        streak = self.streak + 1 if verdict == identity.MATCH else 0
+        return LastCheck(seq, verdict, streak, tuple(box))
 
 
 @dataclass(frozen=True)
@@ -163,7 +180,7 @@ def identity_contexts(sessions: dict[str, MediaSession]) -> dict[str, AttemptIde
     return {sid: attempts[s.attempt_id] for sid, s in wanted.items()}
 
 
-def _last_checks(session_ids: list[str]) -> dict[str, tuple[int, str]]:
+def _last_checks(session_ids: list[str]) -> dict[str, LastCheck]:
     """The last compared frame of each session: one query (DISTINCT ON the session)."""
     if not session_ids:
         return {}
@@ -175,7 +192,14 @@ def _last_checks(session_ids: list[str]) -> dict[str, tuple[int, str]]:
         .distinct("session_id")
         .values_list("session_id", "seq", "data")
     )
-    return {str(sid): (seq, _default_verdict(data["identity"])) for sid, seq, data in rows}
+    return {str(sid): _last_check(seq, data) for sid, seq, data in rows}
+
+
+def _last_check(seq: int, data: dict[str, Any]) -> LastCheck:
+    checked = data["identity"]
+    faces = data.get("faces") or [{}]
+    box = faces[0].get("box") if len(faces) == 1 else None
+    return LastCheck(seq, _default_verdict(checked), checked.get("streak", 0), box and tuple(box))
 
 
 def _default_verdict(checked: dict[str, Any]) -> str:
@@ -189,16 +213,37 @@ def _default_verdict(checked: dict[str, Any]) -> str:
     return verdict
 
 
-def _check_due(context: AttemptIdentity, session_id: str, seq: int) -> bool:
-    """A matching face is compared every PROCTOR_IDENTITY_CHECK_EVERY frames; any other result
-    is followed up on the next frame, so K-of-N can confirm (or clear) it at the frame rate."""
+def _check_due(context: AttemptIdentity, session_id: str, seq: int, box) -> bool:
+    """A matching face is compared every PROCTOR_IDENTITY_CHECK_EVERY frames, or every
+    PROCTOR_IDENTITY_SETTLED_EVERY once it has settled; any other result is followed up on the
+    next frame, so K-of-N can confirm (or clear) it at the frame rate."""
     last = context.last_check.get(session_id)
     if last is None:
         return True
-    last_seq, verdict = last
-    if verdict in (identity.MISMATCH, identity.UNCERTAIN):
+    if last.verdict in (identity.MISMATCH, identity.UNCERTAIN):
         return True
-    return seq - last_seq >= settings.PROCTOR_IDENTITY_CHECK_EVERY or seq < last_seq
+    return seq - last.seq >= _interval(last, box) or seq < last.seq
+
+
+def _interval(last: LastCheck, box) -> int:
+    """Settled: the same face matched SETTLE_AFTER times in a row and has not left its place
+    (a face elsewhere may be someone else who sat down: it is compared at the usual rate)."""
+    settled = (
+        last.streak >= settings.PROCTOR_IDENTITY_SETTLE_AFTER
+        and last.box is not None
+        and _iou(last.box, box) >= SAME_SEAT_IOU
+    )
+    if settled:
+        return settings.PROCTOR_IDENTITY_SETTLED_EVERY
+    return settings.PROCTOR_IDENTITY_CHECK_EVERY
+
+
+def _iou(a, b) -> float:
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    overlap = max(width, 0.0) * max(height, 0.0)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - overlap
+    return overlap / union if union > 0 else 0.0
 
 
 def frame_identity(*, context: AttemptIdentity, sample: Sample, frame, faces) -> FrameIdentity:
@@ -206,7 +251,10 @@ def frame_identity(*, context: AttemptIdentity, sample: Sample, frame, faces) ->
     session_id = str(sample.session_id)
     at_s = context.offsets.get(session_id, 0.0) + sample.media_time
     due = (
-        context.compare and bool(context.references) and _check_due(context, session_id, sample.seq)
+        context.compare
+        and bool(context.references)
+        and len(faces) == 1
+        and _check_due(context, session_id, sample.seq, faces[0].box)
     )
     if not context.enrolling and not due:
         return FrameIdentity()
@@ -218,9 +266,12 @@ def frame_identity(*, context: AttemptIdentity, sample: Sample, frame, faces) ->
     if not due or isinstance(probed, str):
         return FrameIdentity(enrol=enrol)
     checked = _compared(context, probed)
-    context.last_check[session_id] = (sample.seq, _default_verdict(checked))
+    verdict = _default_verdict(checked)
+    last = context.last_check.get(session_id, LastCheck(sample.seq, verdict))
+    context.last_check[session_id] = last.followed_by(sample.seq, verdict, probed.box)
+    checked["streak"] = context.last_check[session_id].streak
     side_by_side = None
-    if _default_verdict(checked) == identity.MISMATCH:
+    if verdict == identity.MISMATCH:
         side_by_side = _side_by_side(context, frame, probed.box)
     return FrameIdentity(data=checked, side_by_side=side_by_side, enrol=enrol)
 

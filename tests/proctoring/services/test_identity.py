@@ -165,6 +165,59 @@ def test_another_person_is_an_impersonation_with_both_faces_as_evidence(attempt,
     assert review.detector == "sface"
 
 
+def compared_seqs(attempt) -> list[int]:
+    checked = Observation.objects.filter(attempt=attempt, data__has_key="identity")
+    return sorted(checked.values_list("seq", flat=True))
+
+
+def analyse_in_batches(session, frames: list[tuple[int, bytes]], size: int = 3) -> None:
+    """As the workers see a stream: a few frames a batch, the cadence carried between them."""
+    for start in range(0, len(frames), size):
+        analyse(session, frames[start : start + size])
+
+
+def test_a_face_that_keeps_matching_in_its_seat_is_compared_less_often(attempt, pushes):
+    session = open_session(attempt)
+    analyse_in_batches(session, [(seq, frame_of("astronaut", seq)) for seq in range(48)])
+    seqs = compared_seqs(attempt)
+    gaps = [later - earlier for earlier, later in zip(seqs, seqs[1:], strict=False)]
+    settle = settings.PROCTOR_IDENTITY_SETTLE_AFTER
+    usual, settled = settings.PROCTOR_IDENTITY_CHECK_EVERY, settings.PROCTOR_IDENTITY_SETTLED_EVERY
+    assert gaps[: settle - 1] == [usual] * (settle - 1)
+    assert gaps[settle - 1 :] == [settled] * (len(gaps) - settle + 1)
+    assert len(gaps) >= settle + 2
+    streaks = [
+        o.data["identity"]["streak"]
+        for o in Observation.objects.filter(attempt=attempt, seq__in=seqs).order_by("seq")
+    ]
+    assert streaks == list(range(1, len(seqs) + 1))
+
+
+def test_another_person_in_a_settled_seat_is_found_within_the_settled_interval(attempt, pushes):
+    session = open_session(attempt)
+    analyse_in_batches(session, [(seq, frame_of("astronaut", seq)) for seq in range(24)])
+    switch = 24
+    assert compared_seqs(attempt)[-1] > switch - settings.PROCTOR_IDENTITY_SETTLED_EVERY
+    analyse_in_batches(session, [(seq, frame_of("t1#4", seq)) for seq in range(switch, 44)])
+    (violation,) = Violation.objects.filter(attempt=attempt, type="impersonation")
+    assert switch <= violation.start_s < switch + settings.PROCTOR_IDENTITY_SETTLED_EVERY
+
+
+def test_a_settled_face_that_moves_elsewhere_is_compared_at_the_usual_rate(attempt, pushes):
+    session = open_session(attempt)
+    analyse_in_batches(session, [(seq, frame_of("astronaut", seq)) for seq in range(20)])
+    last = compared_seqs(attempt)[-1]
+    moved = 20
+    elsewhere = devset.webcam_frame(person("astronaut"), 150, (170, 40))
+    analyse_in_batches(session, [(seq, jpeg(elsewhere)) for seq in range(moved, 40)])
+    after = [seq for seq in compared_seqs(attempt) if seq > last]
+    # Whoever sits there now is compared at the usual rate, not the settled one; once it has
+    # matched, the new place is the settled one.
+    assert after[0] == max(moved, last + settings.PROCTOR_IDENTITY_CHECK_EVERY)
+    assert after[1] - after[0] == settings.PROCTOR_IDENTITY_SETTLED_EVERY
+    assert not Violation.objects.filter(attempt=attempt).exists()
+
+
 def test_a_poor_frame_of_another_person_is_never_a_violation(attempt, pushes):
     session = open_session(attempt)
     analyse(session, [(seq, frame_of("astronaut", seq)) for seq in range(4)])
