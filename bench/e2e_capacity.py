@@ -55,6 +55,10 @@ def step_row(step: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _readable(row: dict[str, Any]) -> bool:
+    return not row["saturated"] and row["all_connected"] and row["keeps_up"]
+
+
 def run(mode: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
         reps = [capacity.run_ramp(RAMP[mode], Path(tmp)) for _ in range(REPS[mode])]
@@ -73,18 +77,13 @@ def run(mode: str) -> dict[str, Any]:
         }
         for n, found in by_n.items()
     }
-    # The cost is read at the largest N whose runs did not saturate the shared machine and had
-    # every candidate connected.
-    free = [
-        row["n"] for rep in rows for row in rep if not row["saturated"] and row["all_connected"]
-    ]
+    # The cost is read at the largest N whose runs did not saturate the shared machine, had
+    # every candidate connected and kept up (a lagging step leaves work undone and reads low:
+    # capacity.cost_step).
+    free = [row["n"] for rep in rows for row in rep if _readable(row)]
     top = max(free) if free else min(per_n)
     cost = statistics.median(
-        [
-            row["stack_core_pct_per_candidate"]
-            for row in by_n[top]
-            if not row["saturated"] and row["all_connected"]
-        ]
+        [row["stack_core_pct_per_candidate"] for row in by_n[top] if _readable(row)]
         or [row["stack_core_pct_per_candidate"] for row in by_n[top]]
     )
     sustained = [n for n, s in per_n.items() if s["sustained_runs"] == s["runs"]]
