@@ -7,9 +7,9 @@ process samples it, in batches of all candidates' frames. The "on" candidates en
 first frames and are compared every PROCTOR_IDENTITY_CHECK_EVERY frames after that; the "off"
 ones only have their faces counted. Process CPU time, one thread per model.
 
-The end-to-end projection adds the measured difference per candidate to the server CPU per
-candidate that `e2e_capacity` measured (the same machine's last full run): a projection, not a
-second end-to-end ramp.
+The projection line adds the measured difference per candidate to the server CPU per candidate
+that `e2e_capacity` read (its largest N that kept up, from the results file): a cross-check of
+`e2e_identity`, which measures identity end to end, so it sets no target of its own.
 """
 
 import datetime as dt
@@ -132,6 +132,7 @@ def run(mode: str) -> dict[str, Any]:
         "embedder": settings.PROCTOR_IDENTITY_MODEL,
         "detector": settings.PROCTOR_DETECTOR,
         "check_every": settings.PROCTOR_IDENTITY_CHECK_EVERY,
+        "settled_every": settings.PROCTOR_IDENTITY_SETTLED_EVERY,
         "worker_ms_per_candidate_second": {"on": on, "off": off},
         "ratio_on_off": on["median"] / off["median"],
         "extra_pct_core_per_candidate": extra_pct,
@@ -149,10 +150,10 @@ def _e2e_pct_per_candidate() -> float | None:
         return None
     results = json.loads(E2E_RESULTS.read_text()).get("benchmarks", {}).get("e2e_capacity")
     try:
-        per_n = results["result"]["per_n"]
-        largest = max(per_n, key=int)
-        return per_n[largest]["stack_core_pct_per_candidate"]["median"]
-    except (KeyError, TypeError, ValueError):
+        # The cost it read at its largest N that kept up; the largest N measured may have lagged
+        # (work undone, so it reads low: before 2026-12-03 this took 2.67 % from a lagging N=60).
+        return 100 / results["result"]["projected_per_core"]
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
         return None
 
 
@@ -173,6 +174,7 @@ def markdown(result: dict[str, Any]) -> str:
         f"{text}\n\n{result['candidates_per_arm']} candidates per arm, "
         f"{result['simulated_seconds_per_arm']} s each, interleaved; `{result['embedder']}` behind "
         f"`{result['detector']}`, a matching face compared every {result['check_every']} frames "
+        f"(every {result.get('settled_every', '?')} once settled) "
         f"({result['frames_compared_share']:.0%} of the frames compared, enrolment included). "
         f"On/off: {result['ratio_on_off']:.2f}×, "
         f"+{result['extra_pct_core_per_candidate']:.2f} % of a core per candidate. "
@@ -182,14 +184,6 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def targets(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
-    projection = result["projected_per_core_identity_on"]
-    if projection is None:
-        return []
-    return [
-        (
-            f"≥ {TARGET_PER_CORE} candidates per core end to end with identity on",
-            f"{projection:.1f} projected (e2e {result['e2e_pct_core_per_candidate']:.2f} % + "
-            f"identity {result['extra_pct_core_per_candidate']:.2f} % of a core per candidate)",
-            projection >= TARGET_PER_CORE,
-        )
-    ]
+    # The end-to-end target with identity on is e2e_identity's, measured end to end; this
+    # benchmark's projection is a cross-check, not a target.
+    return []
