@@ -1,8 +1,8 @@
 """Camera files for the identity end-to-end test (issue #18), generated into var/identity/.
 
 `python -m scripts.make_identity_video [DIR]` writes two Y4M files (640x480, 4:2:0, at FPS):
-- `switch.y4m`: the astronaut for SWITCH_S seconds, then one of the people of t1.jpg;
-- `same.y4m`: the astronaut throughout.
+- `switch_*.y4m`: the astronaut for SWITCH_S seconds, then one of the people of t1.jpg;
+- `same_*.y4m`: the astronaut throughout.
 Both sway a few pixels every frame and carry sensor noise, so no two frames are the same. The
 people come from ../shared/media through the identity development set
 (proctoring/analysis/identity/devset.py); nothing here is committed media.
@@ -23,8 +23,10 @@ DEFAULT_DIR = ROOT / "var" / "identity"
 MEDIA_DIR = Path(os.environ.get("PROCTOR_MEDIA_DIR", ROOT.parent / "shared" / "media"))
 MODEL_DIR = Path(os.environ.get("PROCTOR_MODEL_DIR", ROOT.parent / "shared" / "models"))
 FPS = 4
-SECONDS = 22
-SWITCH_S = 10
+SECONDS = 34
+# Late enough that the candidate's face has settled (3 matches, decision 0020) before someone
+# else takes the seat: the switch is then found at the settled rate, the slower one.
+SWITCH_S = 16
 CANDIDATE, OTHER = "astronaut", "t1#4"
 FACE_WIDTH = 150
 SWAY_PX = 8
@@ -55,7 +57,9 @@ def write_y4m(path: Path, images) -> None:
 def make(directory: Path = DEFAULT_DIR) -> dict[str, Path]:
     """Both files (made again only when missing); returns name -> path."""
     directory.mkdir(parents=True, exist_ok=True)
-    wanted = {"switch": directory / "switch.y4m", "same": directory / "same.y4m"}
+    # The timeline is in the name, so a file of an earlier timeline is never reused.
+    suffix = f"{SECONDS}s_{SWITCH_S}s.y4m"
+    wanted = {"switch": directory / f"switch_{suffix}", "same": directory / f"same_{suffix}"}
     if all(path.is_file() for path in wanted.values()):
         return wanted
     counter = vision.load_counter("yunet", MODEL_DIR)

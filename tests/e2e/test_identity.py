@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 
 from proctoring import signing
-from proctoring.models import Attempt, IdentityTemplate
+from proctoring.models import Attempt, IdentityTemplate, Observation
 from proctoring.selectors.identity import attempt_identity_summary
 from proctoring.statuses import AttemptStatus
 from scripts import make_identity_video as video
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 
 # Outside the UDP range other engineers' stacks use on this machine (41000-41349).
 MEDIA_PORTS = "43300-43339"
-SECONDS = 17
+SECONDS = 31  # the switch at 16 s, then up to SETTLED_EVERY frames and K of N to confirm it
 OPTIONS = {
     "trackingOptions": {
         **HEADLESS_TRACKING,
@@ -34,10 +34,11 @@ OPTIONS = {
         "impersonation": True,
     }
 }
-# The other person is first compared at most CHECK_EVERY frames after the switch, then K of N
-# frames confirm it: the violation starts within that many seconds (1 frame/s), plus a second
-# for the track's start-up and the sampling grid.
-DELAY_S = settings.PROCTOR_IDENTITY_CHECK_EVERY + 1.0
+# The candidate has settled before the switch (decision 0020), and the other person takes
+# exactly the same place: it is first compared at most SETTLED_EVERY frames after the switch,
+# then K of N frames confirm it. The violation starts within that many seconds (1 frame/s), plus
+# a second for the track's start-up and the sampling grid.
+DELAY_S = settings.PROCTOR_IDENTITY_SETTLED_EVERY + 1.0
 
 
 @pytest.fixture
@@ -91,6 +92,11 @@ def test_a_person_switch_is_one_impersonation_and_the_same_person_none(identity_
     (violation,) = switched.violations.filter(type="impersonation")
     session = switched.sessions.get()
     switch_at = session.offset_s + video.SWITCH_S
+    before = Observation.objects.filter(
+        session=session, data__has_key="identity", seq__lt=video.SWITCH_S - 1
+    )
+    streaks = [data["identity"].get("streak", 0) for data in before.values_list("data", flat=True)]
+    assert max(streaks) >= settings.PROCTOR_IDENTITY_SETTLE_AFTER  # settled before the switch
     assert switch_at - 1.0 <= violation.start_s <= switch_at + DELAY_S
     assert violation.details["min_similarity"] < 0.3
     pushed = [e["detail"] for e in switch_events if e["event"] == "apEvidenceEvent"]
