@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -117,10 +118,18 @@ def _stream_with_the_binary(stack, new_client) -> tuple[list[dict], float, str]:
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/",
         env=headless_env(BINARY.parent),
     )  # fmt: skip
+    # stderr drains on its own thread; stdout is read through the same buffered reader to its
+    # end. (communicate() after readline() reads the pipe itself and loses whatever readline had
+    # already buffered: on a slow machine the next events, apSetupCompleted among them.)
+    errors: list[str] = []
+    drain = threading.Thread(target=lambda: errors.append(process.stderr.read()), daemon=True)
+    drain.start()
     first = process.stdout.readline()
     first_event_s = time.monotonic() - started
-    rest, stderr = process.communicate(timeout=STREAM_S + 120)
-    assert process.returncode == 0, stderr[-3000:]
+    rest = process.stdout.read()
+    process.wait(timeout=STREAM_S + 120)
+    drain.join(timeout=10)
+    assert process.returncode == 0, "".join(errors)[-3000:]
     return [json.loads(line) for line in [first, *rest.splitlines()]], first_event_s, attempt
 
 
