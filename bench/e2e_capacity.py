@@ -55,7 +55,8 @@ def step_row(step: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _readable(row: dict[str, Any]) -> bool:
+def readable(row: dict[str, Any]) -> bool:
+    """Whether a step row's CPU per candidate can be read: unsaturated, all connected, kept up."""
     return not row["saturated"] and row["all_connected"] and row["keeps_up"]
 
 
@@ -80,10 +81,10 @@ def run(mode: str) -> dict[str, Any]:
     # The cost is read at the largest N whose runs did not saturate the shared machine, had
     # every candidate connected and kept up (a lagging step leaves work undone and reads low:
     # capacity.cost_step).
-    free = [row["n"] for rep in rows for row in rep if _readable(row)]
+    free = [row["n"] for rep in rows for row in rep if readable(row)]
     top = max(free) if free else min(per_n)
     cost = statistics.median(
-        [row["stack_core_pct_per_candidate"] for row in by_n[top] if _readable(row)]
+        [row["stack_core_pct_per_candidate"] for row in by_n[top] if readable(row)]
         or [row["stack_core_pct_per_candidate"] for row in by_n[top]]
     )
     sustained = [n for n, s in per_n.items() if s["sustained_runs"] == s["runs"]]

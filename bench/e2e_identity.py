@@ -67,16 +67,12 @@ def _arm_key(camera: str, identity: bool) -> str:
     return f"{camera} {'on' if identity else 'off'}"
 
 
-def _free(row: dict[str, Any]) -> bool:
-    return not row["saturated"] and row["all_connected"] and row["keeps_up"]
-
-
 def compare(off: dict[str, Any], on: dict[str, Any]) -> dict[str, Any] | None:
     """Identity on against off at the same N: the largest N both arms kept up with, unsaturated
     (the cost per candidate falls with N as the stack's fixed cost spreads, so only equal N
     compare)."""
-    rows_off = {row["n"]: row for row in off["rows"] if _free(row)}
-    rows_on = {row["n"]: row for row in on["rows"] if _free(row)}
+    rows_off = {row["n"]: row for row in off["rows"] if e2e_capacity.readable(row)}
+    rows_on = {row["n"]: row for row in on["rows"] if e2e_capacity.readable(row)}
     common = sorted(set(rows_off) & set(rows_on))
     if not common:
         return None

@@ -207,10 +207,15 @@ class ScrfdCounter:
             ]
         )
         if self._refine:
-            found = _candidates(found, SCRFD_CANDIDATE_SCORE, SCRFD_SMALL_CANDIDATE_SCORE)
+            # A raised or lowered threshold moves the floor as before; small boxes go lower.
+            floor = min(self._threshold, SCRFD_CANDIDATE_SCORE)
+            found = _candidates(found, floor, min(floor, SCRFD_SMALL_CANDIDATE_SCORE))
             if exposure.washed_out(bgr):
                 darker = exposure.darkened(bgr, SCRFD_WASHED_OUT_GAMMA)
-                found = np.vstack([found, self._pass(darker, SCRFD_WASHED_OUT_INPUT)])
+                again = self._model.detect(
+                    darker, input_size=SCRFD_WASHED_OUT_INPUT, threshold=floor
+                )
+                found = np.vstack([found, again])
         sure = found[found[:, 4] >= self._threshold]
         if self._refine:
             doubtful = _apart_from(found[found[:, 4] < self._threshold], sure, self._merge_iou)
@@ -218,9 +223,6 @@ class ScrfdCounter:
             sure = np.vstack([sure, *refined])
         merged = non_max_suppression(sure, iou_threshold=self._merge_iou)
         return _to_faces(drop_contained(merged), frame=bgr)
-
-    def _pass(self, bgr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-        return self._model.detect(bgr, input_size=size, threshold=SCRFD_CANDIDATE_SCORE)
 
     def _look_closer(self, crop: np.ndarray, box: np.ndarray) -> np.ndarray:
         # Only sure faces: greedy NMS never lets a lower score suppress a higher one, so
@@ -404,14 +406,13 @@ def _long_side(boxes: np.ndarray) -> np.ndarray:
     return np.maximum(boxes[..., 2] - boxes[..., 0], boxes[..., 3] - boxes[..., 1])
 
 
-def _small(box: np.ndarray) -> bool:
-    return bool(_long_side(box) <= SCRFD_SMALL_FACE_PX)
+def _small(boxes: np.ndarray) -> np.ndarray:
+    return _long_side(boxes) <= SCRFD_SMALL_FACE_PX
 
 
 def _candidates(found: np.ndarray, floor: float, small_floor: float) -> np.ndarray:
     """The detections worth a look: from `floor`, or from `small_floor` for a small face's box."""
-    side = _long_side(found)
-    small = (side <= SCRFD_SMALL_FACE_PX) & (side >= MIN_CANDIDATE_PX)
+    small = _small(found) & (_long_side(found) >= MIN_CANDIDATE_PX)
     return found[(found[:, 4] >= floor) | (small & (found[:, 4] >= small_floor))]
 
 
